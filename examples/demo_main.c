@@ -1,0 +1,538 @@
+/*
+ * demo_main.c - whvemu-demo: runs sample_driver.c against the emulated
+ * message-port device, prints what the device saw, and checks the result.
+ *
+ *   whvemu-demo [--threads N] [--rounds N] [--bytes alternate|none|all]
+ *               [--verbose]
+ *
+ * Exit status: 0 when every round of every thread produced exactly the
+ * expected device traffic, 1 on a mismatch, 2 on a usage or setup error.
+ * An emulation failure aborts the process after printing what happened.
+ */
+#define _GNU_SOURCE
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo_regs.h"
+#include "device.h"
+#include "sample_driver.h"
+#include "sandbox.h"
+#include "whvemu.h"
+
+#define MAX_THREADS 16u
+#define MAX_ROUNDS 100000u
+
+#define EXPECTED_CONTROL                                                   \
+    ((((DEMO_CTL_RESET_VALUE | DEMO_CTL_ENABLE) & ~DEMO_CTL_IRQ_RX) ^       \
+      DEMO_CTL_PARITY) |                                                   \
+     DEMO_CTL_FIFO)
+
+struct worker {
+    unsigned index;
+    unsigned rounds;
+    struct device dev;
+    struct sandbox sb;
+
+    /* The last round. */
+    unsigned char msg[DEMO_MSG_LEN + 1];
+    unsigned char reply[2 * DEMO_MSG_LEN];
+    int copied;
+    uint64_t stamp;
+    struct driver_result res;
+
+    unsigned failed_rounds;
+    char first_failure[256];
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: whvemu-demo [--threads N] [--rounds N] "
+               "[--bytes alternate|none|all] [--verbose]\n"
+               "  --threads N  run N sandboxes at once, one emulator each "
+               "(default 1, max %u)\n"
+               "  --rounds N   transactions per thread (default 1)\n"
+               "  --bytes M    instruction bytes in the exit context: every "
+               "other exit\n"
+               "               (alternate, default), never (none) or always "
+               "(all)\n"
+               "  --verbose    print every device access of the last round\n",
+            MAX_THREADS);
+}
+
+static int parse_count(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* The 64-byte message of one round. */
+static void make_message(unsigned thread, unsigned round, unsigned char *m)
+{
+    char text[DEMO_MSG_LEN + 32];
+    size_t n;
+
+    snprintf(text, sizeof(text),
+             "hello from the sandboxed driver (thread %02u, round %05u): ping",
+             thread, round % 100000u);
+    n = strlen(text);
+    for (size_t i = 0; i < DEMO_MSG_LEN; i++)
+        m[i] = (unsigned char)(i < n ? text[i] : '.');
+    m[DEMO_MSG_LEN] = 0;
+}
+
+/* The reply the device documentation promises, computed independently of
+ * the device model: letters change case, everything else is echoed. */
+static void expected_reply(const unsigned char *m, unsigned char *r)
+{
+    for (unsigned i = 0; i < DEMO_MSG_LEN; i++) {
+        unsigned char c = m[i];
+        if (c >= 'a' && c <= 'z')
+            c = (unsigned char)(c - 'a' + 'A');
+        else if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        r[i] = c;
+    }
+}
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            if (w->failed_rounds == 0 && !failed)                          \
+                snprintf(w->first_failure, sizeof(w->first_failure),      \
+                         __VA_ARGS__);                                     \
+            failed = 1;                                                    \
+        }                                                                  \
+    } while (0)
+
+/* Compares one round's outcome with what the driver and device should
+ * have done. Returns 0 when everything matches. */
+static int check_round(struct worker *w, unsigned round)
+{
+    const struct device *d = &w->dev;
+    const struct driver_result *r = &w->res;
+    unsigned char want[DEMO_MSG_LEN];
+    int failed = 0;
+
+    expected_reply(w->msg, want);
+    CHECK(w->copied == (int)DEMO_MSG_LEN,
+          "round %u: driver returned %d, expected %u reply bytes", round,
+          w->copied, DEMO_MSG_LEN);
+    CHECK(r->id == DEMO_ID_VALUE, "round %u: ID read as 0x%08" PRIx32, round,
+          r->id);
+    CHECK(d->received_len == DEMO_MSG_LEN && d->sends == 1,
+          "round %u: device got %u SEND commands, %" PRIu32 " bytes", round,
+          d->sends, d->received_len);
+    CHECK(memcmp(d->received, w->msg, DEMO_MSG_LEN) == 0,
+          "round %u: the message the device received differs", round);
+    CHECK(w->copied >= 0 && memcmp(w->reply, want, DEMO_MSG_LEN) == 0,
+          "round %u: the reply the driver read back differs", round);
+    CHECK(r->ready_polls == DEMO_READY_POLLS &&
+              d->status_polls == DEMO_READY_POLLS,
+          "round %u: READY after %" PRIu32 " polls (device counted %" PRIu32
+          "), expected %u",
+          round, r->ready_polls, d->status_polls, DEMO_READY_POLLS);
+    CHECK(r->rx_polls == DEMO_RX_POLLS,
+          "round %u: RX_AVAIL after %" PRIu32 " bit tests, expected %u",
+          round, r->rx_polls, DEMO_RX_POLLS);
+    CHECK(r->control == EXPECTED_CONTROL && d->control == EXPECTED_CONTROL,
+          "round %u: CONTROL 0x%08" PRIx32 " (device 0x%08" PRIx32
+          "), expected 0x%08x",
+          round, r->control, d->control, EXPECTED_CONTROL);
+    CHECK(r->sem_taken == 1 && d->sem == 0,
+          "round %u: semaphore taken %" PRIu32 ", left at 0x%" PRIx32, round,
+          r->sem_taken, d->sem);
+    CHECK(r->scratch_old == 0 && d->scratch == 0xA5A5A5A5u,
+          "round %u: XCHG gave 0x%" PRIx32 ", SCRATCH is 0x%" PRIx32, round,
+          r->scratch_old, d->scratch);
+    CHECK(r->seq == 0x100 && d->seq == 0x101,
+          "round %u: XADD gave 0x%" PRIx32 ", SEQ is 0x%" PRIx32, round,
+          r->seq, d->seq);
+    CHECK(r->tx_mismatch == 0,
+          "round %u: %" PRIu32 " TX bytes did not read back", round,
+          r->tx_mismatch);
+    CHECK(d->tx_len == DEMO_MSG_LEN && r->rx_len == DEMO_MSG_LEN,
+          "round %u: TX_LEN %u, RX_LEN %u", round, d->tx_len, r->rx_len);
+    CHECK(r->rx_left == 0 && (d->status & DEMO_ST_RX_AVAIL) == 0,
+          "round %u: RX_AVAIL still set after the acknowledge", round);
+    CHECK(r->stamp == w->stamp && d->stamp == w->stamp,
+          "round %u: STAMP 0x%" PRIx64 " (device 0x%" PRIx64
+          "), expected 0x%" PRIx64,
+          round, r->stamp, d->stamp, w->stamp);
+    CHECK(r->counter + 1 == d->counter,
+          "round %u: COUNTER read 0x%" PRIx64 ", device made 0x%" PRIx64
+          " accesses",
+          round, r->counter, d->counter);
+    CHECK(d->errors == 0,
+          "round %u: %" PRIu32 " device accesses did not decode (first: %s "
+          "of %u bytes at offset 0x%" PRIx32 ")",
+          round, d->errors, d->first_error_write ? "write" : "read",
+          d->first_error_size, d->first_error_offset);
+    return failed;
+}
+
+static void run_worker(struct worker *w)
+{
+    sandbox_enter(&w->sb);
+    for (unsigned round = 0; round < w->rounds; round++) {
+        device_power_on(&w->dev);
+        make_message(w->index, round, w->msg);
+        memset(w->reply, 0, sizeof(w->reply));
+        memset(&w->res, 0, sizeof(w->res));
+        w->stamp = 0x5EED000000000000ull | ((uint64_t)w->index << 32) | round;
+        w->copied = sample_driver_run(w->sb.window, w->msg, DEMO_MSG_LEN,
+                                      w->reply, sizeof(w->reply), w->stamp,
+                                      &w->res);
+        if (check_round(w, round))
+            w->failed_rounds++;
+    }
+    sandbox_leave();
+}
+
+static void *worker_thread(void *arg)
+{
+    run_worker(arg);
+    return NULL;
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+static void print_text(const char *label, const unsigned char *p, unsigned n)
+{
+    printf("  %s (%u bytes):\n    \"", label, n);
+    for (unsigned i = 0; i < n; i++)
+        putchar(p[i] >= 0x20 && p[i] < 0x7F ? p[i] : '?');
+    printf("\"\n");
+}
+
+static void print_log_line(const struct device_log_entry *first,
+                           const struct device_log_entry *last,
+                           unsigned count)
+{
+    uint32_t base;
+    const char *name = device_region_name(first->offset, &base);
+    char where[40];
+    char emul[24];
+
+    if (count > 1 && last->offset != first->offset)
+        snprintf(where, sizeof(where), "%s+0x%02x..0x%02x", name,
+                 (unsigned)(first->offset - base),
+                 (unsigned)(last->offset + last->size - 1 - base));
+    else if (first->offset != base)
+        snprintf(where, sizeof(where), "%s+0x%02x", name,
+                 (unsigned)(first->offset - base));
+    else
+        snprintf(where, sizeof(where), "%s", name);
+    if (last->emulation != first->emulation)
+        snprintf(emul, sizeof(emul), "%" PRIu32 "-%" PRIu32, first->emulation,
+                 last->emulation);
+    else
+        snprintf(emul, sizeof(emul), "%" PRIu32, first->emulation);
+
+    printf("    %-9s %-5s %-16s %2u-bit x%-3u ", emul,
+           first->write ? "write" : "read", where, first->size * 8u, count);
+    if (count == 1)
+        printf("0x%0*" PRIx64 "\n", first->size * 2, first->value);
+    else
+        printf("0x%0*" PRIx64 " .. 0x%0*" PRIx64 "\n", first->size * 2,
+               first->value, last->size * 2, last->value);
+}
+
+/* Prints the accesses of the last round, runs of the same kind of access
+ * to one register or buffer folded into one line. */
+static void print_device_log(const struct device *d, uint64_t from,
+                             int verbose)
+{
+    uint64_t start = d->log_count > DEVICE_LOG_CAP ? d->log_count - DEVICE_LOG_CAP
+                                                   : 0;
+    const struct device_log_entry *first = NULL, *prev = NULL;
+    unsigned count = 0;
+
+    if (from > start)
+        start = from;
+    printf("  device log, last round (%" PRIu64 " accesses%s):\n"
+           "    emulation dir   where            size  count value\n",
+           d->log_count - start, verbose ? "" : ", runs folded");
+    for (uint64_t i = start; i < d->log_count; i++) {
+        const struct device_log_entry *e = &d->log[i % DEVICE_LOG_CAP];
+        uint32_t b1, b2;
+        const char *n1 = prev ? device_region_name(prev->offset, &b1) : NULL;
+        const char *n2 = device_region_name(e->offset, &b2);
+        int same = !verbose && prev && n1 == n2 && b1 == b2 &&
+                   prev->write == e->write && prev->size == e->size &&
+                   (e->offset == prev->offset ||
+                    e->offset == prev->offset + prev->size);
+        if (!same) {
+            if (first)
+                print_log_line(first, prev, count);
+            first = e;
+            count = 0;
+        }
+        count++;
+        prev = e;
+    }
+    if (first)
+        print_log_line(first, prev, count);
+}
+
+static void print_names(const char *label, const struct sandbox_name_count *t,
+                        unsigned n)
+{
+    printf("  %s:", label);
+    for (unsigned i = 0; i < n; i++) {
+        const char *s = sandbox_register_name(t[i].name);
+        if (i % 6 == 0)
+            printf("\n    ");
+        if (s)
+            printf(" %s x%" PRIu32, s, t[i].count);
+        else
+            printf(" 0x%" PRIx32 " x%" PRIu32, t[i].name, t[i].count);
+    }
+    printf("%s\n", n ? "" : " none");
+}
+
+static void merge_names(struct sandbox_name_count *dst, unsigned *n,
+                        const struct sandbox_name_count *src, unsigned m)
+{
+    for (unsigned i = 0; i < m; i++) {
+        unsigned j;
+        for (j = 0; j < *n; j++)
+            if (dst[j].name == src[i].name)
+                break;
+        if (j == *n) {
+            if (*n == SANDBOX_MAX_NAMES)
+                continue;
+            dst[j].name = src[i].name;
+            dst[j].count = 0;
+            (*n)++;
+        }
+        dst[j].count += src[i].count;
+    }
+}
+
+static const char *bytes_mode_name(enum sandbox_bytes m)
+{
+    switch (m) {
+    case SANDBOX_BYTES_NONE:
+        return "never supplied (the emulator fetches them)";
+    case SANDBOX_BYTES_ALL:
+        return "always supplied";
+    case SANDBOX_BYTES_ALTERNATE:
+        break;
+    }
+    return "supplied on every other exit";
+}
+
+int main(int argc, char **argv)
+{
+    unsigned threads = 1, rounds = 1;
+    enum sandbox_bytes mode = SANDBOX_BYTES_ALTERNATE;
+    int verbose = 0;
+    struct worker *workers;
+    struct sandbox_stats total;
+    struct device_stats_sum {
+        uint64_t reads, writes, by_size[9][2];
+    } dev_total;
+    unsigned failed = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--threads") && i + 1 < argc) {
+            if (parse_count(argv[++i], MAX_THREADS, &threads)) {
+                usage(stderr);
+                return 2;
+            }
+        } else if (!strcmp(a, "--rounds") && i + 1 < argc) {
+            if (parse_count(argv[++i], MAX_ROUNDS, &rounds)) {
+                usage(stderr);
+                return 2;
+            }
+        } else if (!strcmp(a, "--bytes") && i + 1 < argc) {
+            const char *m = argv[++i];
+            if (!strcmp(m, "alternate"))
+                mode = SANDBOX_BYTES_ALTERNATE;
+            else if (!strcmp(m, "none"))
+                mode = SANDBOX_BYTES_NONE;
+            else if (!strcmp(m, "all"))
+                mode = SANDBOX_BYTES_ALL;
+            else {
+                usage(stderr);
+                return 2;
+            }
+        } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+            verbose = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    printf("whvemu-demo: a driver routine runs natively; each access to its "
+           "device's\nPROT_NONE window faults and is completed by "
+           "WHvEmulatorTryMmioEmulation\n(whvemu %s). threads %u, rounds %u, "
+           "instruction bytes %s.\n\n",
+           whvemu_version(), threads, rounds, bytes_mode_name(mode));
+    fflush(stdout);
+
+    workers = calloc(threads, sizeof(*workers));
+    if (!workers) {
+        fprintf(stderr, "whvemu-demo: out of memory\n");
+        return 2;
+    }
+    if (sandbox_install_handler() != 0) {
+        perror("whvemu-demo: sigaction");
+        return 2;
+    }
+    /* Everything the handler needs exists before the first fault: the
+     * device, the window and one emulator handle per thread. */
+    for (unsigned t = 0; t < threads; t++) {
+        char err[128] = "";
+        workers[t].index = t;
+        workers[t].rounds = rounds;
+        device_reset(&workers[t].dev);
+        if (sandbox_init(&workers[t].sb, &workers[t].dev, mode, err,
+                         sizeof(err))) {
+            fprintf(stderr, "whvemu-demo: %s\n", err);
+            return 2;
+        }
+    }
+
+    if (threads == 1) {
+        run_worker(&workers[0]);
+    } else {
+        pthread_t tid[MAX_THREADS];
+        for (unsigned t = 0; t < threads; t++) {
+            int rc = pthread_create(&tid[t], NULL, worker_thread, &workers[t]);
+            if (rc) {
+                fprintf(stderr, "whvemu-demo: pthread_create: %s\n",
+                        strerror(rc));
+                return 2;
+            }
+        }
+        for (unsigned t = 0; t < threads; t++)
+            pthread_join(tid[t], NULL);
+    }
+
+    memset(&total, 0, sizeof(total));
+    memset(&dev_total, 0, sizeof(dev_total));
+    for (unsigned t = 0; t < threads; t++) {
+        struct worker *w = &workers[t];
+        const struct sandbox_stats *s = &w->sb.st;
+        const struct device *d = &w->dev;
+
+        total.emulations += s->emulations;
+        total.read_faults += s->read_faults;
+        total.write_faults += s->write_faults;
+        total.with_bytes += s->with_bytes;
+        total.without_bytes += s->without_bytes;
+        for (int k = 0; k < SANDBOX_KIND_COUNT; k++)
+            total.kind[k] += s->kind[k];
+        total.get_calls += s->get_calls;
+        total.set_calls += s->set_calls;
+        total.translate_calls += s->translate_calls;
+        total.io_calls += s->io_calls;
+        total.get_values += s->get_values;
+        total.set_values += s->set_values;
+        total.mem_device += s->mem_device;
+        total.mem_ram_fetch += s->mem_ram_fetch;
+        total.mem_ram_read += s->mem_ram_read;
+        total.mem_ram_write += s->mem_ram_write;
+        total.translate_flags |= s->translate_flags;
+        merge_names(total.got, &total.n_got, s->got, s->n_got);
+        merge_names(total.set, &total.n_set, s->set, s->n_set);
+        dev_total.reads += d->reads;
+        dev_total.writes += d->writes;
+        for (int z = 0; z < 9; z++)
+            for (int dir = 0; dir < 2; dir++)
+                dev_total.by_size[z][dir] += d->by_size[z][dir];
+
+        if (t == 0 || w->failed_rounds) {
+            printf("thread %u: window at GVA %p = GPA 0x%llx (%u KiB, "
+                   "PROT_NONE), %" PRIu64 " emulations\n",
+                   t, (void *)w->sb.window,
+                   (unsigned long long)w->sb.device_gpa,
+                   DEMO_WINDOW_SIZE / 1024, s->emulations);
+            print_device_log(d, d->log_count >= d->counter
+                                    ? d->log_count - d->counter
+                                    : 0,
+                             verbose);
+            print_text("message received by the device", d->received,
+                       d->received_len);
+            print_text("reply the driver read back", w->reply,
+                       w->copied > 0 ? (unsigned)w->copied : 0);
+            printf("  CONTROL 0x%04x -> 0x%04" PRIx32 " (|= ENABLE, &= ~IRQ_RX,"
+                   " ^= PARITY, lock |= FIFO)\n",
+                   DEMO_CTL_RESET_VALUE, w->res.control);
+            printf("  STATUS read %" PRIu32 " times until READY, bit-tested "
+                   "%" PRIu32 " times until RX_AVAIL\n",
+                   w->res.ready_polls, w->res.rx_polls);
+            printf("  semaphore taken by LOCK CMPXCHG: %s; XCHG swapped out "
+                   "0x%" PRIx32 "; LOCK XADD sequence 0x%" PRIx32 "\n",
+                   w->res.sem_taken ? "yes" : "no", w->res.scratch_old,
+                   w->res.seq);
+            printf("  STAMP (POP to MMIO, read back) 0x%016" PRIx64
+                   "; COUNTER (PUSH from MMIO) %" PRIu64 "\n\n",
+                   w->res.stamp, w->res.counter);
+        }
+        if (w->failed_rounds) {
+            failed++;
+            printf("thread %u: %u of %u rounds FAILED; first: %s\n\n", t,
+                   w->failed_rounds, rounds, w->first_failure);
+        }
+    }
+
+    printf("emulations: %" PRIu64 " in total (%" PRIu64 " per round)\n",
+           total.emulations, total.emulations / ((uint64_t)threads * rounds));
+    printf("  by faulting access: %" PRIu64 " reads, %" PRIu64 " writes\n",
+           total.read_faults, total.write_faults);
+    printf("  instruction bytes: %" PRIu64 " exits carried them, %" PRIu64
+           " left them to the emulator\n",
+           total.with_bytes, total.without_bytes);
+    printf("  by what the instruction did:\n");
+    for (int k = 0; k < SANDBOX_KIND_COUNT; k++)
+        if (total.kind[k])
+            printf("    %6" PRIu64 "  %s\n", total.kind[k],
+                   sandbox_kind_name((enum sandbox_kind)k));
+    printf("callbacks: get-registers %" PRIu64 " (%" PRIu64 " values), "
+           "set-registers %" PRIu64 " (%" PRIu64 " values),\n"
+           "  translate %" PRIu64 " (flags seen 0x%" PRIx32 "), memory %" PRIu64
+           " (device %" PRIu64 ", RAM: %" PRIu64 " fetch, %" PRIu64
+           " read, %" PRIu64 " write), I/O %" PRIu64 "\n",
+           total.get_calls, total.get_values, total.set_calls,
+           total.set_values, total.translate_calls, total.translate_flags,
+           total.mem_device + total.mem_ram_fetch + total.mem_ram_read +
+               total.mem_ram_write,
+           total.mem_device, total.mem_ram_fetch, total.mem_ram_read,
+           total.mem_ram_write, total.io_calls);
+    print_names("registers the emulator read", total.got, total.n_got);
+    print_names("registers the emulator wrote", total.set, total.n_set);
+    printf("device accesses: %" PRIu64 " reads, %" PRIu64 " writes; by size:",
+           dev_total.reads, dev_total.writes);
+    for (int z = 1; z <= 8; z++)
+        if (dev_total.by_size[z][0] || dev_total.by_size[z][1])
+            printf(" %d-bit %" PRIu64 "r/%" PRIu64 "w", z * 8,
+                   dev_total.by_size[z][0], dev_total.by_size[z][1]);
+    printf("\n\n");
+
+    for (unsigned t = 0; t < threads; t++)
+        sandbox_destroy(&workers[t].sb);
+    free(workers);
+
+    if (failed) {
+        printf("self-check: FAILED in %u of %u threads\n", failed, threads);
+        return 1;
+    }
+    printf("self-check: passed (%u thread%s x %u round%s)\n", threads,
+           threads == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s");
+    return 0;
+}

@@ -1,0 +1,953 @@
+/*
+ * sandbox.c - SIGSEGV to WHV memory-access exit glue.
+ *
+ * Everything reachable from the signal handler is async-signal-safe in
+ * practice: the emulator does not allocate during a Try call, and the
+ * callbacks below only read and write the ucontext, the device structure
+ * and counters. Diagnostics on the fatal paths go out with write(2).
+ */
+#define _GNU_SOURCE
+
+#include "sandbox.h"
+
+#include <asm/prctl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "whvemu.h"
+
+#define PAGE 4096ull
+#define PF_VECTOR 14
+#define PF_ERR_WRITE 0x2
+#define SAME_RIP_LIMIT 10000u
+
+/* Values for state a user process cannot read. They describe a typical
+ * 64-bit Linux process and are only needed if the emulator asks. */
+#define FAKE_CR0 0x80050033ull /* PE MP ET NE WP AM PG */
+#define FAKE_CR4 0x00340EA0ull /* PAE PGE OSFXSR OSXMMEXCPT UMIP OSXSAVE SMEP SMAP */
+#define FAKE_EFER 0xD01ull     /* SCE LME LMA NXE */
+#define FAKE_XCR0 0x7ull
+#define FAKE_TR_SELECTOR 0x40
+#define FAKE_TR_BASE 0xFFFFFE0000003000ull
+#define FAKE_GDT_BASE 0xFFFFFE0000001000ull
+#define FAKE_IDT_BASE 0xFFFFFE0000000000ull
+
+static _Thread_local struct sandbox *tls_sandbox;
+static struct sigaction previous_segv;
+
+/* ---- async-signal-safe text output ---------------------------------- */
+
+struct out {
+    char buf[2048];
+    size_t n;
+};
+
+static void out_str(struct out *o, const char *s)
+{
+    while (s && *s && o->n < sizeof(o->buf))
+        o->buf[o->n++] = *s++;
+}
+
+static void out_hex(struct out *o, uint64_t v, int digits)
+{
+    char t[17];
+    int n = 0;
+    do {
+        t[n++] = "0123456789abcdef"[v & 0xF];
+        v >>= 4;
+    } while ((v || n < digits) && n < 16);
+    out_str(o, "0x");
+    while (n > 0 && o->n < sizeof(o->buf))
+        o->buf[o->n++] = t[--n];
+}
+
+static void out_dec(struct out *o, uint64_t v)
+{
+    char t[21];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0 && o->n < sizeof(o->buf))
+        o->buf[o->n++] = t[--n];
+}
+
+static void out_flush(struct out *o)
+{
+    size_t off = 0;
+    while (off < o->n) {
+        ssize_t w = write(STDERR_FILENO, o->buf + off, o->n - off);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        off += (size_t)w;
+    }
+    o->n = 0;
+}
+
+/* ---- register names ----------------------------------------------------- */
+
+const char *sandbox_register_name(uint32_t name)
+{
+    static const char *const low[] = {
+        "Rax", "Rcx", "Rdx", "Rbx", "Rsp", "Rbp", "Rsi", "Rdi", "R8", "R9",
+        "R10", "R11", "R12", "R13", "R14", "R15", "Rip", "Rflags", "Es", "Cs",
+        "Ss", "Ds", "Fs", "Gs", "Ldtr", "Tr", "Idtr", "Gdtr", "Cr0", "Cr2",
+        "Cr3", "Cr4", "Cr8", "Dr0", "Dr1", "Dr2", "Dr3", "Dr6", "Dr7", "XCr0",
+    };
+    if (name < sizeof(low) / sizeof(low[0]))
+        return low[name];
+    switch (name) {
+    case WHvX64RegisterEfer:
+        return "Efer";
+    case WHvX64RegisterTsc:
+        return "Tsc";
+    case WHvX64RegisterApicBase:
+        return "ApicBase";
+    case WHvX64RegisterKernelGsBase:
+        return "KernelGsBase";
+    case WHvRegisterPendingInterruption:
+        return "PendingInterruption";
+    case WHvRegisterInterruptState:
+        return "InterruptState";
+    case WHvRegisterPendingEvent:
+        return "PendingEvent";
+    case WHvX64RegisterDeliverabilityNotifications:
+        return "DeliverabilityNotifications";
+    case WHvRegisterInternalActivityState:
+        return "InternalActivityState";
+    case WHvX64RegisterPendingDebugException:
+        return "PendingDebugException";
+    default:
+        return NULL;
+    }
+}
+
+const char *sandbox_kind_name(enum sandbox_kind k)
+{
+    switch (k) {
+    case SANDBOX_KIND_LOAD:
+        return "load from the device";
+    case SANDBOX_KIND_STORE:
+        return "store to the device";
+    case SANDBOX_KIND_RMW:
+        return "read-modify-write of the device";
+    case SANDBOX_KIND_STACK:
+        return "device <-> stack (push/pop)";
+    case SANDBOX_KIND_STRING:
+        return "string instruction (REP)";
+    case SANDBOX_KIND_OTHER:
+    case SANDBOX_KIND_COUNT:
+        break;
+    }
+    return "other";
+}
+
+static void out_regname(struct out *o, uint32_t name)
+{
+    const char *s = sandbox_register_name(name);
+    if (s)
+        out_str(o, s);
+    else
+        out_hex(o, name, 1);
+}
+
+static void count_name(struct sandbox_name_count *tab, unsigned *n,
+                       uint32_t name)
+{
+    for (unsigned i = 0; i < *n; i++) {
+        if (tab[i].name == name) {
+            tab[i].count++;
+            return;
+        }
+    }
+    if (*n < SANDBOX_MAX_NAMES) {
+        tab[*n].name = name;
+        tab[*n].count = 1;
+        (*n)++;
+    }
+}
+
+/* ---- the per-exit state handed to the callbacks as Context -------------- */
+
+#define MAX_BAD 4
+
+struct exit_call {
+    struct sandbox *sb;
+    ucontext_t *uc;
+    uint64_t fault_addr;
+    uint64_t rip;
+    uint64_t cr2;
+
+    unsigned dev_reads, dev_writes, ram_data, ram_fetch;
+
+    /* Problems, reported after the Try call. */
+    int injected;
+    uint32_t inj_name;
+    uint64_t inj_low, inj_high;
+    unsigned n_bad;
+    struct {
+        const char *what;
+        uint64_t value;
+        int is_register; /* value is a WHV_REGISTER_NAME */
+    } bad[MAX_BAD];
+};
+
+static void note_problem(struct exit_call *c, const char *what,
+                         uint64_t value, int is_register)
+{
+    if (c->n_bad < MAX_BAD) {
+        c->bad[c->n_bad].what = what;
+        c->bad[c->n_bad].value = value;
+        c->bad[c->n_bad].is_register = is_register;
+    }
+    c->n_bad++;
+}
+
+static void note_bad(struct exit_call *c, const char *what, uint64_t value)
+{
+    note_problem(c, what, value, 0);
+}
+
+static void note_bad_register(struct exit_call *c, const char *what,
+                              uint32_t name)
+{
+    note_problem(c, what, name, 1);
+}
+
+static const int gpr_slot[16] = {
+    REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+    REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+};
+
+static WHV_X64_SEGMENT_REGISTER flat_segment(uint16_t selector, int code,
+                                             uint64_t base)
+{
+    WHV_X64_SEGMENT_REGISTER s;
+    memset(&s, 0, sizeof(s));
+    s.Base = base;
+    s.Limit = 0xFFFFFFFFu;
+    s.Selector = selector;
+    s.SegmentType = code ? 0xB : 0x3; /* execute/read or read/write, accessed */
+    s.NonSystemSegment = 1;
+    s.DescriptorPrivilegeLevel = 3;
+    s.Present = 1;
+    s.Long = code ? 1 : 0;
+    s.Default = code ? 0 : 1;
+    s.Granularity = 1;
+    return s;
+}
+
+static uint16_t saved_cs(const ucontext_t *uc)
+{
+    return (uint16_t)(uc->uc_mcontext.gregs[REG_CSGSFS] & 0xFFFF);
+}
+
+/* The value of a segment register as this process sees it; returns 0 or
+ * -1 for a name that is not a segment register. */
+static int segment_value(const struct exit_call *c, uint32_t name,
+                         WHV_X64_SEGMENT_REGISTER *s)
+{
+    const struct sandbox *sb = c->sb;
+    switch (name) {
+    case WHvX64RegisterCs:
+        *s = flat_segment(saved_cs(c->uc), 1, 0);
+        return 0;
+    case WHvX64RegisterSs:
+        *s = flat_segment(sb->ss_sel, 0, 0);
+        return 0;
+    case WHvX64RegisterDs:
+        *s = flat_segment(sb->ds_sel, 0, 0);
+        return 0;
+    case WHvX64RegisterEs:
+        *s = flat_segment(sb->es_sel, 0, 0);
+        return 0;
+    case WHvX64RegisterFs:
+        *s = flat_segment(sb->fs_sel, 0, sb->fs_base);
+        return 0;
+    case WHvX64RegisterGs:
+        *s = flat_segment(sb->gs_sel, 0, sb->gs_base);
+        return 0;
+    case WHvX64RegisterLdtr:
+        memset(s, 0, sizeof(*s));
+        s->SegmentType = 2; /* LDT, not present: this process has none */
+        return 0;
+    case WHvX64RegisterTr:
+        memset(s, 0, sizeof(*s));
+        s->Base = FAKE_TR_BASE;
+        s->Limit = 0x4087;
+        s->Selector = FAKE_TR_SELECTOR;
+        s->SegmentType = 0xB; /* busy 64-bit TSS */
+        s->Present = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* ---- callbacks ------------------------------------------------------------ */
+
+static HRESULT CALLBACK cb_io_port(VOID *context,
+                                   WHV_EMULATOR_IO_ACCESS_INFO *io)
+{
+    struct exit_call *c = context;
+    c->sb->st.io_calls++;
+    note_bad(c, "I/O port callback called for port", io->Port);
+    return E_NOTIMPL;
+}
+
+static int in_window(const struct sandbox *sb, uint64_t a)
+{
+    return a >= (uint64_t)(uintptr_t)sb->window &&
+           a - (uint64_t)(uintptr_t)sb->window < sb->window_size;
+}
+
+static int in_device_gpa(const struct sandbox *sb, uint64_t a)
+{
+    return a >= sb->device_gpa && a - sb->device_gpa < sb->window_size;
+}
+
+static HRESULT CALLBACK cb_memory(VOID *context,
+                                  WHV_EMULATOR_MEMORY_ACCESS_INFO *m)
+{
+    struct exit_call *c = context;
+    struct sandbox *sb = c->sb;
+    uint64_t gpa = m->GpaAddress;
+    unsigned n = m->AccessSize;
+    int write = m->Direction != 0;
+
+    if (n < 1 || n > 8 || (gpa & (PAGE - 1)) + n > PAGE) {
+        note_bad(c, "memory access of bad size or crossing a page at GPA",
+                 gpa);
+        return E_INVALIDARG;
+    }
+    if (in_device_gpa(sb, gpa)) {
+        sb->st.mem_device++;
+        if (write)
+            c->dev_writes++;
+        else
+            c->dev_reads++;
+        device_access(sb->dev, (uint32_t)(gpa - sb->device_gpa), n, write,
+                      m->Data);
+        return S_OK;
+    }
+    /* Host memory, identity mapped. The window's own host addresses and
+     * the first page are not RAM in this guest-physical view. */
+    if (in_window(sb, gpa) || gpa < PAGE || gpa >= (1ull << 47)) {
+        note_bad(c, "memory callback for a GPA that is no RAM:", gpa);
+        return E_FAIL;
+    }
+    if (write) {
+        sb->st.mem_ram_write++;
+        c->ram_data++;
+        memcpy((void *)(uintptr_t)gpa, m->Data, n);
+    } else {
+        if (gpa >= c->rip && gpa + n <= c->rip + 16) {
+            sb->st.mem_ram_fetch++;
+            c->ram_fetch++;
+        } else {
+            sb->st.mem_ram_read++;
+            c->ram_data++;
+        }
+        memcpy(m->Data, (const void *)(uintptr_t)gpa, n);
+    }
+    return S_OK;
+}
+
+static HRESULT CALLBACK cb_get_registers(VOID *context,
+                                         const WHV_REGISTER_NAME *names,
+                                         UINT32 count,
+                                         WHV_REGISTER_VALUE *values)
+{
+    struct exit_call *c = context;
+    struct sandbox *sb = c->sb;
+    const greg_t *g = c->uc->uc_mcontext.gregs;
+    HRESULT hr = S_OK;
+
+    sb->st.get_calls++;
+    sb->st.get_values += count;
+    for (UINT32 i = 0; i < count; i++) {
+        uint32_t name = (uint32_t)names[i];
+        WHV_REGISTER_VALUE *v = &values[i];
+
+        count_name(sb->st.got, &sb->st.n_got, name);
+        memset(v, 0, sizeof(*v));
+        if (name <= WHvX64RegisterR15) {
+            v->Reg64 = (uint64_t)g[gpr_slot[name]];
+            continue;
+        }
+        if (segment_value(c, name, &v->Segment) == 0)
+            continue;
+        switch (names[i]) {
+        case WHvX64RegisterRip:
+            v->Reg64 = (uint64_t)g[REG_RIP];
+            break;
+        case WHvX64RegisterRflags:
+            v->Reg64 = (uint64_t)g[REG_EFL];
+            break;
+        case WHvX64RegisterGdtr:
+            v->Table.Base = FAKE_GDT_BASE;
+            v->Table.Limit = 0x7F;
+            break;
+        case WHvX64RegisterIdtr:
+            v->Table.Base = FAKE_IDT_BASE;
+            v->Table.Limit = 0xFFF;
+            break;
+        case WHvX64RegisterCr0:
+            v->Reg64 = FAKE_CR0;
+            break;
+        case WHvX64RegisterCr2:
+            v->Reg64 = c->cr2;
+            break;
+        case WHvX64RegisterCr3:
+        case WHvX64RegisterCr8:
+        case WHvX64RegisterDr0:
+        case WHvX64RegisterDr1:
+        case WHvX64RegisterDr2:
+        case WHvX64RegisterDr3:
+        case WHvX64RegisterKernelGsBase:
+            v->Reg64 = 0;
+            break;
+        case WHvX64RegisterCr4:
+            v->Reg64 = FAKE_CR4;
+            break;
+        case WHvX64RegisterDr6:
+            v->Reg64 = 0xFFFF0FF0ull;
+            break;
+        case WHvX64RegisterDr7:
+            v->Reg64 = 0x400;
+            break;
+        case WHvX64RegisterXCr0:
+            v->Reg64 = FAKE_XCR0;
+            break;
+        case WHvX64RegisterEfer:
+            v->Reg64 = FAKE_EFER;
+            break;
+        case WHvX64RegisterApicBase:
+            v->Reg64 = 0xFEE00900ull;
+            break;
+        case WHvRegisterPendingInterruption:
+        case WHvRegisterInterruptState:
+        case WHvRegisterPendingEvent:
+        case WHvX64RegisterDeliverabilityNotifications:
+        case WHvRegisterInternalActivityState:
+        case WHvX64RegisterPendingDebugException:
+            break; /* nothing pending, no shadow: all zero */
+        default:
+            note_bad_register(c, "get-registers asked for an unsupported register",
+                     name);
+            hr = E_FAIL;
+            break;
+        }
+    }
+    return hr;
+}
+
+static int same_segment(const WHV_X64_SEGMENT_REGISTER *a,
+                        const WHV_X64_SEGMENT_REGISTER *b)
+{
+    return a->Base == b->Base && a->Selector == b->Selector;
+}
+
+static HRESULT CALLBACK cb_set_registers(VOID *context,
+                                         const WHV_REGISTER_NAME *names,
+                                         UINT32 count,
+                                         const WHV_REGISTER_VALUE *values)
+{
+    struct exit_call *c = context;
+    struct sandbox *sb = c->sb;
+    greg_t *g = c->uc->uc_mcontext.gregs;
+    WHV_X64_SEGMENT_REGISTER seg;
+
+    sb->st.set_calls++;
+    sb->st.set_values += count;
+
+    /* Check everything first so that a refused batch changes nothing. */
+    for (UINT32 i = 0; i < count; i++) {
+        uint32_t name = (uint32_t)names[i];
+        count_name(sb->st.set, &sb->st.n_set, name);
+        if (name <= WHvX64RegisterRflags)
+            continue;
+        if (segment_value(c, name, &seg) == 0) {
+            if (!same_segment(&seg, &values[i].Segment)) {
+                note_bad_register(c, "set-registers changes a segment register", name);
+                return E_FAIL;
+            }
+            continue;
+        }
+        switch (names[i]) {
+        case WHvX64RegisterCr2:
+        case WHvRegisterPendingInterruption:
+        case WHvRegisterPendingEvent:
+        case WHvRegisterInterruptState:
+            break;
+        default:
+            note_bad_register(c, "set-registers writes an unsupported register", name);
+            return E_FAIL;
+        }
+    }
+
+    for (UINT32 i = 0; i < count; i++) {
+        uint32_t name = (uint32_t)names[i];
+        const WHV_REGISTER_VALUE *v = &values[i];
+        if (name <= WHvX64RegisterR15) {
+            g[gpr_slot[name]] = (greg_t)v->Reg64;
+            continue;
+        }
+        switch (names[i]) {
+        case WHvX64RegisterRip:
+            g[REG_RIP] = (greg_t)v->Reg64;
+            break;
+        case WHvX64RegisterRflags:
+            g[REG_EFL] = (greg_t)v->Reg64;
+            break;
+        case WHvX64RegisterCr2:
+            c->cr2 = v->Reg64;
+            break;
+        case WHvRegisterPendingInterruption:
+            if (v->PendingInterruption.InterruptionPending) {
+                c->injected = 1;
+                c->inj_name = name;
+                c->inj_low = v->Reg64;
+                c->inj_high = 0;
+            }
+            break;
+        case WHvRegisterPendingEvent:
+            if (v->Reg128.Low64 & 1) {
+                c->injected = 1;
+                c->inj_name = name;
+                c->inj_low = v->Reg128.Low64;
+                c->inj_high = v->Reg128.High64;
+            }
+            break;
+        default:
+            break; /* unchanged segments, interrupt state */
+        }
+    }
+    return S_OK;
+}
+
+static HRESULT CALLBACK cb_translate(VOID *context,
+                                     WHV_GUEST_VIRTUAL_ADDRESS gva,
+                                     WHV_TRANSLATE_GVA_FLAGS flags,
+                                     WHV_TRANSLATE_GVA_RESULT_CODE *result,
+                                     WHV_GUEST_PHYSICAL_ADDRESS *gpa)
+{
+    struct exit_call *c = context;
+    struct sandbox *sb = c->sb;
+    uint64_t page = gva & ~(PAGE - 1);
+
+    sb->st.translate_calls++;
+    sb->st.translate_flags |= (uint32_t)flags;
+    if (gva & (PAGE - 1))
+        note_bad(c, "translate callback got an unaligned GVA", gva);
+
+    if (in_window(sb, page)) {
+        /* What the platform reports for an MMIO page: the walk succeeded,
+         * but no memory backs the GPA. */
+        *gpa = sb->device_gpa + (page - (uint64_t)(uintptr_t)sb->window);
+        *result = WHvTranslateGvaResultGpaUnmapped;
+    } else if (page == 0 || page >= (1ull << 47)) {
+        /* Nothing user-accessible is mapped there. */
+        *gpa = 0;
+        *result = page >= (1ull << 47) ? WHvTranslateGvaResultPrivilegeViolation
+                                       : WHvTranslateGvaResultPageNotPresent;
+    } else if (in_device_gpa(sb, page)) {
+        note_bad(c, "host page collides with the device GPA range", page);
+        return E_FAIL;
+    } else {
+        *gpa = page;
+        *result = WHvTranslateGvaResultSuccess;
+    }
+    return S_OK;
+}
+
+/* ---- the signal handler ----------------------------------------------- */
+
+static void out_status(struct out *o, WHV_EMULATOR_STATUS st)
+{
+    static const char *const bits[] = {
+        "EmulationSuccessful",
+        "InternalEmulationFailure",
+        "IoPortCallbackFailed",
+        "MemoryCallbackFailed",
+        "TranslateGvaPageCallbackFailed",
+        "TranslateGvaPageCallbackGpaIsNotAligned",
+        "GetVirtualProcessorRegistersCallbackFailed",
+        "SetVirtualProcessorRegistersCallbackFailed",
+        "InterruptCausedIntercept",
+        "GuestCannotBeFaulted",
+    };
+    out_hex(o, st.AsUINT32, 1);
+    out_str(o, " (");
+    int first = 1;
+    for (unsigned b = 0; b < 32; b++) {
+        if (!(st.AsUINT32 & (1u << b)))
+            continue;
+        if (!first)
+            out_str(o, " | ");
+        first = 0;
+        if (b < sizeof(bits) / sizeof(bits[0]))
+            out_str(o, bits[b]);
+        else
+            out_str(o, "reserved bit");
+    }
+    out_str(o, ")");
+}
+
+/* Copies up to 16 instruction bytes at `rip`, not crossing into the next
+ * page (which might not be mapped). Returns the count. */
+static unsigned copy_insn_bytes(uint64_t rip, uint8_t *dst)
+{
+    uint64_t room = PAGE - (rip & (PAGE - 1));
+    unsigned n = room < 16 ? (unsigned)room : 16;
+    const uint8_t *src = (const uint8_t *)(uintptr_t)rip;
+    for (unsigned i = 0; i < n; i++)
+        dst[i] = src[i];
+    return n;
+}
+
+static void out_machine_state(struct out *o, const ucontext_t *uc)
+{
+    static const char *const names[16] = {
+        "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+        "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15",
+    };
+    const greg_t *g = uc->uc_mcontext.gregs;
+    uint8_t bytes[16];
+    unsigned n = copy_insn_bytes((uint64_t)g[REG_RIP], bytes);
+
+    out_str(o, "  rip ");
+    out_hex(o, (uint64_t)g[REG_RIP], 16);
+    out_str(o, "  bytes");
+    for (unsigned i = 0; i < n; i++) {
+        static const char hexd[] = "0123456789abcdef";
+        char t[4] = {' ', hexd[bytes[i] >> 4], hexd[bytes[i] & 15], 0};
+        out_str(o, t);
+    }
+    out_str(o, "\n  rflags ");
+    out_hex(o, (uint64_t)g[REG_EFL], 8);
+    for (int i = 0; i < 16; i++) {
+        out_str(o, (i % 4) ? "  " : "\n  ");
+        out_str(o, names[i]);
+        out_str(o, i < 8 ? "  " : (i < 10 ? "   " : "  "));
+        out_hex(o, (uint64_t)g[gpr_slot[i]], 16);
+    }
+    out_str(o, "\n");
+}
+
+static void fatal_report(struct sandbox *sb, const struct exit_call *c,
+                         const WHV_MEMORY_ACCESS_CONTEXT *mc, HRESULT hr,
+                         WHV_EMULATOR_STATUS st)
+{
+    struct out o = {.n = 0};
+    const char *why = whvemu_last_failure(sb->emu);
+
+    out_str(&o, "\nwhvemu-demo: emulation #");
+    out_dec(&o, sb->st.emulations);
+    out_str(&o, " failed: ");
+    if (hr != S_OK) {
+        out_str(&o, "WHvEmulatorTryMmioEmulation returned ");
+        out_hex(&o, (uint32_t)hr, 8);
+    } else if (!st.EmulationSuccessful) {
+        out_str(&o, "status ");
+        out_status(&o, st);
+    } else if (c->injected) {
+        out_str(&o, "the emulator injected an exception (");
+        out_regname(&o, c->inj_name);
+        out_str(&o, " = ");
+        out_hex(&o, c->inj_high, 16);
+        out_str(&o, ":");
+        out_hex(&o, c->inj_low, 16);
+        out_str(&o, ")");
+    } else {
+        out_str(&o, "a callback saw a problem");
+    }
+    out_str(&o, "\n  whvemu_last_failure: \"");
+    out_str(&o, why ? why : "(null)");
+    out_str(&o, "\"\n  access: ");
+    out_str(&o, mc->AccessInfo.AccessType == WHvMemoryAccessWrite ? "write"
+                                                                  : "read");
+    out_str(&o, " gva ");
+    out_hex(&o, mc->Gva, 1);
+    out_str(&o, " gpa ");
+    out_hex(&o, mc->Gpa, 1);
+    out_str(&o, ", instruction bytes supplied: ");
+    out_dec(&o, mc->InstructionByteCount);
+    out_str(&o, "\n");
+    for (unsigned i = 0; i < c->n_bad && i < MAX_BAD; i++) {
+        out_str(&o, "  callback: ");
+        out_str(&o, c->bad[i].what);
+        out_str(&o, " ");
+        if (c->bad[i].is_register) {
+            out_regname(&o, (uint32_t)c->bad[i].value);
+            out_str(&o, " (");
+            out_hex(&o, c->bad[i].value, 1);
+            out_str(&o, ")");
+        } else {
+            out_hex(&o, c->bad[i].value, 1);
+        }
+        out_str(&o, "\n");
+    }
+    out_str(&o, "  device accesses in this emulation: ");
+    out_dec(&o, c->dev_reads);
+    out_str(&o, " reads, ");
+    out_dec(&o, c->dev_writes);
+    out_str(&o, " writes\n  register state at the fault (after a failed "
+                "call it is unchanged):\n");
+    out_machine_state(&o, c->uc);
+    out_flush(&o);
+}
+
+/* A fault that is not ours, or one inside the emulation: put the previous
+ * disposition back and return, so the instruction faults again and the
+ * process dies the ordinary way (or the sanitizer reports it). */
+static void foreign_fault(struct sandbox *sb, const siginfo_t *si,
+                          const ucontext_t *uc)
+{
+    if (sb && sb->in_emulation) {
+        struct out o = {.n = 0};
+        out_str(&o, "\nwhvemu-demo: fault at ");
+        out_hex(&o, (uint64_t)(uintptr_t)si->si_addr, 1);
+        out_str(&o, " during emulation #");
+        out_dec(&o, sb->st.emulations);
+        out_str(&o, " (a callback touched memory it should not have)\n");
+        out_machine_state(&o, uc);
+        out_flush(&o);
+    }
+    sigaction(SIGSEGV, &previous_segv, NULL);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ucv)
+{
+    int saved_errno = errno;
+    ucontext_t *uc = ucv;
+    struct sandbox *sb = tls_sandbox;
+    uint64_t addr = (uint64_t)(uintptr_t)si->si_addr;
+    greg_t *g = uc->uc_mcontext.gregs;
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_MEMORY_ACCESS_CONTEXT mc;
+    WHV_EMULATOR_STATUS st;
+    struct exit_call call;
+    HRESULT hr;
+    int with_bytes;
+
+    (void)sig;
+    if (!sb || sb->in_emulation || g[REG_TRAPNO] != PF_VECTOR ||
+        !in_window(sb, addr)) {
+        foreign_fault(sb, si, uc);
+        errno = saved_errno;
+        return;
+    }
+
+    memset(&vp, 0, sizeof(vp));
+    vp.ExecutionState.Cpl = 3;
+    vp.ExecutionState.Cr0Pe = 1;
+    vp.ExecutionState.Cr0Am = 1; /* Linux sets CR0.AM; RFLAGS.AC decides */
+    vp.ExecutionState.EferLma = 1;
+    vp.InstructionLength = 0; /* not known for memory-access exits */
+    vp.Cs = flat_segment(saved_cs(uc), 1, 0);
+    vp.Rip = (uint64_t)g[REG_RIP];
+    vp.Rflags = (uint64_t)g[REG_EFL];
+
+    memset(&mc, 0, sizeof(mc));
+    switch (sb->bytes_mode) {
+    case SANDBOX_BYTES_NONE:
+        with_bytes = 0;
+        break;
+    case SANDBOX_BYTES_ALL:
+        with_bytes = 1;
+        break;
+    case SANDBOX_BYTES_ALTERNATE:
+    default:
+        with_bytes = (sb->st.emulations & 1) == 0;
+        break;
+    }
+    if (with_bytes)
+        mc.InstructionByteCount =
+            (UINT8)copy_insn_bytes(vp.Rip, mc.InstructionBytes);
+    mc.AccessInfo.AccessType = (g[REG_ERR] & PF_ERR_WRITE)
+                                   ? WHvMemoryAccessWrite
+                                   : WHvMemoryAccessRead;
+    mc.AccessInfo.GpaUnmapped = 1;
+    mc.AccessInfo.GvaValid = 1;
+    mc.Gva = addr;
+    mc.Gpa = sb->device_gpa + (addr - (uint64_t)(uintptr_t)sb->window);
+
+    memset(&call, 0, sizeof(call));
+    call.sb = sb;
+    call.uc = uc;
+    call.fault_addr = addr;
+    call.rip = vp.Rip;
+    call.cr2 = addr;
+
+    sb->dev->emulation = (uint32_t)sb->st.emulations;
+    st.AsUINT32 = 0;
+    sb->in_emulation = 1;
+    hr = WHvEmulatorTryMmioEmulation(sb->emu, &call, &vp, &mc, &st);
+    sb->in_emulation = 0;
+
+    /* A successful call may leave RIP in place (a long REP instruction
+     * continued by the next fault), but not forever. */
+    if ((uint64_t)g[REG_RIP] == vp.Rip) {
+        if (++sb->same_rip > SAME_RIP_LIMIT)
+            note_bad(&call, "no progress: RIP unchanged after this many calls:",
+                     sb->same_rip);
+    } else {
+        sb->same_rip = 0;
+    }
+    if (hr != S_OK || !st.EmulationSuccessful || call.injected ||
+        call.n_bad) {
+        fatal_report(sb, &call, &mc, hr, st);
+        abort();
+    }
+
+    sb->st.emulations++;
+    if (mc.AccessInfo.AccessType == WHvMemoryAccessWrite)
+        sb->st.write_faults++;
+    else
+        sb->st.read_faults++;
+    if (with_bytes)
+        sb->st.with_bytes++;
+    else
+        sb->st.without_bytes++;
+
+    {
+        unsigned dev = call.dev_reads + call.dev_writes;
+        enum sandbox_kind k = SANDBOX_KIND_OTHER;
+        if (dev > 2)
+            k = SANDBOX_KIND_STRING;
+        else if (dev == 1 && call.ram_data > 0)
+            k = SANDBOX_KIND_STACK;
+        else if (call.ram_data == 0 && call.dev_reads == 1 &&
+                 call.dev_writes == 0)
+            k = SANDBOX_KIND_LOAD;
+        else if (call.ram_data == 0 && call.dev_reads == 0 &&
+                 call.dev_writes == 1)
+            k = SANDBOX_KIND_STORE;
+        else if (call.ram_data == 0 && call.dev_reads == 1 &&
+                 call.dev_writes == 1)
+            k = SANDBOX_KIND_RMW;
+        sb->st.kind[k]++;
+    }
+    errno = saved_errno;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+int sandbox_install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_segv;
+    /* SA_NODEFER: a fault inside the emulation (a wrong address reaching
+     * a callback) re-enters the handler, which reports it instead of the
+     * kernel killing the process silently. */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGSEGV, &sa, &previous_segv);
+}
+
+int sandbox_init(struct sandbox *sb, struct device *dev,
+                 enum sandbox_bytes mode, char *err, size_t errlen)
+{
+    static const WHV_EMULATOR_CALLBACKS callbacks = {
+        .Size = sizeof(WHV_EMULATOR_CALLBACKS),
+        .Reserved = 0,
+        .WHvEmulatorIoPortCallback = cb_io_port,
+        .WHvEmulatorMemoryCallback = cb_memory,
+        .WHvEmulatorGetVirtualProcessorRegisters = cb_get_registers,
+        .WHvEmulatorSetVirtualProcessorRegisters = cb_set_registers,
+        .WHvEmulatorTranslateGvaPage = cb_translate,
+    };
+    HRESULT hr;
+    void *w;
+
+    memset(sb, 0, sizeof(*sb));
+    sb->dev = dev;
+    sb->bytes_mode = mode;
+    sb->device_gpa = SANDBOX_DEVICE_GPA;
+    sb->window_size = DEMO_WINDOW_SIZE;
+
+    w = mmap(NULL, sb->window_size, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w == MAP_FAILED) {
+        if (err && errlen)
+            strncpy(err, "mmap of the device window failed", errlen - 1);
+        return -1;
+    }
+    sb->window = w;
+
+    hr = WHvEmulatorCreateEmulator(&callbacks, &sb->emu);
+    if (hr != S_OK) {
+        if (err && errlen)
+            strncpy(err, "WHvEmulatorCreateEmulator failed", errlen - 1);
+        munmap(w, sb->window_size);
+        sb->window = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static uint16_t read_selector(int which)
+{
+    uint16_t s = 0;
+    switch (which) {
+    case 0:
+        __asm__ volatile("movw %%ds, %0" : "=r"(s));
+        break;
+    case 1:
+        __asm__ volatile("movw %%es, %0" : "=r"(s));
+        break;
+    case 2:
+        __asm__ volatile("movw %%fs, %0" : "=r"(s));
+        break;
+    case 3:
+        __asm__ volatile("movw %%gs, %0" : "=r"(s));
+        break;
+    default:
+        __asm__ volatile("movw %%ss, %0" : "=r"(s));
+        break;
+    }
+    return s;
+}
+
+void sandbox_enter(struct sandbox *sb)
+{
+    unsigned long base = 0;
+
+    sb->ds_sel = read_selector(0);
+    sb->es_sel = read_selector(1);
+    sb->fs_sel = read_selector(2);
+    sb->gs_sel = read_selector(3);
+    sb->ss_sel = read_selector(4);
+    if (syscall(SYS_arch_prctl, ARCH_GET_FS, &base) == 0)
+        sb->fs_base = base;
+    base = 0;
+    if (syscall(SYS_arch_prctl, ARCH_GET_GS, &base) == 0)
+        sb->gs_base = base;
+    tls_sandbox = sb;
+}
+
+void sandbox_leave(void)
+{
+    tls_sandbox = NULL;
+}
+
+void sandbox_destroy(struct sandbox *sb)
+{
+    if (sb->emu)
+        WHvEmulatorDestroyEmulator(sb->emu);
+    if (sb->window)
+        munmap(sb->window, sb->window_size);
+    sb->emu = NULL;
+    sb->window = NULL;
+}

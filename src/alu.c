@@ -1,0 +1,82 @@
+/*
+ * alu.c - two-operand arithmetic and logic (ADD OR ADC SBB AND SUB XOR CMP
+ * TEST) and the one-operand INC DEC NEG NOT, with exact flags.
+ * A read-modify-write destination is read once and written once.
+ */
+#include "emu.h"
+
+enum alu_op { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP, TEST };
+
+static enum rc alu2(struct emu *e, const struct insn *in, enum alu_op op)
+{
+    uint64_t a, b, r, c = vcpu_rflags(e) & FL_CF;
+    unsigned size = in->op[0].size;
+    uint32_t fl;
+    TRY(op_read(e, in, 0, &a));
+    TRY(op_read(e, in, 1, &b));
+    switch (op) {
+    case ADD: r = a + b; fl = flags_add(a, b, 0, r, size); break;
+    case ADC: r = a + b + c; fl = flags_add(a, b, c, r, size); break;
+    case SUB: case CMP: r = a - b; fl = flags_sub(a, b, 0, r, size); break;
+    case SBB: r = a - b - c; fl = flags_sub(a, b, c, r, size); break;
+    case OR: r = a | b; fl = flags_logic(r, size); break;
+    case XOR: r = a ^ b; fl = flags_logic(r, size); break;
+    default: r = a & b; fl = flags_logic(r, size); break;
+    }
+    if (op != CMP && op != TEST)
+        TRY(op_write(e, in, 0, r & size_mask(size)));
+    flags_set(e, in, fl);
+    return RC_OK;
+}
+
+enum rc alu_add(struct emu *e, const struct insn *in) { return alu2(e, in, ADD); }
+enum rc alu_or(struct emu *e, const struct insn *in) { return alu2(e, in, OR); }
+enum rc alu_adc(struct emu *e, const struct insn *in) { return alu2(e, in, ADC); }
+enum rc alu_sbb(struct emu *e, const struct insn *in) { return alu2(e, in, SBB); }
+enum rc alu_and(struct emu *e, const struct insn *in) { return alu2(e, in, AND); }
+enum rc alu_sub(struct emu *e, const struct insn *in) { return alu2(e, in, SUB); }
+enum rc alu_xor(struct emu *e, const struct insn *in) { return alu2(e, in, XOR); }
+enum rc alu_cmp(struct emu *e, const struct insn *in) { return alu2(e, in, CMP); }
+enum rc alu_test(struct emu *e, const struct insn *in) { return alu2(e, in, TEST); }
+
+/* INC/DEC leave CF as it was: the row's mask does not include it. */
+enum rc alu_inc(struct emu *e, const struct insn *in)
+{
+    uint64_t a;
+    unsigned size = in->op[0].size;
+    TRY(op_read(e, in, 0, &a));
+    uint64_t r = (a + 1) & size_mask(size);
+    TRY(op_write(e, in, 0, r));
+    flags_set(e, in, flags_add(a, 1, 0, r, size));
+    return RC_OK;
+}
+
+enum rc alu_dec(struct emu *e, const struct insn *in)
+{
+    uint64_t a;
+    unsigned size = in->op[0].size;
+    TRY(op_read(e, in, 0, &a));
+    uint64_t r = (a - 1) & size_mask(size);
+    TRY(op_write(e, in, 0, r));
+    flags_set(e, in, flags_sub(a, 1, 0, r, size));
+    return RC_OK;
+}
+
+/* NEG: CF = (source != 0), the rest as for 0 - source. */
+enum rc alu_neg(struct emu *e, const struct insn *in)
+{
+    uint64_t a;
+    unsigned size = in->op[0].size;
+    TRY(op_read(e, in, 0, &a));
+    uint64_t r = (0 - a) & size_mask(size);
+    TRY(op_write(e, in, 0, r));
+    flags_set(e, in, flags_sub(0, a, 0, r, size));
+    return RC_OK;
+}
+
+enum rc alu_not(struct emu *e, const struct insn *in)
+{
+    uint64_t a;
+    TRY(op_read(e, in, 0, &a));
+    return op_write(e, in, 0, ~a & size_mask(in->op[0].size));
+}

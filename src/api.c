@@ -1,0 +1,313 @@
+/*
+ * api.c - the four WHvEmulator* entry points: argument checks, the handle's
+ * busy guard, the path of one emulation (mode, instruction bytes, decode,
+ * execute, commit) and the one mapping of internal results to
+ * WHV_EMULATOR_STATUS. Calls no callback itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+#include "mem.h"
+#include "whvemu.h"
+
+#define WHVEMU_EXPORT __attribute__((visibility("default")))
+
+#define ST_SUCCESS 0x001u
+#define ST_INTERNAL 0x002u
+#define ST_INTERRUPT 0x100u
+
+WHVEMU_EXPORT const char *whvemu_version(void)
+{
+    return "0.1.0";
+}
+
+static struct emu_handle *handle_of(WHV_EMULATOR_HANDLE h)
+{
+    struct emu_handle *eh = h;
+    if (!eh || ((uintptr_t)eh & (_Alignof(struct emu_handle) - 1)))
+        return NULL;
+    if (eh->magic != EMU_HANDLE_MAGIC)
+        return NULL;
+    return eh;
+}
+
+WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS *Callbacks,
+                                                       WHV_EMULATOR_HANDLE *Emulator)
+{
+    if (!Emulator)
+        return E_INVALIDARG;
+    *Emulator = NULL;
+    if (!Callbacks || Callbacks->Size != sizeof(WHV_EMULATOR_CALLBACKS))
+        return E_INVALIDARG;
+    if (!Callbacks->WHvEmulatorIoPortCallback || !Callbacks->WHvEmulatorMemoryCallback ||
+        !Callbacks->WHvEmulatorGetVirtualProcessorRegisters ||
+        !Callbacks->WHvEmulatorSetVirtualProcessorRegisters ||
+        !Callbacks->WHvEmulatorTranslateGvaPage)
+        return E_INVALIDARG;
+    struct emu_handle *eh = calloc(1, sizeof(*eh));
+    if (!eh)
+        return E_OUTOFMEMORY;
+    eh->magic = EMU_HANDLE_MAGIC;
+    eh->cb = *Callbacks;
+    atomic_init(&eh->busy, 0);
+    eh->last_failure = "";
+    *Emulator = eh;
+    return S_OK;
+}
+
+WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emulator)
+{
+    struct emu_handle *eh = handle_of(Emulator);
+    if (!eh)
+        return E_INVALIDARG;
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&eh->busy, &idle, 1))
+        return E_INVALIDARG; /* a Try* call is running on it */
+    eh->magic = 0;
+    free(eh);
+    return S_OK;
+}
+
+WHVEMU_EXPORT const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
+{
+    struct emu_handle *eh = handle_of(Emulator);
+    return eh ? eh->last_failure : NULL;
+}
+
+static enum cpu_mode mode_of(const WHV_VP_EXIT_CONTEXT *vp)
+{
+    if (!vp->ExecutionState.Cr0Pe)
+        return MODE_REAL;
+    if (vp->Rflags & 0x20000u) /* RFLAGS.VM */
+        return vp->ExecutionState.EferLma ? MODE_PROT32 : MODE_V86;
+    if (vp->ExecutionState.EferLma) {
+        if (vp->Cs.Long)
+            return MODE_LONG64;
+        return vp->Cs.Default ? MODE_COMPAT32 : MODE_COMPAT16;
+    }
+    return vp->Cs.Default ? MODE_PROT32 : MODE_PROT16;
+}
+
+static void dec_mode_of(enum cpu_mode mode, struct dec_mode *dm)
+{
+    dm->long64 = mode == MODE_LONG64;
+    switch (mode) {
+    case MODE_LONG64:
+        dm->opsize = 4;
+        dm->addrsize = 8;
+        break;
+    case MODE_PROT32:
+    case MODE_COMPAT32:
+        dm->opsize = 4;
+        dm->addrsize = 4;
+        break;
+    default:
+        dm->opsize = 2;
+        dm->addrsize = 2;
+        break;
+    }
+}
+
+/* Build the per-call state from the exit context. No zeroing of the large
+ * arrays: the valid bitmap says which cache slots hold data. */
+static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
+                     const WHV_VP_EXIT_CONTEXT *vp)
+{
+    e->h = eh;
+    e->ctx = ctx;
+    e->vp = vp;
+    e->mode = mode_of(vp);
+    e->cpl = (uint8_t)vp->ExecutionState.Cpl;
+    e->exit_gva_valid = false;
+    e->exit_access = 0;
+    e->exit_gva = 0;
+    e->exit_gpa = 0;
+    e->regs.valid = 0;
+    e->regs.dirty = 0;
+    e->regs.fetched = false;
+    e->nbytes = 0;
+    e->npages = 0;
+    e->rep_done = 0;
+    e->want = 0;
+    e->keep_on_fault = 0;
+    e->status = 0;
+    e->why = NULL;
+    vcpu_seed(e, VR_RIP, vp->Rip);
+    vcpu_seed(e, VR_RFLAGS, vp->Rflags);
+    e->regs.v[VR_SEG0 + SEG_CS].Segment = vp->Cs;
+    e->regs.valid |= VR_SEG_BIT(SEG_CS);
+    if (vp->ExecutionState.InterruptShadow)
+        e->want |= VR_BIT(VR_INT_STATE);
+}
+
+/* Decode, fetching instruction bytes through the memory layer when the exit
+ * has too few. */
+static enum rc emu_decode(struct emu *e)
+{
+    struct dec_mode dm;
+    dec_mode_of(e->mode, &dm);
+    for (;;) {
+        enum dec_status s = dec_decode(&dm, e->bytes, e->nbytes, &e->in);
+        switch (s) {
+        case DEC_OK:
+            return RC_OK;
+        case DEC_NEED_MORE:
+            if (e->nbytes >= EMU_MAX_INSN_LEN)
+                return fault_gp(e, 0);
+            TRY(mem_fetch_insn(e));
+            break;
+        case DEC_TOO_LONG:
+            return fault_gp(e, 0);
+        case DEC_UD:
+            return fault_ud(e);
+        case DEC_UNSUPPORTED:
+        default:
+            return emu_unsupported(e, "instruction not emulated");
+        }
+    }
+}
+
+/* After the instruction completed: RIP past it, RF cleared, a single-step
+ * trap queued, an interrupt shadow ended (SDM Vol. 3 6.8.3, 17.3.1.4). */
+static void emu_complete(struct emu *e)
+{
+    uint64_t rip = e->vp->Rip + e->in.len;
+    if (e->mode != MODE_LONG64)
+        rip &= (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu : 0xFFFFu;
+    vcpu_seed(e, VR_RIP, rip);
+    e->regs.dirty |= VR_BIT(VR_RIP);
+    uint64_t rf = vcpu_rflags(e);
+    if (rf & FL_RF)
+        vcpu_set_rflags(e, rf & ~(uint64_t)FL_RF);
+    if (rf & FL_TF) {
+        WHV_REGISTER_VALUE v;
+        v.Reg128.Low64 = 0;
+        v.Reg128.High64 = 0;
+        v.PendingDebugException.SingleStep = 1;
+        vcpu_set(e, VR_PENDING_DBG, &v);
+    }
+    if (e->vp->ExecutionState.InterruptShadow && (e->regs.valid & VR_BIT(VR_INT_STATE))) {
+        WHV_REGISTER_VALUE v = e->regs.v[VR_INT_STATE];
+        v.InterruptState.InterruptShadow = 0;
+        vcpu_set(e, VR_INT_STATE, &v);
+    }
+}
+
+/* Run one emulation and map its result to a status. */
+static uint32_t emu_run(struct emu *e)
+{
+    enum rc rc;
+    if (e->vp->ExecutionState.InterruptionPending) {
+        e->why = "the exit happened while an event was being delivered";
+        return ST_INTERRUPT;
+    }
+    rc = emu_decode(e);
+    if (rc == RC_OK)
+        rc = exec_insn(e);
+
+    switch (rc) {
+    case RC_OK:
+        emu_complete(e);
+        break;
+    case RC_RETRY:
+        break; /* progress of completed iterations only; RIP stays */
+    case RC_FAULT:
+        e->regs.dirty &= e->keep_on_fault;
+        fault_inject(e);
+        if (!e->why)
+            e->why = "an architectural fault was injected";
+        break;
+    case RC_CALLBACK_FAILED:
+        return e->status;
+    case RC_UNSUPPORTED:
+    case RC_INTERNAL:
+    default:
+        if (!e->why)
+            e->why = "internal emulation failure";
+        return ST_INTERNAL;
+    }
+    rc = vcpu_commit(e);
+    if (rc != RC_OK)
+        return e->status;
+    return ST_SUCCESS;
+}
+
+static bool acquire(struct emu_handle *eh)
+{
+    int idle = 0;
+    return atomic_compare_exchange_strong(&eh->busy, &idle, 1);
+}
+
+static void release(struct emu_handle *eh)
+{
+    atomic_store(&eh->busy, 0);
+}
+
+WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorTryMmioEmulation(
+    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
+    const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
+    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
+{
+    if (EmulatorReturnStatus)
+        EmulatorReturnStatus->AsUINT32 = 0;
+    struct emu_handle *eh = handle_of(Emulator);
+    if (!eh || !VpContext || !MmioInstructionContext || !EmulatorReturnStatus)
+        return E_INVALIDARG;
+    const WHV_MEMORY_ACCESS_CONTEXT *mc = MmioInstructionContext;
+    if (mc->InstructionByteCount > 16)
+        return E_INVALIDARG;
+    if (!acquire(eh))
+        return E_INVALIDARG;
+
+    struct emu e;
+    emu_init(&e, eh, Context, VpContext);
+    e.nbytes = mc->InstructionByteCount > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN
+                                                           : mc->InstructionByteCount;
+    memcpy(e.bytes, mc->InstructionBytes, e.nbytes);
+    if (mc->AccessInfo.GvaValid) {
+        e.exit_gva_valid = true;
+        e.exit_gva = mc->Gva;
+        e.exit_gpa = mc->Gpa;
+        switch (mc->AccessInfo.AccessType) {
+        case WHvMemoryAccessRead:
+            e.exit_access = ACC_R;
+            break;
+        case WHvMemoryAccessWrite: /* a writable page is readable too */
+            e.exit_access = ACC_R | ACC_W;
+            break;
+        case WHvMemoryAccessExecute:
+            e.exit_access = ACC_X;
+            break;
+        default:
+            e.exit_gva_valid = false;
+            break;
+        }
+    }
+    EmulatorReturnStatus->AsUINT32 = emu_run(&e);
+    eh->last_failure = (EmulatorReturnStatus->AsUINT32 == ST_SUCCESS || !e.why) ? "" : e.why;
+    release(eh);
+    return S_OK;
+}
+
+WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorTryIoEmulation(
+    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
+    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
+{
+    if (EmulatorReturnStatus)
+        EmulatorReturnStatus->AsUINT32 = 0;
+    struct emu_handle *eh = handle_of(Emulator);
+    if (!eh || !VpContext || !IoInstructionContext || !EmulatorReturnStatus)
+        return E_INVALIDARG;
+    if (IoInstructionContext->InstructionByteCount > 16)
+        return E_INVALIDARG;
+    if (!acquire(eh))
+        return E_INVALIDARG;
+    (void)Context;
+    /* Port I/O is not emulated yet: refuse cleanly, touching nothing. */
+    EmulatorReturnStatus->AsUINT32 = ST_INTERNAL;
+    eh->last_failure = "port I/O emulation is not implemented";
+    release(eh);
+    return S_OK;
+}

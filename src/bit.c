@@ -1,0 +1,64 @@
+/*
+ * bit.c - BT BTS BTR BTC. With a register bit offset and a memory operand
+ * the offset is signed and selects an operand-sized unit beyond the
+ * addressed one (SDM Vol. 2 BT: "bit base / bit offset"); with an immediate
+ * the offset is taken modulo the operand size. CF receives the bit; ZF is
+ * kept; OF SF AF PF are undefined and kept here.
+ */
+#include "emu.h"
+#include "mem.h"
+
+enum bit_op { BT, BTS, BTR, BTC };
+
+static enum rc bitop(struct emu *e, const struct insn *in, enum bit_op op)
+{
+    unsigned size = in->op[0].size, bits = 8 * size;
+    uint64_t ofs;
+    TRY(op_read(e, in, 1, &ofs));
+    uint64_t v, bit;
+    uint8_t seg = 0;
+    uint64_t addr = 0;
+    bool far = in->op[0].type == OPND_MEM && in->op[1].type == OPND_REG;
+    if (far) {
+        int64_t sofs = (int64_t)sign_extend(ofs, size);
+        int64_t unit = sofs >= 0 ? sofs / (int64_t)bits : -((-sofs + bits - 1) / (int64_t)bits);
+        TRY(op_addr(e, in, 0, &seg, &addr));
+        addr = (addr + (uint64_t)unit * size) & addr_mask(in->addrsize);
+        bit = (uint64_t)(sofs - unit * (int64_t)bits);
+        uint8_t buf[8];
+        TRY(mem_read(e, seg, addr, size, op == BT ? ACC_R : ACC_R | ACC_W, buf));
+        v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint64_t)buf[i] << (8 * i);
+    } else {
+        bit = ofs & (bits - 1);
+        TRY(op_read(e, in, 0, &v));
+    }
+    uint64_t mask = (uint64_t)1 << bit;
+    uint64_t cf = (v & mask) ? 1 : 0;
+    uint64_t r = v;
+    if (op == BTS)
+        r = v | mask;
+    else if (op == BTR)
+        r = v & ~mask;
+    else if (op == BTC)
+        r = v ^ mask;
+    if (op != BT) {
+        if (far) {
+            uint8_t buf[8];
+            for (unsigned i = 0; i < size; i++)
+                buf[i] = (uint8_t)(r >> (8 * i));
+            TRY(mem_write(e, seg, addr, size, ACC_R | ACC_W, buf));
+        } else {
+            TRY(op_write(e, in, 0, r));
+        }
+    }
+    uint32_t keep = (uint32_t)vcpu_rflags(e) & (FL_OF | FL_SF | FL_AF | FL_PF);
+    flags_set(e, in, keep | (cf ? FL_CF : 0));
+    return RC_OK;
+}
+
+enum rc bit_bt(struct emu *e, const struct insn *in) { return bitop(e, in, BT); }
+enum rc bit_bts(struct emu *e, const struct insn *in) { return bitop(e, in, BTS); }
+enum rc bit_btr(struct emu *e, const struct insn *in) { return bitop(e, in, BTR); }
+enum rc bit_btc(struct emu *e, const struct insn *in) { return bitop(e, in, BTC); }

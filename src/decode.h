@@ -1,0 +1,160 @@
+/*
+ * decode.h - the decoder's output (`struct insn`), the opcode-table row
+ * format, and the decoder entry point. The decoder knows every mode; it
+ * reads only the bytes it is given and calls no callback.
+ */
+#ifndef WHVEMU_DECODE_H
+#define WHVEMU_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct emu;
+struct insn;
+
+/* Opcode maps. VEX/EVEX maps are separate keys. */
+enum {
+    MAP_1B = 0,
+    MAP_0F = 1,
+    MAP_0F38 = 2,
+    MAP_0F3A = 3,
+    MAP_VEX_0F = 5,
+    MAP_VEX_0F38 = 6,
+    MAP_VEX_0F3A = 7,
+    MAP_EVEX_0F = 9,
+    MAP_EVEX_0F38 = 10,
+    MAP_EVEX_0F3A = 11,
+};
+
+/* Mandatory-prefix column of a key. */
+enum { PFX_NONE = 0, PFX_66 = 1, PFX_F3 = 2, PFX_F2 = 3 };
+#define REG_ANY 8
+
+/* A row's key: map, opcode, mandatory prefix, ModRM.reg (or REG_ANY).
+ * Rows are sorted by key, so all rows of one opcode are adjacent. */
+#define OPC(map, pfx, op, reg)                                                                     \
+    ((uint32_t)(map) << 14 | (uint32_t)(op) << 6 | (uint32_t)(pfx) << 4 | (uint32_t)(reg))
+#define OPC_MAP(k) ((k) >> 14)
+#define OPC_OP(k) (((k) >> 6) & 0xFF)
+#define OPC_PFX(k) (((k) >> 4) & 3)
+#define OPC_REG(k) ((k)&0xF)
+
+/* Operand kinds, SDM Vol. 2 appendix A letters plus a size. */
+enum opk {
+    K_NONE = 0,
+    K_Eb, K_Ew, K_Ev, K_Ez,       /* ModRM r/m; z: word, else dword */
+    K_Mv, K_My, K_Mcx,            /* ModRM memory only; Mcx is m64 or m128 (REX.W) */
+    K_Gb, K_Gv, K_Gy,             /* ModRM reg */
+    K_Ib,                         /* imm8 of a byte operation */
+    K_Ibs,                        /* imm8 sign-extended to the operand size */
+    K_Ibu,                        /* imm8 taken as it is (counts, bit offsets) */
+    K_Iz,                         /* imm16/imm32, sign-extended to the operand size */
+    K_AL, K_rAX, K_CL, K_ONE,     /* fixed operands */
+    K_Ob, K_Ov,                   /* moffs: address-size offset in the instruction */
+    K_Xb, K_Xv,                   /* DS:rSI (segment overridable) */
+    K_Yb, K_Yv,                   /* ES:rDI */
+    K_COUNT
+};
+
+/* Row traits: independent bits. */
+#define T_LOCK 0x0001u     /* LOCK allowed when the destination is memory */
+#define T_REP 0x0002u      /* F3 means REP (MOVS STOS LODS INS OUTS) */
+#define T_REPCC 0x0004u    /* F3/F2 mean REPE/REPNE (CMPS SCAS) */
+#define T_NO64 0x0008u     /* #UD in 64-bit mode */
+#define T_ONLY64 0x0010u   /* this meaning exists only in 64-bit mode */
+#define T_DEF64 0x0020u    /* operand size defaults to 64 in 64-bit mode */
+#define T_NOWRITE 0x0040u  /* destination is read, never written (CMP TEST BT) */
+#define T_MOV 0x0080u      /* destination is written, never read */
+#define T_NOREP 0x0100u    /* F2/F3 make the encoding another instruction */
+#define T_ALIGN16 0x0200u  /* memory operand must be 16-byte aligned (#GP) */
+#define T_XCHG 0x0400u     /* implicitly locked */
+#define T_BITOFS 0x0800u   /* register bit offset addresses beyond the operand */
+#define T_NP 0x1000u       /* no 66/F2/F3 allowed (they select another instruction) */
+
+/* Implicit registers a row needs (GPR bit numbers). */
+#define N_AX (1u << 0)
+#define N_CX (1u << 1)
+#define N_DX (1u << 2)
+#define N_BX (1u << 3)
+#define N_SP (1u << 4)
+#define N_SI (1u << 6)
+#define N_DI (1u << 7)
+
+struct op_row {
+    uint32_t key;
+    const char *mnem;
+    uint8_t k[3];      /* operand kinds: destination, source, second source */
+    uint16_t traits;
+    uint16_t fl_out;   /* RFLAGS bits the instruction defines */
+    uint16_t fl_undef; /* RFLAGS bits the SDM leaves undefined */
+    uint16_t needs;    /* implicit GPRs */
+    enum rc (*fn)(struct emu *e, const struct insn *in);
+};
+
+/* Operand after decoding. */
+enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM };
+
+struct opnd {
+    uint8_t type;
+    uint8_t size;  /* bytes */
+    uint8_t reg;   /* GPR number for OPND_REG */
+    bool high8;    /* AH CH DH BH */
+    uint64_t imm;  /* OPND_IMM value, already extended */
+};
+
+/* Memory operand address parts. */
+#define NO_REG 0xFF
+enum { MEM_MODRM, MEM_MOFFS, MEM_STR_SRC, MEM_STR_DST };
+
+struct insn {
+    const struct op_row *row;
+    uint8_t len;
+    uint8_t opsize;   /* effective operand size in bytes: 2, 4, 8 (1 for byte rows) */
+    uint8_t addrsize; /* 2, 4, 8 */
+    uint8_t seg;      /* segment of the ModRM/moffs/string-source operand */
+    uint8_t seg_override; /* SEG_NONE when absent */
+    uint8_t rep;      /* 0, PFX_F3 or PFX_F2 (last one wins) */
+    bool lock;
+    bool opsize66;
+    uint8_t rex;      /* the REX byte, 0 if none */
+    bool vex;         /* VEX or EVEX encoded */
+    uint8_t vvvv, vl, vw;
+    bool has_modrm;
+    uint8_t modrm, mod, reg, rm; /* reg and rm include REX.R / REX.B */
+    uint8_t map;
+    uint8_t opcode;
+    /* memory operand: seg:[base + index*scale + disp] or moffs */
+    uint8_t mem_form;
+    uint8_t base, index, scale;
+    bool riprel;
+    uint64_t disp;    /* sign-extended displacement, or the moffs value */
+    uint8_t nops;
+    struct opnd op[3];
+    uint32_t needs;   /* vcpu slots the instruction needs (VR_* bits) */
+    uint8_t mem_access; /* ACC_* for the ModRM/moffs memory operand */
+};
+
+/* Decoder outcomes. */
+enum dec_status {
+    DEC_OK,
+    DEC_NEED_MORE,   /* the bytes end before the instruction: fetch more */
+    DEC_TOO_LONG,    /* longer than 15 bytes: #GP(0) */
+    DEC_UD,          /* invalid encoding: #UD */
+    DEC_UNSUPPORTED, /* valid, perhaps, but not in our table */
+};
+
+struct dec_mode {
+    bool long64;      /* 64-bit mode */
+    uint8_t opsize;   /* default operand size: 2 or 4 */
+    uint8_t addrsize; /* default address size: 2, 4 or 8 */
+};
+
+enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsigned n,
+                           struct insn *in);
+const char *dec_status_text(enum dec_status s);
+
+/* The opcode table, sorted by key (for tests and tools). */
+const struct op_row *dec_rows(unsigned *count);
+const char *dec_kind_name(uint8_t k);
+
+#endif /* WHVEMU_DECODE_H */

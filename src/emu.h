@@ -1,0 +1,204 @@
+/*
+ * emu.h - the one internal contract of whvemu: bounds, result codes, the
+ * per-call state `struct emu` and the handler signature.
+ *
+ * One emulation lives in a `struct emu` on the Try* function's stack; every
+ * internal function takes it first. Nothing here is global or mutable
+ * outside that struct; the handle is read-only during a call except for its
+ * busy guard.
+ */
+#ifndef WHVEMU_EMU_H
+#define WHVEMU_EMU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "WinHvEmulation.h"
+
+/* --- named bounds --- */
+#define EMU_MAX_INSN_LEN 15     /* SDM Vol. 2 2.3.11: longer is #GP(0) */
+#define EMU_PAGE_SIZE 4096u
+#define EMU_PAGE_MASK (~(uint64_t)(EMU_PAGE_SIZE - 1))
+#define EMU_MAX_PIECE 8         /* bytes per memory callback */
+#define EMU_MAX_ACCESS 16       /* largest single operand (CMPXCHG16B) */
+#define EMU_PAGE_SLOTS 16       /* distinct pages one emulation may touch */
+#define EMU_REP_BUDGET 4096     /* REP iterations per call before yielding */
+
+/*
+ * Result of every internal step. What may have changed when it is returned:
+ *  RC_OK               the step completed.
+ *  RC_FAULT            an architectural fault is recorded in e->fault; device
+ *                      side effects of earlier steps stay, registers are only
+ *                      the progress of completed REP iterations.
+ *  RC_RETRY            stopped early (REP budget or page slots used up): the
+ *                      completed iterations' registers are committed, RIP
+ *                      stays on the instruction.
+ *  RC_CALLBACK_FAILED  a VMM callback failed; e->status names it; nothing
+ *                      more is written, not even registers.
+ *  RC_UNSUPPORTED      the instruction (or this form of it) is not emulated;
+ *                      nothing was done; e->why says what.
+ *  RC_INTERNAL         an inconsistent input (e.g. a context that cannot
+ *                      belong to these bytes); nothing was done.
+ */
+enum rc {
+    RC_OK = 0,
+    RC_FAULT,
+    RC_RETRY,
+    RC_CALLBACK_FAILED,
+    RC_UNSUPPORTED,
+    RC_INTERNAL,
+};
+
+/* The only control-flow macro: propagate a non-OK result. */
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        enum rc try_rc_ = (expr);                                                                  \
+        if (try_rc_ != RC_OK)                                                                      \
+            return try_rc_;                                                                        \
+    } while (0)
+
+/* --- CPU modes (SDM Vol. 3 2.2) --- */
+enum cpu_mode {
+    MODE_REAL,
+    MODE_V86,
+    MODE_PROT16, /* protected mode, CS.D = 0 */
+    MODE_PROT32, /* protected mode, CS.D = 1 */
+    MODE_COMPAT16,
+    MODE_COMPAT32,
+    MODE_LONG64,
+};
+
+/* Segment register numbers = the x86 encoding. */
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 0xFF };
+
+/* GPR numbers = the x86 encoding. */
+enum { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI };
+
+/* RFLAGS bits. */
+#define FL_CF 0x0001u
+#define FL_PF 0x0004u
+#define FL_AF 0x0010u
+#define FL_ZF 0x0040u
+#define FL_SF 0x0080u
+#define FL_TF 0x0100u
+#define FL_IF 0x0200u
+#define FL_DF 0x0400u
+#define FL_OF 0x0800u
+#define FL_RF 0x10000u
+#define FL_AC 0x40000u
+#define FL_OSZAPC (FL_OF | FL_SF | FL_ZF | FL_AF | FL_PF | FL_CF)
+#define FL_SZAPC (FL_SF | FL_ZF | FL_AF | FL_PF | FL_CF)
+#define FL_SZP (FL_SF | FL_ZF | FL_PF)
+
+/* Architectural exception vectors. */
+enum {
+    VEC_DE = 0,
+    VEC_DB = 1,
+    VEC_UD = 6,
+    VEC_SS = 12,
+    VEC_GP = 13,
+    VEC_PF = 14,
+    VEC_AC = 17,
+};
+
+/* #PF error code bits (SDM Vol. 3 4.7). */
+#define PF_P 0x01u
+#define PF_W 0x02u
+#define PF_U 0x04u
+#define PF_RSVD 0x08u
+#define PF_I 0x10u
+
+/* Access intents, also the translate-validate bits. */
+#define ACC_R 0x1u
+#define ACC_W 0x2u
+#define ACC_X 0x4u
+
+#include "vcpu.h"
+#include "decode.h"
+
+struct emu_handle {
+    uint64_t magic;
+    WHV_EMULATOR_CALLBACKS cb;
+    atomic_int busy;
+    const char *last_failure;
+};
+
+#define EMU_HANDLE_MAGIC 0x776876656d753031ull
+
+struct page_slot {
+    uint64_t gva_page;
+    uint64_t gpa_page;
+    uint8_t access; /* intents validated for this page */
+};
+
+struct fault {
+    uint8_t vector;
+    bool has_error_code;
+    uint32_t error_code;
+    uint64_t cr2;
+};
+
+struct emu {
+    /* input, fixed for the call */
+    const struct emu_handle *h;
+    void *ctx;
+    const WHV_VP_EXIT_CONTEXT *vp;
+    enum cpu_mode mode;
+    uint8_t cpl;
+    bool exit_gva_valid;
+    uint8_t exit_access; /* ACC_* the exit's access type covers */
+    uint64_t exit_gva;
+    uint64_t exit_gpa;
+
+    /* working */
+    struct vcpu regs;
+    struct insn in;
+    uint8_t bytes[16];
+    uint8_t nbytes;
+    uint8_t npages;
+    struct page_slot pages[EMU_PAGE_SLOTS];
+    uint32_t rep_done; /* REP iterations completed in this call */
+    uint32_t want;     /* vcpu slots needed besides the instruction's */
+    uint32_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
+
+    /* output */
+    struct fault fault;
+    uint32_t status; /* WHV_EMULATOR_STATUS bits for a failed callback */
+    const char *why; /* reason for RC_UNSUPPORTED / RC_INTERNAL */
+};
+
+typedef enum rc (*handler_fn)(struct emu *e, const struct insn *in);
+
+/* exec.c: operand access for handlers and the instruction driver. */
+enum rc exec_insn(struct emu *e);
+enum rc op_read(struct emu *e, const struct insn *in, unsigned idx, uint64_t *val);
+enum rc op_write(struct emu *e, const struct insn *in, unsigned idx, uint64_t val);
+enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg, uint64_t *off);
+void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
+uint64_t size_mask(unsigned size);
+uint64_t sign_extend(uint64_t v, unsigned size);
+uint64_t addr_mask(unsigned addrsize);
+
+/* flags.c: arithmetic flags in portable C. */
+uint32_t flags_szp(uint64_t r, unsigned size);
+uint32_t flags_add(uint64_t a, uint64_t b, uint64_t carry, uint64_t r, unsigned size);
+uint32_t flags_sub(uint64_t a, uint64_t b, uint64_t borrow, uint64_t r, unsigned size);
+uint32_t flags_logic(uint64_t r, unsigned size);
+bool flags_cond(uint32_t rflags, unsigned cc);
+
+/* fault.c: record an architectural fault; each returns RC_FAULT. */
+enum rc fault_raise(struct emu *e, uint8_t vector, bool has_ec, uint32_t ec);
+enum rc fault_gp(struct emu *e, uint32_t ec);
+enum rc fault_ss(struct emu *e, uint32_t ec);
+enum rc fault_ud(struct emu *e);
+enum rc fault_de(struct emu *e);
+enum rc fault_ac(struct emu *e);
+enum rc fault_pf(struct emu *e, uint64_t lin, uint32_t ec);
+enum rc emu_unsupported(struct emu *e, const char *why);
+void fault_inject(struct emu *e);
+
+#include "handlers.h"
+
+#endif /* WHVEMU_EMU_H */

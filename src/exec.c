@@ -1,0 +1,142 @@
+/*
+ * exec.c - runs one decoded instruction: fetches the registers it needs in
+ * one batch, gives handlers their operands (registers through the vcpu
+ * cache, memory through mem.c), and applies the row's flag masks.
+ * Calls no callback itself.
+ */
+#include "emu.h"
+#include "mem.h"
+
+uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * size)) - 1);
+}
+
+uint64_t sign_extend(uint64_t v, unsigned size)
+{
+    if (size >= 8)
+        return v;
+    uint64_t sign = (uint64_t)1 << (8 * size - 1);
+    v &= size_mask(size);
+    return (v ^ sign) - sign;
+}
+
+uint64_t addr_mask(unsigned addrsize)
+{
+    return size_mask(addrsize);
+}
+
+/* Effective address (segment, offset) of memory operand idx. */
+enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg, uint64_t *off)
+{
+    const struct opnd *o = &in->op[idx];
+    uint64_t amask = addr_mask(in->addrsize);
+    if (o->type != OPND_MEM)
+        return RC_INTERNAL;
+    uint8_t k = in->row->k[idx];
+    if (k == K_Xb || k == K_Xv) {
+        *seg = in->seg;
+        *off = vcpu_gpr(e, GPR_RSI) & amask;
+        return RC_OK;
+    }
+    if (k == K_Yb || k == K_Yv) {
+        *seg = SEG_ES;
+        *off = vcpu_gpr(e, GPR_RDI) & amask;
+        return RC_OK;
+    }
+    uint64_t a = in->disp;
+    if (in->mem_form == MEM_MODRM) {
+        if (in->base != NO_REG)
+            a += vcpu_gpr(e, in->base);
+        if (in->index != NO_REG)
+            a += vcpu_gpr(e, in->index) * in->scale;
+        if (in->riprel)
+            a += e->vp->Rip + in->len;
+    }
+    *seg = in->seg;
+    *off = a & amask;
+    return RC_OK;
+}
+
+static uint64_t le_load(const uint8_t *b, unsigned size)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size && i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
+static void le_store(uint8_t *b, uint64_t v, unsigned size)
+{
+    for (unsigned i = 0; i < size && i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The intent to validate the memory operand's page with: a read of a
+ * read-modify-write destination also validates the write, so the page is
+ * translated once. String operands read or write only. */
+static uint8_t op_intent(const struct insn *in, unsigned idx, uint8_t acc)
+{
+    uint8_t k = in->row->k[idx];
+    if (k >= K_Xb && k <= K_Yv)
+        return acc;
+    return in->mem_access ? in->mem_access : acc;
+}
+
+enum rc op_read(struct emu *e, const struct insn *in, unsigned idx, uint64_t *val)
+{
+    const struct opnd *o = &in->op[idx];
+    switch (o->type) {
+    case OPND_REG:
+        *val = vcpu_read_reg(e, o->reg, o->size, o->high8);
+        return RC_OK;
+    case OPND_IMM:
+        *val = o->imm;
+        return RC_OK;
+    case OPND_MEM: {
+        uint8_t seg, buf[8];
+        uint64_t off;
+        TRY(op_addr(e, in, idx, &seg, &off));
+        TRY(mem_read(e, seg, off, o->size, op_intent(in, idx, ACC_R), buf));
+        *val = le_load(buf, o->size);
+        return RC_OK;
+    }
+    default:
+        return RC_INTERNAL;
+    }
+}
+
+enum rc op_write(struct emu *e, const struct insn *in, unsigned idx, uint64_t val)
+{
+    const struct opnd *o = &in->op[idx];
+    switch (o->type) {
+    case OPND_REG:
+        vcpu_write_reg(e, o->reg, o->size, o->high8, val);
+        return RC_OK;
+    case OPND_MEM: {
+        uint8_t seg, buf[8];
+        uint64_t off;
+        TRY(op_addr(e, in, idx, &seg, &off));
+        le_store(buf, val, o->size);
+        return mem_write(e, seg, off, o->size, op_intent(in, idx, ACC_W), buf);
+    }
+    default:
+        return RC_INTERNAL;
+    }
+}
+
+void flags_set(struct emu *e, const struct insn *in, uint32_t fl)
+{
+    uint32_t mask = (uint32_t)in->row->fl_out | in->row->fl_undef;
+    uint64_t rf = vcpu_rflags(e);
+    vcpu_set_rflags(e, (rf & ~(uint64_t)mask) | (fl & mask));
+}
+
+enum rc exec_insn(struct emu *e)
+{
+    const struct insn *in = &e->in;
+    if (e->mode != MODE_LONG64)
+        return emu_unsupported(e, "only 64-bit mode is emulated so far");
+    TRY(vcpu_fetch(e, in->needs | e->want));
+    return in->row->fn(e, in);
+}

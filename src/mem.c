@@ -1,0 +1,248 @@
+/*
+ * mem.c - the memory layer: the only caller of the translate and memory
+ * callbacks. Order of checks for one access (SDM Vol. 3 ch. 3-5):
+ * segmentation or canonical form, alignment check, translation of every page
+ * the access touches (all before any byte moves), then the pieces.
+ * Invariants: a page is translated at most once per intent per call; a
+ * piece is 1..8 bytes within one page; pieces go in ascending address order.
+ */
+#include <string.h>
+
+#include "mem.h"
+
+static bool canonical(uint64_t a, unsigned bits)
+{
+    uint64_t top = (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits));
+    return top == a;
+}
+
+/* 64-bit mode canonical check. Addresses canonical in 57 but not 48 bits are
+ * legal only with 5-level paging (CR4.LA57), which the exit proves when its
+ * own linear address is of that kind. */
+static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t lin)
+{
+    if (canonical(lin, 48))
+        return RC_OK;
+    if (canonical(lin, 57)) {
+        if (e->exit_gva_valid && !canonical(e->exit_gva, 48) && canonical(e->exit_gva, 57))
+            return RC_OK;
+        return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");
+    }
+    return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
+}
+
+static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint64_t *lin)
+{
+    if (e->mode != MODE_LONG64)
+        return emu_unsupported(e, "segmentation outside 64-bit mode is not emulated yet");
+    uint64_t base = 0;
+    if (seg == SEG_FS || seg == SEG_GS)
+        base = vcpu_seg(e, seg)->Base;
+    uint64_t la = base + off;
+    TRY(check_canonical(e, seg, la));
+    TRY(check_canonical(e, seg, la + size - 1));
+    *lin = la;
+    return RC_OK;
+}
+
+/* #AC(0): CR0.AM, RFLAGS.AC and CPL 3 with a misaligned data access
+ * (SDM Vol. 3 6.15, interrupt 17). */
+static enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size)
+{
+    if (e->cpl != 3 || !e->vp->ExecutionState.Cr0Am || !(vcpu_rflags(e) & FL_AC))
+        return RC_OK;
+    unsigned align = size > 8 ? 8 : size;
+    if (align > 1 && (lin & (align - 1)))
+        return fault_ac(e);
+    return RC_OK;
+}
+
+unsigned mem_free_slots(const struct emu *e)
+{
+    return EMU_PAGE_SLOTS - e->npages;
+}
+
+static WHV_TRANSLATE_GVA_FLAGS translate_flags(uint8_t intent)
+{
+    uint32_t f = WHvTranslateGvaFlagSetPageTableBits;
+    if (intent & ACC_R)
+        f |= WHvTranslateGvaFlagValidateRead;
+    if (intent & ACC_W)
+        f |= WHvTranslateGvaFlagValidateWrite;
+    if (intent & ACC_X)
+        f |= WHvTranslateGvaFlagValidateExecute;
+    return (WHV_TRANSLATE_GVA_FLAGS)f;
+}
+
+static uint32_t pf_error_code(const struct emu *e, uint8_t intent, uint32_t bits)
+{
+    uint32_t ec = bits;
+    if (intent & ACC_W)
+        ec |= PF_W;
+    if (intent & ACC_X)
+        ec |= PF_I;
+    if (e->cpl == 3)
+        ec |= PF_U;
+    return ec;
+}
+
+/* GPA of the page holding linear page `page`, validated for `intent`. */
+static enum rc mem_page(struct emu *e, uint64_t page, uint8_t intent, uint64_t *gpa_page)
+{
+    if (e->exit_gva_valid && page == (e->exit_gva & EMU_PAGE_MASK) &&
+        (intent & ~e->exit_access) == 0) {
+        *gpa_page = e->exit_gpa & EMU_PAGE_MASK;
+        return RC_OK;
+    }
+    struct page_slot *slot = NULL;
+    for (unsigned i = 0; i < e->npages; i++) {
+        if (e->pages[i].gva_page == page) {
+            slot = &e->pages[i];
+            if ((intent & ~slot->access) == 0) {
+                *gpa_page = slot->gpa_page;
+                return RC_OK;
+            }
+            intent |= slot->access;
+            break;
+        }
+    }
+    if (!slot) {
+        if (e->npages >= EMU_PAGE_SLOTS)
+            return RC_RETRY;
+        slot = &e->pages[e->npages];
+    }
+
+    WHV_TRANSLATE_GVA_RESULT_CODE result = WHvTranslateGvaResultSuccess;
+    WHV_GUEST_PHYSICAL_ADDRESS gpa = 0;
+    HRESULT hr = e->h->cb.WHvEmulatorTranslateGvaPage(e->ctx, page, translate_flags(intent),
+                                                       &result, &gpa);
+    if (hr != S_OK) {
+        e->status = 1u << 4; /* TranslateGvaPageCallbackFailed */
+        e->why = "the translate callback failed";
+        return RC_CALLBACK_FAILED;
+    }
+    switch ((uint32_t)result) {
+    case WHvTranslateGvaResultSuccess:
+    case WHvTranslateGvaResultGpaUnmapped:     /* MMIO: the access goes to the callback */
+    case WHvTranslateGvaResultGpaNoReadAccess: /* ROM-like pages, likewise */
+    case WHvTranslateGvaResultGpaNoWriteAccess:
+        break;
+    case WHvTranslateGvaResultPageNotPresent:
+        return fault_pf(e, page, pf_error_code(e, intent, 0));
+    case WHvTranslateGvaResultPrivilegeViolation:
+        return fault_pf(e, page, pf_error_code(e, intent, PF_P));
+    case WHvTranslateGvaResultInvalidPageTableFlags:
+        return fault_pf(e, page, pf_error_code(e, intent, PF_P | PF_RSVD));
+    case WHvTranslateGvaResultGpaIllegalOverlayAccess:
+        return fault_gp(e, 0);
+    case WHvTranslateGvaResultIntercept:
+        return emu_unsupported(e, "the translation of an operand page would itself intercept");
+    default:
+        e->why = "the translate callback returned an unknown result code";
+        return RC_INTERNAL;
+    }
+    if (gpa & (EMU_PAGE_SIZE - 1)) {
+        e->status = 1u << 5; /* TranslateGvaPageCallbackGpaIsNotAligned */
+        e->why = "the translate callback returned a GPA that is not page aligned";
+        return RC_CALLBACK_FAILED;
+    }
+    if (slot == &e->pages[e->npages])
+        e->npages++;
+    slot->gva_page = page;
+    slot->gpa_page = gpa;
+    slot->access = intent;
+    *gpa_page = gpa;
+    return RC_OK;
+}
+
+static enum rc mem_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, uint8_t *buf)
+{
+    WHV_EMULATOR_MEMORY_ACCESS_INFO a;
+    a.GpaAddress = gpa;
+    a.Direction = write ? 1 : 0;
+    a.AccessSize = (UINT8)n;
+    memset(a.Data, 0, sizeof(a.Data));
+    if (write)
+        memcpy(a.Data, buf, n);
+    HRESULT hr = e->h->cb.WHvEmulatorMemoryCallback(e->ctx, &a);
+    if (hr != S_OK) {
+        e->status = 1u << 3; /* MemoryCallbackFailed */
+        e->why = "the memory callback failed";
+        return RC_CALLBACK_FAILED;
+    }
+    if (!write)
+        memcpy(buf, a.Data, n);
+    return RC_OK;
+}
+
+/* Move `size` bytes at linear `lin`: translate every page first, then the
+ * pieces. */
+static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t intent, bool write,
+                        uint8_t *buf)
+{
+    uint64_t first = lin & EMU_PAGE_MASK;
+    uint64_t last = (lin + size - 1) & EMU_PAGE_MASK;
+    uint64_t gpa0, gpa1 = 0;
+    TRY(mem_page(e, first, intent, &gpa0));
+    if (last != first)
+        TRY(mem_page(e, last, intent, &gpa1));
+    unsigned done = 0;
+    while (done < size) {
+        uint64_t a = lin + done;
+        unsigned in_page = EMU_PAGE_SIZE - (unsigned)(a & (EMU_PAGE_SIZE - 1));
+        unsigned n = size - done;
+        if (n > in_page)
+            n = in_page;
+        if (n > EMU_MAX_PIECE)
+            n = EMU_MAX_PIECE;
+        uint64_t gpa = ((a & EMU_PAGE_MASK) == first ? gpa0 : gpa1) | (a & (EMU_PAGE_SIZE - 1));
+        TRY(mem_piece(e, gpa, n, write, buf + done));
+        done += n;
+    }
+    return RC_OK;
+}
+
+enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                 void *out)
+{
+    uint64_t lin;
+    if (size == 0 || size > EMU_MAX_ACCESS)
+        return RC_INTERNAL;
+    TRY(mem_linear(e, seg, off, size, &lin));
+    TRY(check_alignment(e, lin, size));
+    return mem_move(e, lin, size, intent | ACC_R, false, out);
+}
+
+enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                  const void *data)
+{
+    uint64_t lin;
+    uint8_t buf[EMU_MAX_ACCESS];
+    if (size == 0 || size > EMU_MAX_ACCESS)
+        return RC_INTERNAL;
+    TRY(mem_linear(e, seg, off, size, &lin));
+    TRY(check_alignment(e, lin, size));
+    memcpy(buf, data, size);
+    return mem_move(e, lin, size, intent | ACC_W, true, buf);
+}
+
+enum rc mem_fetch_insn(struct emu *e)
+{
+    if (e->nbytes >= EMU_MAX_INSN_LEN)
+        return RC_INTERNAL;
+    uint64_t lin;
+    if (e->mode == MODE_LONG64) {
+        lin = e->vp->Rip + e->nbytes;
+        if (!canonical(lin, 48))
+            return emu_unsupported(e, "instruction pointer is not canonical");
+    } else {
+        return emu_unsupported(e, "instruction fetch outside 64-bit mode is not emulated yet");
+    }
+    unsigned in_page = EMU_PAGE_SIZE - (unsigned)(lin & (EMU_PAGE_SIZE - 1));
+    unsigned n = EMU_MAX_INSN_LEN - e->nbytes;
+    if (n > in_page)
+        n = in_page;
+    TRY(mem_move(e, lin, n, ACC_X, false, e->bytes + e->nbytes));
+    e->nbytes = (uint8_t)(e->nbytes + n);
+    return RC_OK;
+}

@@ -1,0 +1,24 @@
+/*
+ * mem.h - every guest memory access: segmentation and canonical checks,
+ * alignment check, linear -> guest-physical translation (exit shortcut or
+ * the translate callback, once per page and call), and splitting into
+ * <= 8-byte pieces that never cross a page.
+ */
+#ifndef WHVEMU_MEM_H
+#define WHVEMU_MEM_H
+
+#include "emu.h"
+
+/* intent: ACC_* used to validate the page (a read-modify-write read passes
+ * ACC_R | ACC_W). size: 1..EMU_MAX_ACCESS. */
+enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                 void *out);
+enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                  const void *data);
+/* Instruction bytes at CS:RIP + e->nbytes, up to the end of that page and
+ * at most EMU_MAX_INSN_LEN in all. */
+enum rc mem_fetch_insn(struct emu *e);
+/* Free page slots left for this call (REP loops stop before they run out). */
+unsigned mem_free_slots(const struct emu *e);
+
+#endif /* WHVEMU_MEM_H */

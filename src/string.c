@@ -1,0 +1,153 @@
+/*
+ * string.c - MOVS STOS LODS CMPS SCAS with REP/REPE/REPNE in both
+ * directions. rSI/rDI/rCX are sized by the address size. Each iteration does
+ * its memory accesses first and then updates the registers, so a fault
+ * leaves exactly the completed iterations. The loop yields (RC_RETRY, RIP on
+ * the instruction) after EMU_REP_BUDGET iterations or when the call's page
+ * slots run low; the guest then re-executes and exits again.
+ */
+#include "emu.h"
+#include "mem.h"
+
+/* Pages one iteration may need at the most: two operands, each crossing. */
+#define STR_SLOTS_PER_ITER 4
+
+struct str_state {
+    unsigned size;
+    uint64_t amask;
+    uint64_t step; /* +size or -size */
+    bool rep;
+};
+
+static void str_begin(struct emu *e, const struct insn *in, struct str_state *s)
+{
+    s->size = in->op[0].size;
+    s->amask = addr_mask(in->addrsize);
+    s->step = (vcpu_rflags(e) & FL_DF) ? 0 - (uint64_t)s->size : s->size;
+    s->rep = in->rep != 0;
+    e->keep_on_fault = VR_GPR_BIT(GPR_RSI) | VR_GPR_BIT(GPR_RDI) | VR_GPR_BIT(GPR_RCX);
+}
+
+/* Before an iteration: false when the count is exhausted; RC_RETRY when the
+ * call's budget is spent. */
+static enum rc str_may_iterate(struct emu *e, const struct insn *in, const struct str_state *s,
+                               bool *go)
+{
+    *go = true;
+    if (!s->rep)
+        return RC_OK;
+    if ((vcpu_gpr(e, GPR_RCX) & s->amask) == 0) {
+        *go = false;
+        return RC_OK;
+    }
+    if (e->rep_done >= EMU_REP_BUDGET || mem_free_slots(e) < STR_SLOTS_PER_ITER)
+        return RC_RETRY;
+    (void)in;
+    return RC_OK;
+}
+
+/* Update an address-sized register: 32-bit results zero-extend, 16-bit
+ * results keep the upper bits. */
+static void bump(struct emu *e, unsigned reg, uint64_t delta, const struct str_state *s)
+{
+    uint64_t v = vcpu_gpr(e, reg);
+    uint64_t nv = (v + delta) & s->amask;
+    if (s->amask == 0xFFFF)
+        nv |= v & ~(uint64_t)0xFFFF;
+    vcpu_set_gpr(e, reg, nv);
+}
+
+static void str_end_iteration(struct emu *e, const struct str_state *s)
+{
+    if (s->rep)
+        bump(e, GPR_RCX, (uint64_t)-1, s);
+    e->rep_done++;
+}
+
+enum rc str_movs(struct emu *e, const struct insn *in)
+{
+    struct str_state s;
+    str_begin(e, in, &s);
+    for (;;) {
+        bool go;
+        uint64_t v;
+        TRY(str_may_iterate(e, in, &s, &go));
+        if (!go)
+            return RC_OK;
+        TRY(op_read(e, in, 1, &v));
+        TRY(op_write(e, in, 0, v));
+        bump(e, GPR_RSI, s.step, &s);
+        bump(e, GPR_RDI, s.step, &s);
+        str_end_iteration(e, &s);
+        if (!s.rep)
+            return RC_OK;
+    }
+}
+
+enum rc str_stos(struct emu *e, const struct insn *in)
+{
+    struct str_state s;
+    str_begin(e, in, &s);
+    uint64_t v = vcpu_read_reg(e, GPR_RAX, s.size, false);
+    for (;;) {
+        bool go;
+        TRY(str_may_iterate(e, in, &s, &go));
+        if (!go)
+            return RC_OK;
+        TRY(op_write(e, in, 0, v));
+        bump(e, GPR_RDI, s.step, &s);
+        str_end_iteration(e, &s);
+        if (!s.rep)
+            return RC_OK;
+    }
+}
+
+enum rc str_lods(struct emu *e, const struct insn *in)
+{
+    struct str_state s;
+    str_begin(e, in, &s);
+    e->keep_on_fault |= VR_GPR_BIT(GPR_RAX);
+    for (;;) {
+        bool go;
+        uint64_t v;
+        TRY(str_may_iterate(e, in, &s, &go));
+        if (!go)
+            return RC_OK;
+        TRY(op_read(e, in, 1, &v));
+        vcpu_write_reg(e, GPR_RAX, s.size, false, v);
+        bump(e, GPR_RSI, s.step, &s);
+        str_end_iteration(e, &s);
+        if (!s.rep)
+            return RC_OK;
+    }
+}
+
+/* CMPS and SCAS: compare, then REPE stops on ZF = 0 and REPNE on ZF = 1. */
+static enum rc str_compare(struct emu *e, const struct insn *in, bool scas)
+{
+    struct str_state s;
+    str_begin(e, in, &s);
+    e->keep_on_fault |= VR_BIT(VR_RFLAGS);
+    for (;;) {
+        bool go;
+        uint64_t a, b;
+        TRY(str_may_iterate(e, in, &s, &go));
+        if (!go)
+            return RC_OK;
+        TRY(op_read(e, in, 0, &a));
+        TRY(op_read(e, in, 1, &b));
+        flags_set(e, in, flags_sub(a, b, 0, a - b, s.size));
+        if (!scas)
+            bump(e, GPR_RSI, s.step, &s);
+        bump(e, GPR_RDI, s.step, &s);
+        str_end_iteration(e, &s);
+        if (!s.rep)
+            return RC_OK;
+        bool zf = vcpu_rflags(e) & FL_ZF;
+        if ((in->rep == PFX_F3 && !zf) || (in->rep == PFX_F2 && zf))
+            return RC_OK;
+    }
+}
+
+enum rc str_cmps(struct emu *e, const struct insn *in) { return str_compare(e, in, false); }
+enum rc str_scas(struct emu *e, const struct insn *in) { return str_compare(e, in, true); }

@@ -1,0 +1,2 @@
+/* The same test compiled as C++. */
+#include "coexist_compat_first.c"

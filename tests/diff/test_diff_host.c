@@ -1,0 +1,1865 @@
+/*
+ * test_diff_host.c - differential test of 64-bit MMIO emulation against the
+ * host CPU (x86-64 Linux only).
+ *
+ * Every case is one instruction with a memory operand, generated from a
+ * seeded PRNG (form x operand size x register/flag/memory values x
+ * addressing form x prefixes). The instruction runs twice:
+ *
+ *   native:   copied into an executable page between a stub that loads all
+ *             GPRs and RFLAGS from a state block and one that stores them
+ *             back; its memory operand lies in an ordinary buffer;
+ *   emulated: through WHvEmulatorTryMmioEmulation with the fake VMM, whose
+ *             GVA map sends the buffer's pages (same linear addresses) to
+ *             guest-physical pages; the page of the first accessed byte is
+ *             the exit's GPA (GpaUnmapped = 1, GvaValid = 1 on most cases).
+ *
+ * Every GPR, RIP, RFLAGS (minus the flags the SDM leaves undefined for the
+ * instruction and count, see undefined-flag notes at each generator) and the
+ * whole buffer are compared. A #DE natively (SIGFPE) must appear as an
+ * injected #DE (PendingInterruption, type 3, vector 0) with no other change.
+ *
+ * Environment: WHVEMU_DIFF_SEED=<n> reproduces one run with that seed only;
+ * WHVEMU_DIFF_SCALE=<f> scales the per-family case counts (default 1.0);
+ * WHVEMU_DIFF_VERBOSE=1 prints every case; WHVEMU_DIFF_MAXPRINT=<n> limits
+ * the printed failures per family (default 10; all are counted);
+ * WHVEMU_DIFF_SELFTEST=1 also checks the generator: each case first runs
+ * natively with the data pages inaccessible and must fault at the address
+ * given as the exit's GVA.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "WinHvEmulation.h"
+#include "fake_vmm.h"
+
+#ifndef ARCH_GET_FS
+#define ARCH_GET_FS 0x1003
+#endif
+#ifndef ARCH_GET_GS
+#define ARCH_GET_GS 0x1004
+#endif
+
+/* RFLAGS bits. */
+#define F_CF 0x001u
+#define F_PF 0x004u
+#define F_AF 0x010u
+#define F_ZF 0x040u
+#define F_SF 0x080u
+#define F_DF 0x400u
+#define F_OF 0x800u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+#define PAGE 4096u
+
+/* ------------------------------------------------------------------ */
+/* PRNG (xoshiro256**, seeded with splitmix64)                          */
+/* ------------------------------------------------------------------ */
+
+static uint64_t g_rs[4];
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(uint64_t s)
+{
+    for (int i = 0; i < 4; i++)
+        g_rs[i] = splitmix(&s);
+}
+
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rnd(void)
+{
+    uint64_t r = rotl64(g_rs[1] * 5, 7) * 9;
+    uint64_t t = g_rs[1] << 17;
+    g_rs[2] ^= g_rs[0];
+    g_rs[3] ^= g_rs[1];
+    g_rs[1] ^= g_rs[2];
+    g_rs[0] ^= g_rs[3];
+    g_rs[2] ^= t;
+    g_rs[3] = rotl64(g_rs[3], 45);
+    return r;
+}
+
+/* Uniform in [0, n). */
+static uint64_t rndn(uint64_t n)
+{
+    return n ? rnd() % n : 0;
+}
+
+/* 1 with probability num/den. */
+static int chance(unsigned num, unsigned den)
+{
+    return rndn(den) < num;
+}
+
+static uint64_t size_mask(int size)
+{
+    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+/* An operand value of `size` bytes, biased towards edge cases. */
+static uint64_t rnd_val(int size)
+{
+    uint64_t m = size_mask(size);
+    uint64_t sign = 1ull << (8 * size - 1);
+    switch (rndn(10)) {
+    case 0:
+        return 0;
+    case 1:
+        return 1;
+    case 2:
+        return m;
+    case 3:
+        return sign;
+    case 4:
+        return sign - 1;
+    case 5:
+        return rndn(256) & m;
+    case 6:
+        return (sign + rndn(5) - 2) & m;
+    default:
+        return rnd() & m;
+    }
+}
+
+/* A full 64-bit register whose low `size` bytes are rnd_val(size). */
+static uint64_t rnd_reg(int size)
+{
+    uint64_t m = size_mask(size);
+    uint64_t upper = chance(1, 4) ? 0 : rnd();
+    return (upper & ~m) | rnd_val(size);
+}
+
+static int rnd_size(unsigned mask) /* mask bits: 1,2,4,8 */
+{
+    int c[4], n = 0;
+    for (int s = 1; s <= 8; s <<= 1)
+        if (mask & (unsigned)s)
+            c[n++] = s;
+    return c[rndn((uint64_t)n)];
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory layout                                                        */
+/* ------------------------------------------------------------------ */
+
+/* One mapping: code page, state page, then three pairs of data pages. */
+enum { PG_CODE = 0, PG_STATE = 1, PG_D = 2, PG_E = 4, PG_S = 6, PG_COUNT = 8 };
+#define DATA_FIRST PG_D
+#define DATA_PAGES 6 /* D, E, S pairs */
+
+static uint8_t *g_region;
+static uint64_t g_base;
+static uint64_t g_fs_base, g_gs_base;
+static int g_low_region;   /* region below 2 GiB: [disp32] and 0x67 forms */
+static int g_split_lock;   /* host traps split locks: keep locked operands in a line */
+
+/* GPA of each region page in the fake VMM (scrambled, not identity). */
+static uint64_t page_gpa(int pg)
+{
+    static const uint64_t gpas[PG_COUNT] = {
+        0x00100000, 0x00200000, 0xFEC13000, 0x0A000000, 0x0B003000, 0x07FFF000,
+        0x00345000, 0x00346000,
+    };
+    return gpas[pg];
+}
+
+static uint64_t region_addr(int pg, uint64_t off)
+{
+    return g_base + (uint64_t)pg * PAGE + off;
+}
+
+/* ------------------------------------------------------------------ */
+/* Native runner                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct state_block {
+    uint64_t in[17];  /* GPRs 0..15, RFLAGS */
+    uint64_t out[17];
+    uint64_t host_rsp;
+} state_block;
+
+#define SB_IN(i) ((int32_t)(offsetof(state_block, in) + 8 * (i)))
+#define SB_OUT(i) ((int32_t)(offsetof(state_block, out) + 8 * (i)))
+#define SB_HOST ((int32_t)offsetof(state_block, host_rsp))
+
+static state_block *g_sb;
+static size_t g_prologue_len;
+static uint64_t g_insn_addr;
+
+typedef struct bytebuf {
+    uint8_t *p;
+    size_t n;
+} bytebuf;
+
+static void put8(bytebuf *b, unsigned v)
+{
+    b->p[b->n++] = (uint8_t)v;
+}
+
+static void put32(bytebuf *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        put8(b, (v >> (8 * i)) & 0xFF);
+}
+
+static void put64(bytebuf *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        put8(b, (unsigned)(v >> (8 * i)) & 0xFF);
+}
+
+/* mov reg, [rax + disp32] (load=1) or mov [rax + disp32], reg. */
+static void put_rax_rel(bytebuf *b, int load, int reg, int32_t disp)
+{
+    put8(b, 0x48 | (reg >= 8 ? 4 : 0));
+    put8(b, load ? 0x8B : 0x89);
+    put8(b, 0x80 | ((unsigned)(reg & 7) << 3));
+    put32(b, (uint32_t)disp);
+}
+
+static void build_prologue(void)
+{
+    bytebuf b = {g_region, 0};
+    static const uint8_t saves[] = {0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57};
+    for (size_t i = 0; i < sizeof saves; i++)
+        put8(&b, saves[i]);
+    put8(&b, 0x48); /* mov rax, imm64 */
+    put8(&b, 0xB8);
+    put64(&b, (uint64_t)(uintptr_t)g_sb);
+    put_rax_rel(&b, 0, 4, SB_HOST); /* mov [rax+host], rsp */
+    put8(&b, 0xFF); /* push qword [rax + in[16]] */
+    put8(&b, 0xB0);
+    put32(&b, (uint32_t)SB_IN(16));
+    put8(&b, 0x9D); /* popfq */
+    for (int r = 1; r < 16; r++)
+        put_rax_rel(&b, 1, r, SB_IN(r));
+    put_rax_rel(&b, 1, 0, SB_IN(0));
+    g_prologue_len = b.n;
+    g_insn_addr = g_base + b.n;
+}
+
+/* Writes the instruction and the epilogue after the prologue. */
+static void place_insn(const uint8_t *insn, size_t len)
+{
+    bytebuf b = {g_region + g_prologue_len, 0};
+    for (size_t i = 0; i < len; i++)
+        put8(&b, insn[i]);
+    put8(&b, 0x48); /* mov [abs64], rax */
+    put8(&b, 0xA3);
+    put64(&b, (uint64_t)(uintptr_t)&g_sb->out[0]);
+    put8(&b, 0x48); /* mov rax, imm64 */
+    put8(&b, 0xB8);
+    put64(&b, (uint64_t)(uintptr_t)g_sb);
+    for (int r = 1; r < 16; r++)
+        put_rax_rel(&b, 0, r, SB_OUT(r));
+    put_rax_rel(&b, 1, 4, SB_HOST); /* mov rsp, [rax+host] */
+    put8(&b, 0x9C);                 /* pushfq */
+    put8(&b, 0x59);                 /* pop rcx */
+    put_rax_rel(&b, 0, 1, SB_OUT(16));
+    put8(&b, 0xFC); /* cld */
+    static const uint8_t restores[] = {0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B, 0xC3};
+    for (size_t i = 0; i < sizeof restores; i++)
+        put8(&b, restores[i]);
+}
+
+static sigjmp_buf g_jb;
+static volatile sig_atomic_t g_sig;
+static volatile uint64_t g_sig_rip;
+static volatile uint64_t g_sig_addr;
+
+static void on_signal(int sig, siginfo_t *si, void *uc_)
+{
+    ucontext_t *uc = uc_;
+    g_sig = sig;
+    g_sig_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    g_sig_addr = (uint64_t)(uintptr_t)si->si_addr;
+    siglongjmp(g_jb, 1);
+}
+
+/* Runs the placed instruction; returns 0 or the signal number. */
+static int native_run(void)
+{
+    void (*fn)(void);
+    void *entry = g_region;
+    memcpy(&fn, &entry, sizeof fn);
+    g_sig = 0;
+    if (sigsetjmp(g_jb, 1) == 0) {
+        fn();
+        return 0;
+    }
+    return g_sig;
+}
+
+static void setup_native(void)
+{
+    size_t len = (size_t)PG_COUNT * PAGE;
+    void *hint = (void *)(uintptr_t)0x30000000u;
+    void *p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    g_region = p;
+    g_base = (uint64_t)(uintptr_t)p;
+    if (mprotect(p, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+        perror("mprotect RWX");
+        exit(2);
+    }
+    g_low_region = g_base + len < 0x7FFF0000ull;
+    g_sb = (state_block *)(void *)(g_region + PAGE);
+
+    static uint8_t altstack[1 << 16];
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = altstack;
+    ss.ss_size = sizeof altstack;
+    if (sigaltstack(&ss, NULL) != 0) {
+        perror("sigaltstack");
+        exit(2);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGFPE, &sa, NULL);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGILL, &sa, NULL);
+
+    unsigned long v = 0;
+    if (syscall(SYS_arch_prctl, ARCH_GET_FS, &v) == 0)
+        g_fs_base = v;
+    v = 0;
+    if (syscall(SYS_arch_prctl, ARCH_GET_GS, &v) == 0)
+        g_gs_base = v;
+
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[4096];
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "flags", 5) == 0 && strstr(line, " split_lock_detect"))
+                g_split_lock = 1;
+        fclose(f);
+    }
+    for (size_t i = 2 * PAGE; i < len; i++)
+        g_region[i] = (uint8_t)rnd();
+    build_prologue();
+}
+
+/* ------------------------------------------------------------------ */
+/* Test cases and the encoder                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct tcase {
+    uint8_t insn[16];
+    int len;
+    uint64_t gpr[16];
+    uint64_t rflags;
+    uint64_t exit_gva;            /* first byte of the intercepted access */
+    WHV_MEMORY_ACCESS_TYPE access; /* its type */
+    uint32_t undef;               /* RFLAGS bits not compared */
+    char text[160];
+} tcase;
+
+typedef struct memop {
+    int base;  /* -1 none, 0..15 */
+    int index; /* -1 none, 0..15 (never 4) */
+    int scale; /* log2 */
+    int32_t disp;
+    int dispsz; /* 0, 1, 4 */
+    int riprel;
+    uint64_t riptarget;
+} memop;
+
+/* Prefix and encoding choices for one instruction. */
+typedef struct ispec {
+    uint8_t legacy[6];
+    int nlegacy;
+    int size;       /* operand size: 66 for 2, REX.W for 8 (unless nosize) */
+    int nosize;     /* operand size fixed by opcode */
+    int rexw_force; /* REX.W regardless of size */
+    int rex_force;  /* emit a REX even when not needed */
+    const uint8_t *opc;
+    int nopc;
+    int reg; /* ModRM.reg (0..15) */
+    memop m;
+    int a32; /* 0x67 */
+    int nimm;
+    uint64_t imm;
+} ispec;
+
+static int encode(const ispec *s, uint64_t addr, uint8_t *out)
+{
+    bytebuf b = {out, 0};
+    for (int i = 0; i < s->nlegacy; i++)
+        put8(&b, s->legacy[i]);
+    if (!s->nosize && s->size == 2)
+        put8(&b, 0x66);
+    if (s->a32)
+        put8(&b, 0x67);
+    unsigned rex = 0;
+    if ((!s->nosize && s->size == 8) || s->rexw_force)
+        rex |= 8;
+    if (s->reg >= 8)
+        rex |= 4;
+    if (s->m.index >= 8)
+        rex |= 2;
+    if (s->m.base >= 8)
+        rex |= 1;
+    if (rex || s->rex_force)
+        put8(&b, 0x40 | rex);
+    for (int i = 0; i < s->nopc; i++)
+        put8(&b, s->opc[i]);
+    unsigned reg = (unsigned)(s->reg & 7) << 3;
+    size_t disp_at = 0;
+    if (s->m.riprel) {
+        put8(&b, 0x05 | reg);
+        disp_at = b.n;
+        put32(&b, 0);
+    } else if (s->m.base < 0) {
+        /* [index*scale + disp32] or [disp32] through a SIB without base. */
+        put8(&b, 0x04 | reg);
+        unsigned idx = s->m.index < 0 ? 4u : (unsigned)(s->m.index & 7);
+        put8(&b, ((unsigned)s->m.scale << 6) | (idx << 3) | 5u);
+        put32(&b, (uint32_t)s->m.disp);
+    } else {
+        int dsz = s->m.dispsz;
+        if (dsz == 0 && (s->m.base & 7) == 5)
+            dsz = 1; /* RBP/R13 need a displacement */
+        unsigned mod = dsz == 0 ? 0u : dsz == 1 ? 1u : 2u;
+        if (s->m.index >= 0 || (s->m.base & 7) == 4) {
+            unsigned idx = s->m.index < 0 ? 4u : (unsigned)(s->m.index & 7);
+            put8(&b, (mod << 6) | reg | 4u);
+            put8(&b, ((unsigned)s->m.scale << 6) | (idx << 3) | (unsigned)(s->m.base & 7));
+        } else {
+            put8(&b, (mod << 6) | reg | (unsigned)(s->m.base & 7));
+        }
+        if (dsz == 1)
+            put8(&b, (unsigned)s->m.disp & 0xFF);
+        else if (dsz == 4)
+            put32(&b, (uint32_t)s->m.disp);
+    }
+    for (int i = 0; i < s->nimm; i++)
+        put8(&b, (unsigned)(s->imm >> (8 * i)) & 0xFF);
+    if (s->m.riprel) {
+        uint64_t next = addr + b.n;
+        int64_t d = (int64_t)(s->m.riptarget - next);
+        if (s->a32)
+            d = (int32_t)(uint32_t)(s->m.riptarget - next);
+        uint32_t v = (uint32_t)d;
+        for (int i = 0; i < 4; i++)
+            out[disp_at + (size_t)i] = (uint8_t)(v >> (8 * i));
+    }
+    return (int)b.n;
+}
+
+/* Picks an addressing form for linear address `ea` and sets the base and
+ * index registers in tc. excl: registers (bit mask) not to use. The 0x67
+ * and segment choices are made here too (opts). */
+#define MO_NO_SEG 1u
+#define MO_NO_A32 2u
+
+static void plan_mem(tcase *tc, ispec *s, uint64_t ea, unsigned excl, unsigned opts)
+{
+    memop *m = &s->m;
+    memset(m, 0, sizeof *m);
+    m->base = m->index = -1;
+    excl |= 1u << 4; /* RSP is the test stack pointer */
+
+    /* Segment override: FS/GS bases are the host's; others are ignored in
+     * 64-bit mode (the fake VMM gives them garbage bases on some cases). */
+    uint64_t segbase = 0;
+    if (!(opts & MO_NO_SEG) && chance(1, 8)) {
+        static const uint8_t segs[] = {0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x64, 0x65};
+        uint8_t p = segs[rndn(sizeof segs)];
+        s->legacy[s->nlegacy++] = p;
+        if (p == 0x64)
+            segbase = g_fs_base;
+        else if (p == 0x65)
+            segbase = g_gs_base;
+    }
+    s->a32 = 0;
+    if (!(opts & MO_NO_A32) && segbase == 0 && g_low_region && chance(1, 10))
+        s->a32 = 1;
+    uint64_t off = ea - segbase;
+
+    int pick[16], np = 0;
+    for (int r = 0; r < 16; r++)
+        if (!(excl & (1u << r)))
+            pick[np++] = r;
+
+    int form = (int)rndn(10);
+    if (form == 8 && segbase == 0 && !s->a32) {
+        m->riprel = 1;
+        m->riptarget = ea;
+        return;
+    }
+    if (form == 9 && (g_low_region || s->a32) && off < 0x7FFFFFFFull) {
+        m->disp = (int32_t)off;
+        return; /* [disp32] */
+    }
+    form %= 8;
+    int use_index = form >= 3;
+    int no_base = form == 7;
+    m->dispsz = form == 1 || form == 4 ? 1 : form == 2 || form == 5 ? 4 : 0;
+    if (no_base)
+        m->dispsz = 4;
+    if (m->dispsz == 1)
+        m->disp = (int8_t)rnd();
+    else if (m->dispsz == 4)
+        m->disp = chance(1, 2) ? (int32_t)rnd() : (int32_t)(int16_t)rnd();
+    uint64_t addr_mask = s->a32 ? 0xFFFFFFFFull : ~0ull;
+
+    if (use_index && np >= 2) {
+        m->index = pick[rndn((uint64_t)np)];
+        m->scale = (int)rndn(4);
+        if (no_base) {
+            /* index*scale + disp32 = off: adjust disp to make it divisible. */
+            uint64_t mul = 1ull << m->scale;
+            int64_t d = m->disp;
+            if (d > INT32_MAX - 8)
+                d -= 8;
+            d += (int64_t)((off - (uint64_t)d) & (mul - 1));
+            m->disp = (int32_t)d;
+            uint64_t iv = (off - (uint64_t)(int64_t)m->disp) >> m->scale;
+            if (s->a32) /* only the low 32 bits count; any upper garbage */
+                iv = ((off - (uint64_t)(int64_t)m->disp) & 0xFFFFFFFFull) >> m->scale |
+                     (rnd() & ~(0xFFFFFFFFull >> m->scale));
+            tc->gpr[m->index] = iv;
+            /* With a32 the top scale bits of the 32-bit index are lost;
+             * recompute exactly what the CPU will use. */
+            if (s->a32) {
+                uint64_t eff = ((tc->gpr[m->index] << m->scale) + (uint64_t)(int64_t)m->disp) &
+                               0xFFFFFFFFull;
+                if (eff != (off & 0xFFFFFFFFull)) {
+                    tc->gpr[m->index] = (off - (uint64_t)(int64_t)m->disp) >> m->scale;
+                }
+            }
+            return;
+        }
+        do
+            m->base = pick[rndn((uint64_t)np)];
+        while (m->base == m->index);
+        uint64_t iv = chance(1, 2) ? rnd() : rndn(4096) - 2048;
+        tc->gpr[m->index] = iv;
+        tc->gpr[m->base] = (off - (iv << m->scale) - (uint64_t)(int64_t)m->disp);
+        if (s->a32)
+            tc->gpr[m->base] = (tc->gpr[m->base] & addr_mask) | (rnd() << 32);
+        return;
+    }
+    m->base = pick[rndn((uint64_t)np)];
+    tc->gpr[m->base] = off - (uint64_t)(int64_t)m->disp;
+    if (s->a32)
+        tc->gpr[m->base] = (tc->gpr[m->base] & addr_mask) | (rnd() << 32);
+}
+
+/* An operand address in the pair of pages starting at page pg, for an
+ * access of `span` bytes; often crossing the middle page boundary. When
+ * `atomic` and the host traps split locks, the operand stays in one cache
+ * line. */
+static uint64_t pick_ea(int pg, unsigned span, int atomic, unsigned align)
+{
+    uint64_t off;
+    if (chance(1, 3))
+        off = PAGE - span - 1 + rndn(span + 3);
+    else
+        off = 64 + rndn(2 * PAGE - 128 - span);
+    if (align)
+        off &= ~(uint64_t)(align - 1);
+    if (atomic && g_split_lock && (off & 63) + span > 64)
+        off &= ~(uint64_t)(span - 1);
+    return region_addr(pg, off);
+}
+
+static void fill_random(uint64_t addr, size_t len)
+{
+    uint8_t *p = (uint8_t *)(uintptr_t)addr;
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)rnd();
+}
+
+static void store_val(uint64_t addr, uint64_t v, int size)
+{
+    memcpy((void *)(uintptr_t)addr, &v, (size_t)size);
+}
+
+static uint64_t load_val(uint64_t addr, int size)
+{
+    uint64_t v = 0;
+    memcpy(&v, (const void *)(uintptr_t)addr, (size_t)size);
+    return v;
+}
+
+static void memval(uint64_t addr, int size)
+{
+    store_val(addr, rnd_val(size), size);
+}
+
+static const char *const g_szname[9] = {"", "b", "w", "", "d", "", "", "", "q"};
+
+/* Common start of a case: random GPRs and flags. */
+static void case_init(tcase *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    for (int r = 0; r < 16; r++)
+        tc->gpr[r] = rnd_reg(rnd_size(15));
+    tc->gpr[4] = region_addr(PG_S, PAGE - 64 + rndn(128)) & ~(chance(3, 4) ? 7ull : 0ull);
+    tc->rflags = 0x202 | (rnd() & F_ARITH);
+    if (chance(1, 4))
+        tc->rflags |= F_DF;
+    tc->access = WHvMemoryAccessRead;
+}
+
+static void tc_text(tcase *tc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tc->text, sizeof tc->text, fmt, ap);
+    va_end(ap);
+}
+
+/* Encodes s at the instruction address into tc. */
+static void finish(tcase *tc, const ispec *s)
+{
+    tc->len = encode(s, g_insn_addr, tc->insn);
+}
+
+static void add_lock(ispec *s, int lock)
+{
+    if (lock)
+        s->legacy[s->nlegacy++] = 0xF0;
+}
+
+/* The basic ModRM memory form: opcode bytes, reg field, operand size
+ * (1 = byte form, the opcode already says so), memory operand at ea. */
+static void modrm_insn(tcase *tc, ispec *s, const uint8_t *opc, int nopc, int reg, int size,
+                       uint64_t ea, unsigned excl, unsigned opts)
+{
+    s->opc = opc;
+    s->nopc = nopc;
+    s->reg = reg;
+    s->size = size;
+    if (size == 1) {
+        s->nosize = 1;
+        s->rex_force = chance(1, 3); /* SPL..DIL instead of AH..BH */
+    }
+    plan_mem(tc, s, ea, excl, opts);
+}
+
+/* ------------------------------------------------------------------ */
+/* Families                                                             */
+/* ------------------------------------------------------------------ */
+
+/* MOV 88 89 8A 8B C6 C7: no flags affected. */
+static void gen_mov(tcase *tc)
+{
+    static const uint8_t ops[6] = {0x88, 0x89, 0x8A, 0x8B, 0xC6, 0xC7};
+    ispec s;
+    memset(&s, 0, sizeof s);
+    int k = (int)rndn(6);
+    int byte = (ops[k] & 1) == 0;
+    int size = byte ? 1 : rnd_size(14);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    int reg = k >= 4 ? 0 : (int)rndn(16);
+    modrm_insn(tc, &s, &ops[k], 1, reg, size, ea, 0, 0);
+    if (k >= 4) {
+        s.nimm = size == 1 ? 1 : size == 2 ? 2 : 4;
+        s.imm = rnd_val(s.nimm);
+    }
+    tc->access = (k == 2 || k == 3) ? WHvMemoryAccessRead : WHvMemoryAccessWrite;
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "mov%s op %02x", g_szname[size], ops[k]);
+}
+
+/* MOV A0-A3 with a 64-bit (or, with 0x67, 32-bit) moffs. */
+static void gen_moffs(tcase *tc)
+{
+    int k = (int)rndn(4);
+    int size = (k & 1) ? rnd_size(14) : 1;
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    bytebuf b = {tc->insn, 0};
+    int a32 = g_low_region && chance(1, 8);
+    int seg = chance(1, 8) ? (chance(1, 2) ? 0x64 : 0x3E) : 0;
+    if (a32)
+        seg = 0;
+    if (seg)
+        put8(&b, (unsigned)seg);
+    if (size == 2)
+        put8(&b, 0x66);
+    if (a32)
+        put8(&b, 0x67);
+    if (size == 8)
+        put8(&b, 0x48);
+    else if (chance(1, 8))
+        put8(&b, 0x40 | (unsigned)rndn(4) << 1); /* REX without W (X/R ignored) */
+    put8(&b, 0xA0u + (unsigned)k);
+    uint64_t moffs = ea - (seg == 0x64 ? g_fs_base : 0);
+    if (a32)
+        put32(&b, (uint32_t)moffs);
+    else
+        put64(&b, moffs);
+    tc->len = (int)b.n;
+    tc->exit_gva = ea;
+    tc->access = k < 2 ? WHvMemoryAccessRead : WHvMemoryAccessWrite;
+    tc_text(tc, "mov%s moffs%s op %02x", g_szname[size], a32 ? "32" : "64", 0xA0 + k);
+}
+
+/* MOVZX/MOVSX 0F B6 B7 BE BF: no flags. */
+static void gen_movx(tcase *tc)
+{
+    static const uint8_t op2[4] = {0xB6, 0xB7, 0xBE, 0xBF};
+    int k = (int)rndn(4);
+    uint8_t opc[2] = {0x0F, op2[k]};
+    int src = (k & 1) ? 2 : 1;
+    int size = rnd_size(14);
+    uint64_t ea = pick_ea(PG_D, (unsigned)src, 0, 0);
+    memval(ea, src);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 2, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "mov%cx%s r%d, m%d", k >= 2 ? 's' : 'z', g_szname[size], size * 8, src * 8);
+}
+
+/* MOVSXD REX.W 63 /r: no flags. */
+static void gen_movsxd(tcase *tc)
+{
+    static const uint8_t opc[1] = {0x63};
+    uint64_t ea = pick_ea(PG_D, 4, 0, 0);
+    memval(ea, 4);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 1, (int)rndn(16), 8, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "movsxd r64, m32");
+}
+
+static const char *const g_alu_names[8] = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
+
+/* ADD OR ADC SBB AND SUB XOR CMP. Flags: OF SF ZF AF PF CF all defined for
+ * ADD/ADC/SUB/SBB/CMP; for AND/OR/XOR the SDM clears OF and CF, sets SF ZF
+ * PF by the result and leaves AF undefined. */
+static uint32_t alu_undef(int op)
+{
+    return (op == 1 || op == 4 || op == 6) ? F_AF : 0;
+}
+
+/* dir 0: memory destination (op*8 + 0/1), 1: memory source (+2/3). */
+static void gen_alu_dir(tcase *tc, int dir)
+{
+    int op = (int)rndn(8);
+    int size = rnd_size(15);
+    int lock = dir == 0 && op != 7 && chance(1, 4);
+    uint8_t opc[1] = {(uint8_t)(op * 8 + dir * 2 + (size == 1 ? 0 : 1))};
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, lock, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    modrm_insn(tc, &s, opc, 1, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = alu_undef(op);
+    tc_text(tc, "%s%s%s %s", lock ? "lock " : "", g_alu_names[op], g_szname[size],
+            dir ? "r, m" : "m, r");
+}
+
+static void gen_alu_mdst(tcase *tc)
+{
+    gen_alu_dir(tc, 0);
+}
+
+static void gen_alu_msrc(tcase *tc)
+{
+    gen_alu_dir(tc, 1);
+}
+
+/* 80 /op ib, 81 /op iz, 83 /op ib (sign-extended). */
+static void gen_alu_imm(tcase *tc)
+{
+    int op = (int)rndn(8);
+    int k = (int)rndn(3);
+    int size = k == 0 ? 1 : rnd_size(14);
+    int lock = op != 7 && chance(1, 4);
+    static const uint8_t ops[3] = {0x80, 0x81, 0x83};
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, lock, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    modrm_insn(tc, &s, &ops[k], 1, op, size, ea, 0, 0);
+    s.nimm = k == 1 ? (size == 2 ? 2 : 4) : 1;
+    s.imm = rnd_val(s.nimm);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = alu_undef(op);
+    tc_text(tc, "%s%s%s m, imm (op %02x)", lock ? "lock " : "", g_alu_names[op], g_szname[size],
+            ops[k]);
+}
+
+/* TEST 84 85 F6/0 F7/0: OF CF cleared, SF ZF PF by result, AF undefined. */
+static void gen_test(tcase *tc)
+{
+    int k = (int)rndn(4);
+    static const uint8_t ops[4] = {0x84, 0x85, 0xF6, 0xF7};
+    int size = (k & 1) ? rnd_size(14) : 1;
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, &ops[k], 1, k < 2 ? (int)rndn(16) : 0, size, ea, 0, 0);
+    if (k >= 2) {
+        s.nimm = size == 1 ? 1 : size == 2 ? 2 : 4;
+        s.imm = rnd_val(s.nimm);
+    }
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = F_AF;
+    tc_text(tc, "test%s op %02x", g_szname[size], ops[k]);
+}
+
+/* INC DEC (FE/FF /0 /1): CF unaffected, the rest defined.
+ * NEG (F6/F7 /3): all defined, CF = (src != 0). NOT (/2): no flags. */
+static void gen_unary(tcase *tc, int incdec)
+{
+    int size = rnd_size(15);
+    int which = (int)rndn(2);
+    int reg = incdec ? which : 2 + which;
+    static const uint8_t fe[2] = {0xFE, 0xFF}, f6[2] = {0xF6, 0xF7};
+    const uint8_t *opc = incdec ? &fe[size == 1 ? 0 : 1] : &f6[size == 1 ? 0 : 1];
+    int lock = chance(1, 4);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, lock, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    modrm_insn(tc, &s, opc, 1, reg, size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    static const char *const nm[4] = {"inc", "dec", "not", "neg"};
+    tc_text(tc, "%s%s%s m", lock ? "lock " : "", nm[reg], g_szname[size]);
+}
+
+static void gen_incdec(tcase *tc)
+{
+    gen_unary(tc, 1);
+}
+
+static void gen_negnot(tcase *tc)
+{
+    gen_unary(tc, 0);
+}
+
+/* Shifts and rotates: D0/D1 by 1, D2/D3 by CL, C0/C1 by imm8.
+ * SDM (SAL/SAR/SHL/SHR "Flags Affected"): count is masked to 5 bits (6 with
+ * REX.W); masked count 0 affects no flags; otherwise AF is undefined, OF is
+ * undefined unless the masked count is 1, and CF is undefined for SHL/SHR
+ * when the count is >= the operand width.
+ * SDM (RCL/RCR/ROL/ROR "Flags Affected"): SF ZF AF PF are never affected; a
+ * masked count of 0 affects nothing; OF is undefined unless the masked count
+ * is 1; CF is defined (for RCL/RCR a count that is 0 modulo 9/17 leaves CF
+ * unchanged, which is still defined). */
+static uint32_t shift_undef(int op, unsigned count, int size)
+{
+    unsigned c = count & (size == 8 ? 0x3Fu : 0x1Fu);
+    if (c == 0)
+        return 0;
+    uint32_t u = 0;
+    if (c != 1)
+        u |= F_OF;
+    if (op >= 4) {
+        u |= F_AF;
+        if ((op == 4 || op == 5) && c >= (unsigned)size * 8)
+            u |= F_CF;
+    }
+    return u;
+}
+
+static void gen_shift(tcase *tc, int rotate)
+{
+    static const char *const nm[8] = {"rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"};
+    int op = rotate ? (int)rndn(4) : (int[]){4, 5, 7}[rndn(3)];
+    int size = rnd_size(15);
+    int form = (int)rndn(3); /* 0: by 1, 1: by CL, 2: by imm8 */
+    uint8_t opc[1];
+    opc[0] = (uint8_t)((form == 0 ? 0xD0 : form == 1 ? 0xD2 : 0xC0) + (size == 1 ? 0 : 1));
+    unsigned count = chance(3, 4) ? (unsigned)rndn((uint64_t)size * 8 + 3) : (unsigned)rndn(256);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 1, op, size, ea, form == 1 ? 1u << 1 : 0u, 0);
+    if (form == 1)
+        tc->gpr[1] = (tc->gpr[1] & ~0xFFull) | count;
+    if (form == 2) {
+        s.nimm = 1;
+        s.imm = count;
+    }
+    if (form == 0)
+        count = 1;
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = shift_undef(op, count, size);
+    tc_text(tc, "%s%s m, %s (count %u)", nm[op], g_szname[size],
+            form == 0 ? "1" : form == 1 ? "cl" : "imm8", count);
+}
+
+static void gen_shifts(tcase *tc)
+{
+    gen_shift(tc, 0);
+}
+
+static void gen_rotates(tcase *tc)
+{
+    gen_shift(tc, 1);
+}
+
+/* SHLD/SHRD 0F A4/AC (imm8), A5/AD (CL). SDM: masked count 0 affects no
+ * flags; AF undefined; OF undefined unless the count is 1; a count greater
+ * than the operand size (16-bit forms) makes result and flags undefined, so
+ * such counts are not generated. */
+static void gen_shxd(tcase *tc)
+{
+    int right = (int)rndn(2);
+    int bycl = (int)rndn(2);
+    int size = rnd_size(14);
+    uint8_t opc[2] = {0x0F, (uint8_t)((right ? 0xAC : 0xA4) + bycl)};
+    unsigned mask = size == 8 ? 0x3Fu : 0x1Fu;
+    unsigned count;
+    do
+        count = chance(3, 4) ? (unsigned)rndn((uint64_t)size * 8 + 1) : (unsigned)rndn(256);
+    while (size == 2 && (count & mask) > 16);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    int reg = (int)rndn(16);
+    modrm_insn(tc, &s, opc, 2, reg, size, ea, bycl ? 1u << 1 : 0u, 0);
+    if (bycl) {
+        tc->gpr[1] = (tc->gpr[1] & ~0xFFull) | count;
+    } else {
+        s.nimm = 1;
+        s.imm = count;
+    }
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    unsigned c = count & mask;
+    tc->undef = c == 0 ? 0 : (F_AF | (c != 1 ? F_OF : 0));
+    tc_text(tc, "sh%cd%s m, r, %s (count %u)", right ? 'r' : 'l', g_szname[size],
+            bycl ? "cl" : "imm8", count);
+}
+
+/* XCHG 86/87 (implicitly locked): no flags. */
+static void gen_xchg(tcase *tc)
+{
+    int size = rnd_size(15);
+    uint8_t opc[1] = {(uint8_t)(size == 1 ? 0x86 : 0x87)};
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 1, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, chance(1, 4));
+    modrm_insn(tc, &s, opc, 1, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "xchg%s m, r", g_szname[size]);
+}
+
+/* CMPXCHG 0F B0/B1: flags as CMP (all defined). Half of the cases make
+ * the accumulator equal the memory operand. */
+static void gen_cmpxchg(tcase *tc)
+{
+    int size = rnd_size(15);
+    uint8_t opc[2] = {0x0F, (uint8_t)(size == 1 ? 0xB0 : 0xB1)};
+    int lock = chance(1, 3);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, lock, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    int eq = chance(1, 2);
+    modrm_insn(tc, &s, opc, 2, (int)rndn(16), size, ea, eq ? 1u : 0u, 0);
+    if (eq) {
+        uint64_t m = size_mask(size);
+        tc->gpr[0] = (tc->gpr[0] & ~m) | load_val(ea, size);
+    }
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "%scmpxchg%s m, r (%s)", lock ? "lock " : "", g_szname[size],
+            eq ? "equal" : "random");
+}
+
+/* CMPXCHG8B / CMPXCHG16B (0F C7 /1): ZF defined; CF PF AF SF OF unaffected.
+ * The 16-byte form needs a 16-byte aligned operand. */
+static void gen_cmpxchg8b(tcase *tc)
+{
+    static const uint8_t opc[2] = {0x0F, 0xC7};
+    int wide = chance(1, 2);
+    int n = wide ? 16 : 8;
+    int lock = chance(1, 3);
+    uint64_t ea = pick_ea(PG_D, (unsigned)n, lock, wide ? 16 : 0);
+    fill_random(ea, (size_t)n);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    int eq = chance(1, 2);
+    modrm_insn(tc, &s, opc, 2, 1, 4, ea, eq ? 0x5u : 0u, 0); /* keep RAX, RDX */
+    s.rexw_force = wide;
+    s.nosize = 1;
+    if (eq) {
+        if (wide) {
+            tc->gpr[0] = load_val(ea, 8);
+            tc->gpr[2] = load_val(ea + 8, 8);
+        } else {
+            tc->gpr[0] = (tc->gpr[0] & ~0xFFFFFFFFull) | load_val(ea, 4);
+            tc->gpr[2] = (tc->gpr[2] & ~0xFFFFFFFFull) | load_val(ea + 4, 4);
+        }
+    }
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "%scmpxchg%s m (%s)", lock ? "lock " : "", wide ? "16b" : "8b",
+            eq ? "equal" : "random");
+}
+
+/* XADD 0F C0/C1: flags as ADD. */
+static void gen_xadd(tcase *tc)
+{
+    int size = rnd_size(15);
+    uint8_t opc[2] = {0x0F, (uint8_t)(size == 1 ? 0xC0 : 0xC1)};
+    int lock = chance(1, 3);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, lock, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    modrm_insn(tc, &s, opc, 2, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "%sxadd%s m, r", lock ? "lock " : "", g_szname[size]);
+}
+
+/* BT BTS BTR BTC. SDM: CF = selected bit; ZF unaffected; OF SF AF PF
+ * undefined. The register form's bit offset is a signed operand-size value
+ * that may address memory outside the operand (either side). */
+static void gen_bt_reg(tcase *tc)
+{
+    static const char *const nm[4] = {"bt", "bts", "btr", "btc"};
+    int k = (int)rndn(4);
+    uint8_t opc[2] = {0x0F, (uint8_t)(0xA3 + 8 * k)};
+    int size = rnd_size(14);
+    int lock = k != 0 && chance(1, 4);
+    int bits = size * 8;
+    int64_t off = chance(1, 2) ? (int64_t)rndn((uint64_t)bits)
+                               : (int64_t)rndn(2 * 1400 * 8) - 1400 * 8;
+    uint64_t ea = region_addr(PG_D, 1536 + rndn(2 * PAGE - 3072));
+    ea &= ~(uint64_t)(chance(1, 2) ? size - 1 : 0);
+    /* The accessed unit: operand-size chunk containing the bit. */
+    int64_t unit = off >= 0 ? off / bits : -((-off + bits - 1) / bits);
+    uint64_t acc = ea + (uint64_t)(unit * size);
+    if (lock && g_split_lock && (acc & 63) + (uint64_t)size > 64) {
+        ea &= ~(uint64_t)(size - 1);
+        acc = ea + (uint64_t)(unit * size);
+    }
+    fill_random(acc, (size_t)size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    int reg;
+    do
+        reg = (int)rndn(16);
+    while (reg == 4);
+    modrm_insn(tc, &s, opc, 2, reg, size, ea, 1u << reg, 0);
+    uint64_t m = size_mask(size);
+    tc->gpr[reg] = (tc->gpr[reg] & ~m) | ((uint64_t)off & m);
+    finish(tc, &s);
+    tc->exit_gva = acc;
+    tc->undef = F_OF | F_SF | F_AF | F_PF;
+    tc_text(tc, "%s%s%s m, r (offset %" PRId64 ")", lock ? "lock " : "", nm[k], g_szname[size],
+            off);
+}
+
+/* 0F BA /4-7 ib: the offset is imm8 modulo the operand width. */
+static void gen_bt_imm(tcase *tc)
+{
+    static const char *const nm[4] = {"bt", "bts", "btr", "btc"};
+    static const uint8_t opc[2] = {0x0F, 0xBA};
+    int k = (int)rndn(4);
+    int size = rnd_size(14);
+    int lock = k != 0 && chance(1, 4);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, lock, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, lock);
+    modrm_insn(tc, &s, opc, 2, 4 + k, size, ea, 0, 0);
+    s.nimm = 1;
+    s.imm = rndn(256);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = F_OF | F_SF | F_AF | F_PF;
+    tc_text(tc, "%s%s%s m, %u", lock ? "lock " : "", nm[k], g_szname[size], (unsigned)s.imm);
+}
+
+/* SETcc 0F 90-9F: no flags; the ModRM.reg field is ignored. */
+static void gen_setcc(tcase *tc)
+{
+    int cc = (int)rndn(16);
+    uint8_t opc[2] = {0x0F, (uint8_t)(0x90 + cc)};
+    uint64_t ea = pick_ea(PG_D, 1, 0, 0);
+    memval(ea, 1);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 2, chance(1, 8) ? (int)rndn(8) : 0, 1, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->access = WHvMemoryAccessWrite;
+    tc_text(tc, "set cc=%x m8", cc);
+}
+
+/* CMOVcc 0F 40-4F: no flags; the memory source is read either way. */
+static void gen_cmovcc(tcase *tc)
+{
+    int cc = (int)rndn(16);
+    uint8_t opc[2] = {0x0F, (uint8_t)(0x40 + cc)};
+    int size = rnd_size(14);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 2, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc_text(tc, "cmov cc=%x%s r, m", cc, g_szname[size]);
+}
+
+/* MOVBE 0F 38 F0 (load) / F1 (store): no flags. */
+static void gen_movbe(tcase *tc)
+{
+    int store = (int)rndn(2);
+    uint8_t opc[3] = {0x0F, 0x38, (uint8_t)(0xF0 + store)};
+    int size = rnd_size(14);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 3, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->access = store ? WHvMemoryAccessWrite : WHvMemoryAccessRead;
+    tc_text(tc, "movbe%s %s", g_szname[size], store ? "m, r" : "r, m");
+}
+
+/* MOVNTI 0F C3: 32/64-bit store, no flags. */
+static void gen_movnti(tcase *tc)
+{
+    static const uint8_t opc[2] = {0x0F, 0xC3};
+    int size = rnd_size(12);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 2, (int)rndn(16), size, ea, 0, 0);
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->access = WHvMemoryAccessWrite;
+    tc_text(tc, "movnti%s m, r", g_szname[size]);
+}
+
+/* PUSH m (FF /6) and POP m (8F /0): 64-bit by default, 16-bit with 66.
+ * No flags. RSP is never the base register here (POP computes the address
+ * after incrementing RSP, a corner left to unit tests). */
+static void gen_pushpop(tcase *tc)
+{
+    int pop = (int)rndn(2);
+    static const uint8_t ff[1] = {0xFF}, f8[1] = {0x8F};
+    int size = chance(1, 4) ? 2 : 8;
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, pop ? f8 : ff, 1, pop ? 0 : 6, size, ea, 0, 0);
+    if (size == 8) {
+        s.nosize = 1; /* default 64-bit; sometimes with a redundant REX.W */
+        s.rexw_force = chance(1, 4);
+    }
+    /* Stack pointer near a page boundary now and then. */
+    if (chance(1, 4))
+        tc->gpr[4] = region_addr(PG_S, PAGE - 8 + rndn(17));
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->access = pop ? WHvMemoryAccessWrite : WHvMemoryAccessRead;
+    tc_text(tc, "%s%s m", pop ? "pop" : "push", size == 2 ? "w" : "q");
+}
+
+/* MUL IMUL DIV IDIV with a memory operand (F6/F7 /4-/7).
+ * SDM: MUL/IMUL set CF and OF by the high half, SF ZF AF PF undefined;
+ * DIV/IDIV leave all six arithmetic flags undefined. */
+static void gen_muldiv(tcase *tc, int div)
+{
+    static const char *const nm[4] = {"mul", "imul", "div", "idiv"};
+    int k = div ? 2 + (int)rndn(2) : (int)rndn(2);
+    int size = rnd_size(15);
+    uint8_t opc[1] = {(uint8_t)(size == 1 ? 0xF6 : 0xF7)};
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, opc, 1, 4 + k, size, ea, div ? 0x5u : 0u, 0);
+    if (div && chance(3, 4)) {
+        /* Mostly keep the quotient in range. */
+        uint64_t m = size_mask(size);
+        uint64_t d = load_val(ea, size);
+        if (d == 0)
+            store_val(ea, d = 1 + rndn(m < 1000 ? m : 1000), size);
+        uint64_t hi = 0;
+        if (k == 2) {
+            hi = rndn(d);
+        } else {
+            /* IDIV: sign-extend a small dividend into the high half. */
+            int64_t sd = (int64_t)(d << (64 - 8 * size)) >> (64 - 8 * size);
+            uint64_t ad = sd < 0 ? (uint64_t)(-sd) : (uint64_t)sd;
+            uint64_t lo = rndn(ad ? ad : 1) >> 1;
+            if (chance(1, 2))
+                lo = (uint64_t)-(int64_t)lo;
+            if (size == 1) {
+                tc->gpr[0] = (tc->gpr[0] & ~0xFFFFull) | (lo & 0xFFFF);
+            } else {
+                tc->gpr[0] = (tc->gpr[0] & ~m) | (lo & m);
+                hi = (int64_t)lo < 0 ? m : 0;
+                tc->gpr[2] = (tc->gpr[2] & ~m) | hi;
+            }
+            goto done;
+        }
+        if (size == 1)
+            tc->gpr[0] = (tc->gpr[0] & ~0xFF00ull) | (hi << 8);
+        else
+            tc->gpr[2] = (tc->gpr[2] & ~m) | hi;
+    }
+done:
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = div ? F_ARITH : (F_SF | F_ZF | F_AF | F_PF);
+    tc_text(tc, "%s%s m", nm[k], g_szname[size]);
+}
+
+static void gen_muldiv_mul(tcase *tc)
+{
+    gen_muldiv(tc, 0);
+}
+
+static void gen_muldiv_div(tcase *tc)
+{
+    gen_muldiv(tc, 1);
+}
+
+/* IMUL r, m (0F AF), IMUL r, m, imm (69 iz / 6B ib). SDM: CF OF set when the
+ * result was truncated; SF ZF AF PF undefined. */
+static void gen_imul2(tcase *tc)
+{
+    int k = (int)rndn(3);
+    static const uint8_t af[2] = {0x0F, 0xAF}, i69[1] = {0x69}, i6b[1] = {0x6B};
+    int size = rnd_size(14);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 0, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    modrm_insn(tc, &s, k == 0 ? af : k == 1 ? i69 : i6b, k == 0 ? 2 : 1, (int)rndn(16), size, ea,
+               0, 0);
+    if (k == 1) {
+        s.nimm = size == 2 ? 2 : 4;
+        s.imm = rnd_val(s.nimm);
+    } else if (k == 2) {
+        s.nimm = 1;
+        s.imm = rnd_val(1);
+    }
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->undef = F_SF | F_ZF | F_AF | F_PF;
+    tc_text(tc, "imul%s %s", g_szname[size], k == 0 ? "r, m" : k == 1 ? "r, m, iz" : "r, m, ib");
+}
+
+/* String instructions A4-A7, AA-AF with REP/REPE/REPNE, both directions,
+ * counts 0..20, 64-bit or (0x67) 32-bit addressing. MOVS STOS LODS: no
+ * flags. CMPS SCAS: flags as CMP. */
+static void gen_string(tcase *tc, int kind)
+{
+    /* kind: 0 movs, 1 stos, 2 lods, 3 cmps, 4 scas */
+    static const uint8_t base_op[5] = {0xA4, 0xAA, 0xAC, 0xA6, 0xAE};
+    static const char *const nm[5] = {"movs", "stos", "lods", "cmps", "scas"};
+    int size = rnd_size(15);
+    int rep = chance(3, 4);
+    int repne = (kind >= 3 && rep && chance(1, 2));
+    int a32 = g_low_region && chance(1, 6);
+    uint64_t count = rep ? rndn(21) : 1;
+    int df = chance(1, 2);
+    int src_pg = chance(1, 2) ? PG_D : PG_E;
+    int dst_pg = src_pg == PG_D ? PG_E : PG_D;
+    uint64_t span = (count ? count : 1) * (uint64_t)size;
+    /* Start so that the walked range stays in the page pair, and often
+     * crosses the boundary. */
+    uint64_t start_off;
+    if (chance(1, 2))
+        start_off = PAGE - span / 2 + rndn(span + 1) - (uint64_t)size;
+    else
+        start_off = 200 + rndn(2 * PAGE - 400 - span);
+    if (df && start_off < span + 8)
+        start_off = span + 8;
+    uint64_t rsi = region_addr(src_pg, start_off);
+    uint64_t rdi = region_addr(dst_pg, start_off ^ (rndn(8) * (uint64_t)size));
+    uint64_t lo_s = df ? rsi - span + (uint64_t)size : rsi;
+    uint64_t lo_d = df ? rdi - span + (uint64_t)size : rdi;
+    fill_random(lo_s, span);
+    if (kind == 3) {
+        /* CMPS: destination mostly equal to the source, with a few
+         * differences (REPE stops at the first one, REPNE at equality). */
+        memcpy((void *)(uintptr_t)lo_d, (void *)(uintptr_t)lo_s, span);
+        int nd = (int)rndn(3);
+        for (int i = 0; i < nd; i++)
+            ((uint8_t *)(uintptr_t)lo_d)[rndn(span)] ^= (uint8_t)(1 + rndn(255));
+        if (repne && chance(1, 2))
+            fill_random(lo_d, span);
+    } else {
+        fill_random(lo_d, span);
+    }
+    case_init(tc);
+    if (kind == 4 && chance(1, 2) && count) {
+        /* SCAS: put the accumulator's value somewhere in the range. */
+        uint64_t v = load_val(lo_d + rndn(count) * (uint64_t)size, size);
+        tc->gpr[0] = (tc->gpr[0] & ~size_mask(size)) | v;
+    }
+    tc->rflags = (tc->rflags & ~(uint64_t)F_DF) | (df ? F_DF : 0);
+    uint64_t am = a32 ? 0xFFFFFFFFull : ~0ull;
+    tc->gpr[6] = a32 ? (rsi & am) | (rnd() << 32) : rsi;
+    tc->gpr[7] = a32 ? (rdi & am) | (rnd() << 32) : rdi;
+    if (rep)
+        tc->gpr[1] = a32 ? (count | (rnd() << 32)) : count;
+
+    bytebuf b = {tc->insn, 0};
+    int seg = 0;
+    if ((kind == 0 || kind == 2 || kind == 3) && chance(1, 8)) {
+        seg = chance(1, 2) ? 0x3E : 0x26; /* ignored in 64-bit mode */
+        put8(&b, (unsigned)seg);
+    }
+    if (rep)
+        put8(&b, repne ? 0xF2u : 0xF3u);
+    if (size == 2)
+        put8(&b, 0x66);
+    if (a32)
+        put8(&b, 0x67);
+    if (size == 8)
+        put8(&b, 0x48);
+    put8(&b, base_op[kind] + (size == 1 ? 0u : 1u));
+    tc->len = (int)b.n;
+
+    /* The intercepted access: the first element of the MMIO side. */
+    int mmio_src;
+    if (kind == 1 || kind == 4)
+        mmio_src = 0;
+    else if (kind == 2)
+        mmio_src = 1;
+    else
+        mmio_src = chance(1, 2);
+    if (kind == 4)
+        mmio_src = 0; /* SCAS reads ES:rDI */
+    tc->exit_gva = mmio_src ? rsi : rdi;
+    tc->access = (mmio_src || kind == 3 || kind == 4) ? WHvMemoryAccessRead : WHvMemoryAccessWrite;
+    tc_text(tc, "%s%s%s%s (count %" PRIu64 ", DF=%d%s)", rep ? (repne ? "repne " : "rep ") : "",
+            nm[kind], g_szname[size], a32 ? " a32" : "", count, df, seg ? ", seg" : "");
+}
+
+static void gen_movs(tcase *tc)
+{
+    gen_string(tc, 0);
+}
+
+static void gen_stos(tcase *tc)
+{
+    gen_string(tc, 1);
+}
+
+static void gen_lods(tcase *tc)
+{
+    gen_string(tc, 2);
+}
+
+static void gen_cmps(tcase *tc)
+{
+    gen_string(tc, 3);
+}
+
+static void gen_scas(tcase *tc)
+{
+    gen_string(tc, 4);
+}
+
+typedef struct family {
+    const char *name;
+    void (*gen)(tcase *tc);
+    int string; /* gen calls case_init itself */
+    unsigned weight; /* relative case count */
+    unsigned run, failed;
+} family;
+
+static family g_fam[] = {
+    {"mov", gen_mov, 0, 3, 0, 0},
+    {"mov moffs", gen_moffs, 0, 1, 0, 0},
+    {"movzx/movsx", gen_movx, 0, 1, 0, 0},
+    {"movsxd", gen_movsxd, 0, 1, 0, 0},
+    {"alu m,r", gen_alu_mdst, 0, 3, 0, 0},
+    {"alu r,m", gen_alu_msrc, 0, 3, 0, 0},
+    {"alu m,imm", gen_alu_imm, 0, 3, 0, 0},
+    {"test", gen_test, 0, 1, 0, 0},
+    {"inc/dec", gen_incdec, 0, 1, 0, 0},
+    {"neg/not", gen_negnot, 0, 1, 0, 0},
+    {"shl/shr/sar", gen_shifts, 0, 3, 0, 0},
+    {"rol/ror/rcl/rcr", gen_rotates, 0, 3, 0, 0},
+    {"shld/shrd", gen_shxd, 0, 2, 0, 0},
+    {"xchg", gen_xchg, 0, 1, 0, 0},
+    {"cmpxchg", gen_cmpxchg, 0, 2, 0, 0},
+    {"cmpxchg8b/16b", gen_cmpxchg8b, 0, 1, 0, 0},
+    {"xadd", gen_xadd, 0, 1, 0, 0},
+    {"bt* r", gen_bt_reg, 0, 2, 0, 0},
+    {"bt* imm", gen_bt_imm, 0, 1, 0, 0},
+    {"setcc", gen_setcc, 0, 1, 0, 0},
+    {"cmovcc", gen_cmovcc, 0, 1, 0, 0},
+    {"movbe", gen_movbe, 0, 1, 0, 0},
+    {"movnti", gen_movnti, 0, 1, 0, 0},
+    {"push/pop m", gen_pushpop, 0, 1, 0, 0},
+    {"mul/imul m", gen_muldiv_mul, 0, 1, 0, 0},
+    {"div/idiv m", gen_muldiv_div, 0, 2, 0, 0},
+    {"imul r,m[,imm]", gen_imul2, 0, 1, 0, 0},
+    {"movs", gen_movs, 1, 2, 0, 0},
+    {"stos", gen_stos, 1, 1, 0, 0},
+    {"lods", gen_lods, 1, 1, 0, 0},
+    {"cmps", gen_cmps, 1, 2, 0, 0},
+    {"scas", gen_scas, 1, 1, 0, 0},
+};
+#define NFAM (sizeof g_fam / sizeof g_fam[0])
+
+/* ------------------------------------------------------------------ */
+/* Running and comparing                                                */
+/* ------------------------------------------------------------------ */
+
+static fake_vmm *g_vm;
+static WHV_EMULATOR_HANDLE g_emu;
+static int g_verbose;
+static int g_selftest;
+static unsigned g_maxprint = 10;
+static unsigned long g_total_pass, g_total_fail;
+static uint8_t g_snapshot[DATA_PAGES * PAGE];
+
+static const char *const g_regname[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp",
+                                          "rsi", "rdi", "r8",  "r9",  "r10", "r11",
+                                          "r12", "r13", "r14", "r15"};
+
+typedef struct report {
+    char buf[4096];
+    size_t n;
+} report;
+
+static void rp(report *r, const char *fmt, ...)
+{
+    if (r->n >= sizeof r->buf - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(r->buf + r->n, sizeof r->buf - r->n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        r->n += (size_t)k;
+    if (r->n > sizeof r->buf - 1)
+        r->n = sizeof r->buf - 1;
+}
+
+static void prepare_vm(const tcase *tc, WHV_VP_EXIT_CONTEXT *vp, WHV_MEMORY_ACCESS_CONTEXT *mc,
+                       unsigned *insn_count, int *gva_valid)
+{
+    static uint64_t last_mmio = ~0ull;
+    /* Guest memory = the native buffer before the run. */
+    fvmm_gva_write(g_vm, region_addr(DATA_FIRST, 0), g_snapshot, sizeof g_snapshot);
+    fvmm_gva_write(g_vm, g_insn_addr, tc->insn, 16);
+    for (int r = 0; r < 16; r++)
+        fvmm_set_reg64(g_vm, (WHV_REGISTER_NAME)r, tc->gpr[r]);
+    fvmm_set_reg64(g_vm, WHvX64RegisterRip, g_insn_addr);
+    fvmm_set_reg64(g_vm, WHvX64RegisterRflags, tc->rflags);
+    fvmm_set_reg64(g_vm, WHvRegisterPendingInterruption, 0);
+    fvmm_set_reg64(g_vm, WHvRegisterPendingEvent, 0);
+    fvmm_set_reg64(g_vm, WHvX64RegisterCr2, 0);
+
+    /* Ignored segment bases: usually 0, sometimes garbage. */
+    WHV_REGISTER_VALUE v;
+    static const WHV_REGISTER_NAME ign[3] = {WHvX64RegisterDs, WHvX64RegisterEs,
+                                             WHvX64RegisterSs};
+    int garbage = chance(1, 16);
+    for (int i = 0; i < 3; i++) {
+        fvmm_reg_get(g_vm, ign[i], &v);
+        v.Segment.Base = garbage ? (rnd() & 0xFFFFF000ull) : 0;
+        fvmm_reg_set(g_vm, ign[i], &v);
+    }
+
+    uint64_t gpa;
+    fvmm_translate(g_vm, tc->exit_gva, 0, &gpa);
+    if (last_mmio != ~0ull)
+        fvmm_set_mmio(g_vm, last_mmio, 0);
+    fvmm_set_mmio(g_vm, gpa, 1);
+    last_mmio = gpa;
+    fvmm_set_mmio_translates_unmapped(g_vm, chance(1, 4));
+
+    fvmm_mmio_exit d;
+    memset(&d, 0, sizeof d);
+    d.insn = tc->insn;
+    unsigned k = (unsigned)rndn(10);
+    uint8_t bytes[16];
+    memcpy(bytes, g_region + g_prologue_len, 16); /* as placed: instruction + stub */
+    d.insn = bytes;
+    d.insn_count = k == 0 ? 0 : k == 1 ? (unsigned)tc->len : 16;
+    d.gpa = gpa;
+    d.gva = tc->exit_gva;
+    d.gva_valid = chance(7, 8);
+    d.gpa_unmapped = 1;
+    d.access = tc->access;
+    fvmm_build_mmio_exit64(g_vm, vp, mc, &d);
+    *insn_count = d.insn_count;
+    *gva_valid = d.gva_valid;
+}
+
+static void print_case(const tcase *tc, report *r)
+{
+    rp(r, "  bytes:");
+    for (int i = 0; i < tc->len; i++)
+        rp(r, " %02x", tc->insn[i]);
+    rp(r, "   (%s)\n  in :", tc->text);
+    for (int i = 0; i < 16; i++)
+        rp(r, "%s %s=%016" PRIx64, i % 4 == 0 ? "\n      " : "", g_regname[i], tc->gpr[i]);
+    rp(r, "\n      rflags=%06" PRIx64 " rip=%" PRIx64 " exit gva=%" PRIx64 " (%s)\n", tc->rflags,
+       g_insn_addr, tc->exit_gva, tc->access == WHvMemoryAccessWrite ? "write" : "read");
+}
+
+/* Runs one case; returns 1 if it passed. */
+static int run_case(family *f, tcase *tc)
+{
+    report r;
+    r.n = 0;
+    r.buf[0] = 0;
+    int bad = 0;
+
+    place_insn(tc->insn, (size_t)tc->len);
+    if (g_selftest) {
+        /* Generator check: with the data pages inaccessible, the first
+         * fault must be at the exit's GVA. */
+        memcpy(g_sb->in, tc->gpr, sizeof tc->gpr);
+        g_sb->in[16] = tc->rflags;
+        uint8_t *pair = g_region + ((tc->exit_gva - g_base) / PAGE & ~1ull) * PAGE;
+        mprotect(pair, 2 * PAGE, PROT_NONE);
+        int s0 = native_run();
+        mprotect(pair, 2 * PAGE, PROT_READ | PROT_WRITE);
+        if ((s0 != SIGSEGV || g_sig_addr != tc->exit_gva) && !strstr(tc->text, "count 0"))
+            printf("SELFTEST [%s] %s: signal %d addr %" PRIx64 " expected %" PRIx64 "\n",
+                   f->name, tc->text, s0, (uint64_t)g_sig_addr, tc->exit_gva);
+    }
+    memcpy(g_snapshot, g_region + DATA_FIRST * PAGE, sizeof g_snapshot);
+    memcpy(g_sb->in, tc->gpr, sizeof tc->gpr);
+    g_sb->in[16] = tc->rflags;
+    int sig = native_run();
+
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_MEMORY_ACCESS_CONTEXT mc;
+    unsigned insn_count;
+    int gva_valid;
+    prepare_vm(tc, &vp, &mc, &insn_count, &gva_valid);
+    fvmm_reset_log(g_vm);
+    WHV_EMULATOR_STATUS st;
+    st.AsUINT32 = 0;
+    HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
+
+    if (sig && sig != SIGFPE) {
+        rp(&r, "  TEST BUG: native run raised signal %d at rip %" PRIx64 "\n", (int)sig,
+           (uint64_t)g_sig_rip);
+        bad = 1;
+        goto out;
+    }
+    if (hr != S_OK) {
+        rp(&r, "  TryMmioEmulation returned 0x%08x\n", (unsigned)hr);
+        bad = 1;
+        goto out;
+    }
+    const char *why = fvmm_check_round_trip(g_vm, &vp, &mc, &st);
+    if (why) {
+        rp(&r, "  round trip: %s\n", why);
+        bad = 1;
+    }
+    if (!st.EmulationSuccessful) {
+        rp(&r, "  status 0x%x (not EmulationSuccessful)\n", st.AsUINT32);
+        bad = 1;
+        goto out;
+    }
+
+    WHV_REGISTER_VALUE pi;
+    int injected = fvmm_set_call_find(g_vm, WHvRegisterPendingInterruption, &pi) &&
+                   pi.PendingInterruption.InterruptionPending;
+    uint64_t exp_rip = g_insn_addr + (uint64_t)tc->len;
+    const uint64_t *exp = g_sb->out;
+    uint64_t exp_fl = g_sb->out[16];
+    if (sig == SIGFPE) {
+        if (g_sig_rip != g_insn_addr)
+            rp(&r, "  TEST BUG: #DE at rip %" PRIx64 "\n", (uint64_t)g_sig_rip);
+        if (!injected || pi.PendingInterruption.InterruptionType != 3 ||
+            pi.PendingInterruption.InterruptionVector != 0 ||
+            pi.PendingInterruption.DeliverErrorCode) {
+            rp(&r, "  native #DE, but emulator %s (pending interruption 0x%016" PRIx64 ")\n",
+               injected ? "injected something else" : "injected nothing",
+               injected ? pi.Reg64 : 0);
+            bad = 1;
+        }
+        exp_rip = g_insn_addr;
+        exp = tc->gpr;
+        exp_fl = tc->rflags;
+    } else if (injected) {
+        rp(&r, "  emulator injected vector %u (type %u, error code %u) but the CPU did not fault\n",
+           pi.PendingInterruption.InterruptionVector, pi.PendingInterruption.InterruptionType,
+           pi.PendingInterruption.ErrorCode);
+        bad = 1;
+    }
+
+    uint64_t rip = fvmm_reg64(g_vm, WHvX64RegisterRip);
+    if (rip != exp_rip) {
+        rp(&r, "  rip: expected %" PRIx64 " got %" PRIx64 "\n", exp_rip, rip);
+        bad = 1;
+    }
+    for (int i = 0; i < 16; i++) {
+        uint64_t got = fvmm_reg64(g_vm, (WHV_REGISTER_NAME)i);
+        if (got != exp[i]) {
+            rp(&r, "  %s: expected %016" PRIx64 " got %016" PRIx64 "\n", g_regname[i], exp[i], got);
+            bad = 1;
+        }
+    }
+    uint64_t fl = fvmm_reg64(g_vm, WHvX64RegisterRflags);
+    uint64_t cmpmask = ~(uint64_t)tc->undef & ~0x10000ull; /* ignore RF */
+    if ((fl & cmpmask) != (exp_fl & cmpmask)) {
+        rp(&r, "  rflags: expected %06" PRIx64 " got %06" PRIx64 " (diff %03" PRIx64
+               ", undefined %03x)\n",
+           exp_fl, fl, (fl ^ exp_fl) & cmpmask, tc->undef);
+        bad = 1;
+    }
+    static uint8_t emu_mem[DATA_PAGES * PAGE];
+    fvmm_gva_read(g_vm, region_addr(DATA_FIRST, 0), emu_mem, sizeof emu_mem);
+    const uint8_t *nat = g_region + DATA_FIRST * PAGE;
+    if (memcmp(emu_mem, nat, sizeof emu_mem) != 0) {
+        int shown = 0;
+        for (size_t i = 0; i < sizeof emu_mem && shown < 12; i++)
+            if (emu_mem[i] != nat[i]) {
+                rp(&r, "  mem %" PRIx64 ": expected %02x got %02x (before %02x)\n",
+                   region_addr(DATA_FIRST, i), nat[i], emu_mem[i], g_snapshot[i]);
+                shown++;
+            }
+        bad = 1;
+    }
+
+out:
+    f->run++;
+    if (bad) {
+        f->failed++;
+        g_total_fail++;
+        if (f->failed <= g_maxprint || g_verbose) {
+            report h;
+            h.n = 0;
+            print_case(tc, &h);
+            printf("FAIL [%s] %s (insn bytes given: %u, GvaValid %d)\n%s%s", f->name, tc->text,
+                   insn_count, gva_valid, h.buf, r.buf);
+            printf("  callbacks:\n");
+            fvmm_dump_log(g_vm, stdout);
+        }
+        /* Resynchronise the native buffer is not needed: the next case
+         * starts from the native memory, whatever the emulator did. */
+    } else {
+        g_total_pass++;
+        if (g_verbose) {
+            report h;
+            h.n = 0;
+            print_case(tc, &h);
+            printf("ok [%s] %s\n%s", f->name, tc->text, h.buf);
+        }
+    }
+    return !bad;
+}
+
+static void setup_vm(void)
+{
+    g_vm = fvmm_create();
+    fvmm_setup_long_mode(g_vm, 0);
+    fvmm_set_default_translation(g_vm, FVMM_UNMAPPED_NOT_PRESENT);
+    for (int pg = 0; pg < PG_COUNT; pg++)
+        fvmm_map_gva(g_vm, region_addr(pg, 0), page_gpa(pg));
+    WHV_REGISTER_VALUE v;
+    fvmm_reg_get(g_vm, WHvX64RegisterFs, &v);
+    v.Segment.Base = g_fs_base;
+    fvmm_reg_set(g_vm, WHvX64RegisterFs, &v);
+    fvmm_reg_get(g_vm, WHvX64RegisterGs, &v);
+    v.Segment.Base = g_gs_base;
+    fvmm_reg_set(g_vm, WHvX64RegisterGs, &v);
+    if (WHvEmulatorCreateEmulator(fvmm_callbacks(), &g_emu) != S_OK) {
+        fprintf(stderr, "WHvEmulatorCreateEmulator failed\n");
+        exit(2);
+    }
+}
+
+static void run_seed(uint64_t seed, double scale)
+{
+    printf("== seed %" PRIu64 " ==\n", seed);
+    for (size_t i = 0; i < NFAM; i++) {
+        family *f = &g_fam[i];
+        unsigned run0 = f->run, fail0 = f->failed;
+        rng_seed(seed ^ (0x1000193ull * (i + 1)));
+        unsigned n = (unsigned)(1000.0 * f->weight * scale);
+        if (n < 1)
+            n = 1;
+        for (unsigned k = 0; k < n; k++) {
+            tcase tc;
+            if (!f->string)
+                case_init(&tc);
+            f->gen(&tc);
+            run_case(f, &tc);
+        }
+        printf("%-18s %6u cases, %u failed\n", f->name, f->run - run0, f->failed - fail0);
+        fflush(stdout);
+    }
+}
+
+/* Callback counts of a few reference instructions (informational). */
+static void measure(const char *what, const uint8_t *insn, int len, uint64_t ea,
+                    WHV_MEMORY_ACCESS_TYPE acc, uint64_t rcx, uint64_t rsi, uint64_t rdi)
+{
+    tcase tc;
+    memset(&tc, 0, sizeof tc);
+    memcpy(tc.insn, insn, (size_t)len);
+    tc.len = len;
+    tc.gpr[4] = region_addr(PG_S, PAGE);
+    tc.gpr[3] = ea; /* rbx = address */
+    tc.gpr[1] = rcx;
+    tc.gpr[6] = rsi;
+    tc.gpr[7] = rdi;
+    tc.rflags = 0x202;
+    tc.exit_gva = ea;
+    tc.access = acc;
+    place_insn(tc.insn, (size_t)len);
+    memcpy(g_snapshot, g_region + DATA_FIRST * PAGE, sizeof g_snapshot);
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_MEMORY_ACCESS_CONTEXT mc;
+    fvmm_gva_write(g_vm, region_addr(DATA_FIRST, 0), g_snapshot, sizeof g_snapshot);
+    fvmm_gva_write(g_vm, g_insn_addr, tc.insn, 16);
+    for (int r = 0; r < 16; r++)
+        fvmm_set_reg64(g_vm, (WHV_REGISTER_NAME)r, tc.gpr[r]);
+    fvmm_set_reg64(g_vm, WHvX64RegisterRip, g_insn_addr);
+    fvmm_set_reg64(g_vm, WHvX64RegisterRflags, tc.rflags);
+    uint64_t gpa;
+    fvmm_translate(g_vm, ea, 0, &gpa);
+    fvmm_mmio_exit d;
+    memset(&d, 0, sizeof d);
+    d.insn = tc.insn;
+    d.insn_count = (unsigned)len;
+    d.gpa = gpa;
+    d.gva = ea;
+    d.gva_valid = 1;
+    d.gpa_unmapped = 1;
+    d.access = acc;
+    fvmm_set_mmio_translates_unmapped(g_vm, 0);
+    fvmm_build_mmio_exit64(g_vm, &vp, &mc, &d);
+    fvmm_reset_log(g_vm);
+    WHV_EMULATOR_STATUS st;
+    st.AsUINT32 = 0;
+    HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
+    printf("callbacks for %-22s hr=0x%08x status=0x%x: get %u, set %u, translate %u, memory %u\n",
+           what, (unsigned)hr, st.AsUINT32, fvmm_count(g_vm, FVMM_CB_GET_REGS),
+           fvmm_count(g_vm, FVMM_CB_SET_REGS), fvmm_count(g_vm, FVMM_CB_TRANSLATE),
+           fvmm_count(g_vm, FVMM_CB_MEMORY));
+    if (g_verbose)
+        fvmm_dump_log(g_vm, stdout);
+}
+
+static void measure_all(void)
+{
+    static const uint8_t load[] = {0x48, 0x8B, 0x03};  /* mov rax, [rbx] */
+    static const uint8_t store[] = {0x48, 0x89, 0x03}; /* mov [rbx], rax */
+    static const uint8_t rmw[] = {0x48, 0x01, 0x03};   /* add [rbx], rax */
+    static const uint8_t movsb[] = {0xF3, 0xA4};       /* rep movsb */
+    uint64_t a = region_addr(PG_D, 0x100);
+    measure("mov rax,[rbx]", load, 3, a, WHvMemoryAccessRead, 0, 0, 0);
+    measure("mov [rbx],rax", store, 3, a, WHvMemoryAccessWrite, 0, 0, 0);
+    measure("add [rbx],rax", rmw, 3, a, WHvMemoryAccessRead, 0, 0, 0);
+    measure("rep movsb (64, D->E)", movsb, 2, a, WHvMemoryAccessRead, 64, a,
+            region_addr(PG_E, 0x100));
+}
+
+int main(void)
+{
+    const char *e;
+    double scale = 1.0;
+    if ((e = getenv("WHVEMU_DIFF_SCALE")) && *e)
+        scale = atof(e);
+    if (scale <= 0)
+        scale = 1.0;
+    if ((e = getenv("WHVEMU_DIFF_VERBOSE")) && *e == '1')
+        g_verbose = 1;
+    if ((e = getenv("WHVEMU_DIFF_SELFTEST")) && *e == '1')
+        g_selftest = 1;
+    if ((e = getenv("WHVEMU_DIFF_MAXPRINT")) && *e)
+        g_maxprint = (unsigned)strtoul(e, NULL, 0);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    rng_seed(0x5eed);
+    setup_native();
+    setup_vm();
+    printf("region at %" PRIx64 " (low: %d), fs base %" PRIx64 ", gs base %" PRIx64
+           ", split-lock detection: %d\n",
+           g_base, g_low_region, g_fs_base, g_gs_base, g_split_lock);
+    measure_all();
+
+    if ((e = getenv("WHVEMU_DIFF_SEED")) && *e) {
+        uint64_t seed = strtoull(e, NULL, 0);
+        run_seed(seed, scale);
+    } else {
+        run_seed(1, scale);
+        uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+        uint64_t seed = splitmix(&t) & 0xFFFFFFFFull;
+        printf("random seed %" PRIu64 " (reproduce with WHVEMU_DIFF_SEED=%" PRIu64 ")\n", seed,
+               seed);
+        run_seed(seed, scale);
+    }
+    printf("\nper family (all seeds):\n");
+    for (size_t i = 0; i < NFAM; i++)
+        printf("  %-18s %7u run, %u failed\n", g_fam[i].name, g_fam[i].run, g_fam[i].failed);
+    WHvEmulatorDestroyEmulator(g_emu);
+    fvmm_destroy(g_vm);
+    printf("%lu passed, %lu failed\n", g_total_pass, g_total_fail);
+    return g_total_fail ? 1 : 0;
+}

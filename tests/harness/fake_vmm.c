@@ -1,0 +1,1131 @@
+/*
+ * fake_vmm.c - the in-memory VMM behind every emulator test; see
+ * fake_vmm.h for the model and the rules it checks.
+ */
+#include "fake_vmm.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FVMM_MAX_INJECT 8
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "fake_vmm: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *q = calloc(n ? n : 1, sz ? sz : 1);
+    if (!q) {
+        fprintf(stderr, "fake_vmm: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+/* Open-addressing map from a page number to a slot value. Key ~0 marks an
+ * empty bucket (page number ~0 cannot occur: it would be GVA 2^64-4096 >> 12
+ * = 0xFFFFFFFFFFFFF, never all ones). */
+#define MAP_EMPTY (~(UINT64)0)
+
+typedef struct page_map {
+    UINT64 *keys;
+    size_t *vals;
+    size_t cap; /* power of two or 0 */
+    size_t used;
+} page_map;
+
+static size_t map_hash(UINT64 k, size_t cap)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+static size_t *map_find(const page_map *m, UINT64 key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t i = map_hash(key, m->cap);
+    for (;;) {
+        if (m->keys[i] == key)
+            return &m->vals[i];
+        if (m->keys[i] == MAP_EMPTY)
+            return NULL;
+        i = (i + 1) & (m->cap - 1);
+    }
+}
+
+static void map_put(page_map *m, UINT64 key, size_t val);
+
+static void map_grow(page_map *m)
+{
+    page_map n;
+    n.cap = m->cap ? m->cap * 2 : 64;
+    n.used = 0;
+    n.keys = xrealloc(NULL, n.cap * sizeof *n.keys);
+    n.vals = xrealloc(NULL, n.cap * sizeof *n.vals);
+    for (size_t i = 0; i < n.cap; i++)
+        n.keys[i] = MAP_EMPTY;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i] != MAP_EMPTY)
+            map_put(&n, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    *m = n;
+}
+
+static void map_put(page_map *m, UINT64 key, size_t val)
+{
+    if ((m->used + 1) * 2 > m->cap)
+        map_grow(m);
+    size_t i = map_hash(key, m->cap);
+    while (m->keys[i] != MAP_EMPTY && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    if (m->keys[i] == MAP_EMPTY)
+        m->used++;
+    m->keys[i] = key;
+    m->vals[i] = val;
+}
+
+/* Deletion with backward-shift, keeping probe chains intact. */
+static void map_del(page_map *m, UINT64 key)
+{
+    if (!m->cap)
+        return;
+    size_t mask = m->cap - 1;
+    size_t i = map_hash(key, m->cap);
+    while (m->keys[i] != key) {
+        if (m->keys[i] == MAP_EMPTY)
+            return;
+        i = (i + 1) & mask;
+    }
+    m->keys[i] = MAP_EMPTY;
+    m->used--;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (m->keys[j] == MAP_EMPTY)
+            break;
+        size_t h = map_hash(m->keys[j], m->cap);
+        /* Move j back to i if its home h is not cyclically in (i, j]. */
+        int in_range = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
+        if (!in_range) {
+            m->keys[i] = m->keys[j];
+            m->vals[i] = m->vals[j];
+            m->keys[j] = MAP_EMPTY;
+            i = j;
+        }
+    }
+}
+
+static void map_free(page_map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Register name table                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Dense slot numbers for the sparse WHV_REGISTER_NAME space. */
+#define SLOT_BASE0 0                 /* 0x00..0x2B */
+#define SLOT_BASE1 (SLOT_BASE0 + 0x2C) /* 0x1000..0x1019 */
+#define SLOT_BASE2 (SLOT_BASE1 + 0x1A) /* 0x2000..0x200C */
+#define SLOT_TSCAUX (SLOT_BASE2 + 0x0D)
+#define SLOT_BASE3 (SLOT_TSCAUX + 1) /* 0x80000000..0x80000006 except 3 */
+#define SLOT_COUNT (SLOT_BASE3 + 7)
+
+static int reg_slot(UINT32 n)
+{
+    if (n <= 0x2B)
+        return (int)(SLOT_BASE0 + n);
+    if (n >= 0x1000 && n <= 0x1019)
+        return (int)(SLOT_BASE1 + (n - 0x1000));
+    if (n >= 0x2000 && n <= 0x200C)
+        return (int)(SLOT_BASE2 + (n - 0x2000));
+    if (n == 0x207B)
+        return SLOT_TSCAUX;
+    if (n >= 0x80000000u && n <= 0x80000006u && n != 0x80000003u)
+        return (int)(SLOT_BASE3 + (n - 0x80000000u));
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The machine                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct gva_entry {
+    WHV_TRANSLATE_GVA_RESULT_CODE result;
+    UINT64 gpa;
+    unsigned perms;
+} gva_entry;
+
+typedef struct injection {
+    fvmm_cb_kind kind;
+    unsigned nth;
+    HRESULT hr;
+    int is_translate_result;
+    WHV_TRANSLATE_GVA_RESULT_CODE result;
+    UINT64 gpa_offset;
+} injection;
+
+typedef struct port_count {
+    UINT16 port;
+    UINT32 reads;
+} port_count;
+
+struct fake_vmm {
+    /* memory */
+    page_map gpa_pages;       /* GPA page number -> index in pages[] */
+    UINT8 **pages;
+    size_t npages, cap_pages;
+    page_map mmio_pages;      /* GPA page number -> 1 */
+    int mmio_translates_unmapped;
+
+    /* translation */
+    page_map gva_map;         /* GVA page number -> index in gva[] */
+    gva_entry *gva;
+    size_t ngva, cap_gva;
+    fvmm_default_translation default_translation;
+    unsigned cpl;
+
+    /* registers */
+    WHV_REGISTER_VALUE regs[SLOT_COUNT];
+    UINT8 reg_disabled[SLOT_COUNT];
+
+    /* log */
+    fvmm_call *calls;
+    size_t ncalls, cap_calls;
+    WHV_REGISTER_NAME *reglog_names; /* names and values of register calls */
+    WHV_REGISTER_VALUE *reglog_values;
+    size_t nreglog, cap_reglog;
+    unsigned counts[FVMM_CB_KINDS];
+    injection inject[FVMM_MAX_INJECT];
+    unsigned ninject;
+
+    /* ports */
+    port_count *port_counts;
+    size_t nport_counts, cap_port_counts;
+    fvmm_port_write *port_writes;
+    size_t nport_writes, cap_port_writes;
+
+    char msg[512];
+};
+
+fake_vmm *fvmm_create(void)
+{
+    fake_vmm *vm = xcalloc(1, sizeof *vm);
+    return vm;
+}
+
+void fvmm_destroy(fake_vmm *vm)
+{
+    if (!vm)
+        return;
+    for (size_t i = 0; i < vm->npages; i++)
+        free(vm->pages[i]);
+    free(vm->pages);
+    map_free(&vm->gpa_pages);
+    map_free(&vm->mmio_pages);
+    map_free(&vm->gva_map);
+    free(vm->gva);
+    free(vm->calls);
+    free(vm->reglog_names);
+    free(vm->reglog_values);
+    free(vm->port_counts);
+    free(vm->port_writes);
+    free(vm);
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                               */
+/* ------------------------------------------------------------------ */
+
+static const UINT8 *page_lookup(const fake_vmm *vm, UINT64 gpa)
+{
+    const size_t *v = map_find(&vm->gpa_pages, gpa >> 12);
+    return v ? vm->pages[*v] : NULL;
+}
+
+UINT8 *fvmm_gpa_page(fake_vmm *vm, UINT64 gpa)
+{
+    size_t *v = map_find(&vm->gpa_pages, gpa >> 12);
+    if (v)
+        return vm->pages[*v];
+    if (vm->npages == vm->cap_pages) {
+        vm->cap_pages = vm->cap_pages ? vm->cap_pages * 2 : 16;
+        vm->pages = xrealloc(vm->pages, vm->cap_pages * sizeof *vm->pages);
+    }
+    UINT8 *p = xcalloc(1, FVMM_PAGE_SIZE);
+    vm->pages[vm->npages] = p;
+    map_put(&vm->gpa_pages, gpa >> 12, vm->npages);
+    vm->npages++;
+    return p;
+}
+
+void fvmm_gpa_write(fake_vmm *vm, UINT64 gpa, const void *src, size_t len)
+{
+    const UINT8 *s = src;
+    while (len) {
+        size_t off = (size_t)(gpa & (FVMM_PAGE_SIZE - 1));
+        size_t n = FVMM_PAGE_SIZE - off;
+        if (n > len)
+            n = len;
+        memcpy(fvmm_gpa_page(vm, gpa) + off, s, n);
+        s += n;
+        len -= n;
+        gpa += n;
+    }
+}
+
+void fvmm_gpa_read(const fake_vmm *vm, UINT64 gpa, void *dst, size_t len)
+{
+    UINT8 *d = dst;
+    while (len) {
+        size_t off = (size_t)(gpa & (FVMM_PAGE_SIZE - 1));
+        size_t n = FVMM_PAGE_SIZE - off;
+        if (n > len)
+            n = len;
+        const UINT8 *p = page_lookup(vm, gpa);
+        if (p)
+            memcpy(d, p + off, n);
+        else
+            memset(d, 0, n);
+        d += n;
+        len -= n;
+        gpa += n;
+    }
+}
+
+void fvmm_gpa_clear(fake_vmm *vm)
+{
+    for (size_t i = 0; i < vm->npages; i++)
+        free(vm->pages[i]);
+    vm->npages = 0;
+    map_free(&vm->gpa_pages);
+}
+
+void fvmm_set_mmio(fake_vmm *vm, UINT64 gpa, int on)
+{
+    if (on)
+        map_put(&vm->mmio_pages, gpa >> 12, 1);
+    else
+        map_del(&vm->mmio_pages, gpa >> 12);
+}
+
+void fvmm_set_mmio_translates_unmapped(fake_vmm *vm, int on)
+{
+    vm->mmio_translates_unmapped = on;
+}
+
+/* ------------------------------------------------------------------ */
+/* Translation                                                          */
+/* ------------------------------------------------------------------ */
+
+void fvmm_set_default_translation(fake_vmm *vm, fvmm_default_translation d)
+{
+    vm->default_translation = d;
+}
+
+void fvmm_map_gva_ex(fake_vmm *vm, UINT64 gva, WHV_TRANSLATE_GVA_RESULT_CODE result,
+                     UINT64 gpa_returned, unsigned perms)
+{
+    size_t *v = map_find(&vm->gva_map, gva >> 12);
+    gva_entry e = {result, gpa_returned, perms};
+    if (v) {
+        vm->gva[*v] = e;
+        return;
+    }
+    if (vm->ngva == vm->cap_gva) {
+        vm->cap_gva = vm->cap_gva ? vm->cap_gva * 2 : 16;
+        vm->gva = xrealloc(vm->gva, vm->cap_gva * sizeof *vm->gva);
+    }
+    vm->gva[vm->ngva] = e;
+    map_put(&vm->gva_map, gva >> 12, vm->ngva);
+    vm->ngva++;
+}
+
+void fvmm_map_gva(fake_vmm *vm, UINT64 gva, UINT64 gpa)
+{
+    fvmm_map_gva_ex(vm, gva, WHvTranslateGvaResultSuccess, gpa & FVMM_PAGE_MASK, FVMM_PERM_ALL);
+}
+
+void fvmm_unmap_gva(fake_vmm *vm, UINT64 gva)
+{
+    /* The entry stays in gva[] (unreferenced); simpler than compaction. */
+    map_del(&vm->gva_map, gva >> 12);
+}
+
+void fvmm_set_cpl(fake_vmm *vm, unsigned cpl)
+{
+    vm->cpl = cpl & 3;
+}
+
+/* The translation of one page: result code and returned GPA (page value as
+ * configured, not offset). */
+static WHV_TRANSLATE_GVA_RESULT_CODE translate_page(const fake_vmm *vm, UINT64 gva, UINT32 flags,
+                                                    UINT64 *gpa_page)
+{
+    const size_t *v = map_find(&vm->gva_map, gva >> 12);
+    gva_entry e;
+    if (v) {
+        e = vm->gva[*v];
+    } else if (vm->default_translation == FVMM_UNMAPPED_IDENTITY) {
+        e.result = WHvTranslateGvaResultSuccess;
+        e.gpa = gva & FVMM_PAGE_MASK;
+        e.perms = FVMM_PERM_ALL;
+    } else {
+        *gpa_page = 0;
+        return WHvTranslateGvaResultPageNotPresent;
+    }
+    *gpa_page = e.gpa;
+    if (e.result != WHvTranslateGvaResultSuccess)
+        return e.result;
+    if (((flags & WHvTranslateGvaFlagValidateRead) && !(e.perms & FVMM_PERM_R)) ||
+        ((flags & WHvTranslateGvaFlagValidateWrite) && !(e.perms & FVMM_PERM_W)) ||
+        ((flags & WHvTranslateGvaFlagValidateExecute) && !(e.perms & FVMM_PERM_X)) ||
+        (vm->cpl == 3 && !(flags & WHvTranslateGvaFlagPrivilegeExempt) &&
+         (flags & 7u) && !(e.perms & FVMM_PERM_U)))
+        return WHvTranslateGvaResultPrivilegeViolation;
+    if (vm->mmio_translates_unmapped && (flags & 7u) &&
+        map_find(&vm->mmio_pages, e.gpa >> 12))
+        return WHvTranslateGvaResultGpaUnmapped;
+    return WHvTranslateGvaResultSuccess;
+}
+
+WHV_TRANSLATE_GVA_RESULT_CODE fvmm_translate(const fake_vmm *vm, UINT64 gva, UINT32 flags,
+                                             UINT64 *gpa)
+{
+    UINT64 page;
+    WHV_TRANSLATE_GVA_RESULT_CODE r = translate_page(vm, gva, flags, &page);
+    *gpa = page + (gva & (FVMM_PAGE_SIZE - 1));
+    return r;
+}
+
+static int gva_copy(const fake_vmm *vm, UINT64 gva, size_t len, UINT64 *gpas)
+{
+    size_t i = 0;
+    UINT64 a = gva;
+    size_t left = len;
+    while (left) {
+        UINT64 page;
+        if (translate_page(vm, a, 0, &page) != WHvTranslateGvaResultSuccess)
+            return -1;
+        gpas[i++] = (page & FVMM_PAGE_MASK) | (a & (FVMM_PAGE_SIZE - 1));
+        size_t n = FVMM_PAGE_SIZE - (size_t)(a & (FVMM_PAGE_SIZE - 1));
+        if (n > left)
+            n = left;
+        left -= n;
+        a += n;
+    }
+    return 0;
+}
+
+int fvmm_gva_write(fake_vmm *vm, UINT64 gva, const void *src, size_t len)
+{
+    const UINT8 *s = src;
+    UINT64 a = gva;
+    /* Check every page first so that a failure copies nothing. */
+    for (size_t done = 0; done < len;) {
+        UINT64 g;
+        if (gva_copy(vm, a, 1, &g))
+            return -1;
+        size_t n = FVMM_PAGE_SIZE - (size_t)(a & (FVMM_PAGE_SIZE - 1));
+        done += n;
+        a += n;
+    }
+    a = gva;
+    while (len) {
+        UINT64 g;
+        gva_copy(vm, a, 1, &g);
+        size_t n = FVMM_PAGE_SIZE - (size_t)(a & (FVMM_PAGE_SIZE - 1));
+        if (n > len)
+            n = len;
+        fvmm_gpa_write(vm, g, s, n);
+        s += n;
+        len -= n;
+        a += n;
+    }
+    return 0;
+}
+
+int fvmm_gva_read(const fake_vmm *vm, UINT64 gva, void *dst, size_t len)
+{
+    UINT8 *d = dst;
+    UINT64 a = gva;
+    for (size_t done = 0; done < len;) {
+        UINT64 g;
+        if (gva_copy(vm, a, 1, &g))
+            return -1;
+        size_t n = FVMM_PAGE_SIZE - (size_t)(a & (FVMM_PAGE_SIZE - 1));
+        done += n;
+        a += n;
+    }
+    a = gva;
+    while (len) {
+        UINT64 g;
+        gva_copy(vm, a, 1, &g);
+        size_t n = FVMM_PAGE_SIZE - (size_t)(a & (FVMM_PAGE_SIZE - 1));
+        if (n > len)
+            n = len;
+        fvmm_gpa_read(vm, g, d, n);
+        d += n;
+        len -= n;
+        a += n;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registers                                                            */
+/* ------------------------------------------------------------------ */
+
+int fvmm_reg_known(const fake_vmm *vm, WHV_REGISTER_NAME name)
+{
+    int s = reg_slot((UINT32)name);
+    return s >= 0 && !vm->reg_disabled[s];
+}
+
+HRESULT fvmm_reg_get(const fake_vmm *vm, WHV_REGISTER_NAME name, WHV_REGISTER_VALUE *value)
+{
+    int s = reg_slot((UINT32)name);
+    if (s < 0 || vm->reg_disabled[s])
+        return WHV_E_INVALID_VP_REGISTER_NAME;
+    *value = vm->regs[s];
+    return S_OK;
+}
+
+HRESULT fvmm_reg_set(fake_vmm *vm, WHV_REGISTER_NAME name, const WHV_REGISTER_VALUE *value)
+{
+    int s = reg_slot((UINT32)name);
+    if (s < 0 || vm->reg_disabled[s])
+        return WHV_E_INVALID_VP_REGISTER_NAME;
+    vm->regs[s] = *value;
+    return S_OK;
+}
+
+UINT64 fvmm_reg64(const fake_vmm *vm, WHV_REGISTER_NAME name)
+{
+    int s = reg_slot((UINT32)name);
+    return s < 0 ? 0 : vm->regs[s].Reg64;
+}
+
+void fvmm_set_reg64(fake_vmm *vm, WHV_REGISTER_NAME name, UINT64 v)
+{
+    int s = reg_slot((UINT32)name);
+    if (s < 0)
+        return;
+    memset(&vm->regs[s], 0, sizeof vm->regs[s]);
+    vm->regs[s].Reg64 = v;
+}
+
+void fvmm_reg_disable(fake_vmm *vm, WHV_REGISTER_NAME name, int disabled)
+{
+    int s = reg_slot((UINT32)name);
+    if (s >= 0)
+        vm->reg_disabled[s] = disabled ? 1 : 0;
+}
+
+static WHV_X64_SEGMENT_REGISTER make_seg(UINT16 sel, UINT16 attr)
+{
+    WHV_X64_SEGMENT_REGISTER s;
+    memset(&s, 0, sizeof s);
+    s.Base = 0;
+    s.Limit = 0xFFFFFFFFu;
+    s.Selector = sel;
+    s.Attributes = attr;
+    return s;
+}
+
+void fvmm_setup_long_mode(fake_vmm *vm, unsigned cpl)
+{
+    WHV_REGISTER_VALUE v;
+    cpl &= 3;
+    fvmm_set_reg64(vm, WHvX64RegisterCr0, 0x80050033ull | 0x40000ull); /* PG WP AM NE ET MP PE */
+    fvmm_set_reg64(vm, WHvX64RegisterCr4, 0x620);  /* OSXMMEXCPT OSFXSR PAE */
+    fvmm_set_reg64(vm, WHvX64RegisterEfer, 0xD01); /* NXE LMA LME SCE */
+    fvmm_set_reg64(vm, WHvX64RegisterRflags, 0x2);
+    memset(&v, 0, sizeof v);
+    v.Segment = make_seg(cpl == 3 ? 0x33 : 0x10, cpl == 3 ? 0x20FB : 0x209B);
+    fvmm_reg_set(vm, WHvX64RegisterCs, &v);
+    UINT16 dsel = cpl == 3 ? 0x2B : 0x18;
+    UINT16 dattr = cpl == 3 ? 0xC0F3 : 0xC093;
+    static const WHV_REGISTER_NAME data[] = {WHvX64RegisterSs, WHvX64RegisterDs,
+                                             WHvX64RegisterEs, WHvX64RegisterFs,
+                                             WHvX64RegisterGs};
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+        memset(&v, 0, sizeof v);
+        v.Segment = make_seg(dsel, dattr);
+        fvmm_reg_set(vm, data[i], &v);
+    }
+    fvmm_set_cpl(vm, cpl);
+}
+
+/* ------------------------------------------------------------------ */
+/* Ports                                                                */
+/* ------------------------------------------------------------------ */
+
+UINT32 fvmm_port_value(UINT16 port, UINT32 index, UINT16 size)
+{
+    UINT64 x = ((UINT64)port << 32) ^ (UINT64)index * 0x9E3779B97F4A7C15ull ^ 0x5bd1e995ull;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    UINT32 v = (UINT32)x;
+    if (size == 1)
+        v &= 0xFF;
+    else if (size == 2)
+        v &= 0xFFFF;
+    return v;
+}
+
+static port_count *port_entry(fake_vmm *vm, UINT16 port, int create)
+{
+    for (size_t i = 0; i < vm->nport_counts; i++)
+        if (vm->port_counts[i].port == port)
+            return &vm->port_counts[i];
+    if (!create)
+        return NULL;
+    if (vm->nport_counts == vm->cap_port_counts) {
+        vm->cap_port_counts = vm->cap_port_counts ? vm->cap_port_counts * 2 : 8;
+        vm->port_counts = xrealloc(vm->port_counts, vm->cap_port_counts * sizeof *vm->port_counts);
+    }
+    port_count *p = &vm->port_counts[vm->nport_counts++];
+    p->port = port;
+    p->reads = 0;
+    return p;
+}
+
+UINT32 fvmm_port_reads(const fake_vmm *vm, UINT16 port)
+{
+    for (size_t i = 0; i < vm->nport_counts; i++)
+        if (vm->port_counts[i].port == port)
+            return vm->port_counts[i].reads;
+    return 0;
+}
+
+size_t fvmm_port_write_count(const fake_vmm *vm)
+{
+    return vm->nport_writes;
+}
+
+const fvmm_port_write *fvmm_port_write_at(const fake_vmm *vm, size_t i)
+{
+    return i < vm->nport_writes ? &vm->port_writes[i] : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Log and injection                                                    */
+/* ------------------------------------------------------------------ */
+
+void fvmm_reset_log(fake_vmm *vm)
+{
+    vm->ncalls = 0;
+    vm->nreglog = 0;
+    memset(vm->counts, 0, sizeof vm->counts);
+    vm->ninject = 0;
+    vm->nport_counts = 0;
+    vm->nport_writes = 0;
+}
+
+size_t fvmm_call_count(const fake_vmm *vm)
+{
+    return vm->ncalls;
+}
+
+const fvmm_call *fvmm_call_at(const fake_vmm *vm, size_t i)
+{
+    return i < vm->ncalls ? &vm->calls[i] : NULL;
+}
+
+unsigned fvmm_count(const fake_vmm *vm, fvmm_cb_kind kind)
+{
+    return kind < FVMM_CB_KINDS ? vm->counts[kind] : 0;
+}
+
+const char *fvmm_cb_kind_name(fvmm_cb_kind kind)
+{
+    static const char *const names[] = {"io", "memory", "get_regs", "set_regs", "translate"};
+    return kind < FVMM_CB_KINDS ? names[kind] : "?";
+}
+
+void fvmm_fail_nth(fake_vmm *vm, fvmm_cb_kind kind, unsigned nth, HRESULT hr)
+{
+    if (vm->ninject >= FVMM_MAX_INJECT)
+        return;
+    injection *j = &vm->inject[vm->ninject++];
+    memset(j, 0, sizeof *j);
+    j->kind = kind;
+    j->nth = nth;
+    j->hr = hr;
+}
+
+void fvmm_translate_nth(fake_vmm *vm, unsigned nth, WHV_TRANSLATE_GVA_RESULT_CODE result,
+                        UINT64 gpa_offset)
+{
+    if (vm->ninject >= FVMM_MAX_INJECT)
+        return;
+    injection *j = &vm->inject[vm->ninject++];
+    memset(j, 0, sizeof *j);
+    j->kind = FVMM_CB_TRANSLATE;
+    j->nth = nth;
+    j->hr = S_OK;
+    j->is_translate_result = 1;
+    j->result = result;
+    j->gpa_offset = gpa_offset;
+}
+
+/* Returns the injection for the call about to be made (counts already
+ * incremented), or NULL. */
+static const injection *find_injection(fake_vmm *vm, fvmm_cb_kind kind)
+{
+    for (unsigned i = 0; i < vm->ninject; i++)
+        if (vm->inject[i].kind == kind && vm->inject[i].nth == vm->counts[kind])
+            return &vm->inject[i];
+    return NULL;
+}
+
+static fvmm_call *new_call(fake_vmm *vm, fvmm_cb_kind kind)
+{
+    if (vm->ncalls == vm->cap_calls) {
+        vm->cap_calls = vm->cap_calls ? vm->cap_calls * 2 : 64;
+        vm->calls = xrealloc(vm->calls, vm->cap_calls * sizeof *vm->calls);
+    }
+    fvmm_call *c = &vm->calls[vm->ncalls++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    vm->counts[kind]++;
+    return c;
+}
+
+static UINT32 log_regs(fake_vmm *vm, const WHV_REGISTER_NAME *names,
+                       const WHV_REGISTER_VALUE *values, UINT32 count)
+{
+    if (vm->nreglog + count > vm->cap_reglog) {
+        while (vm->nreglog + count > vm->cap_reglog)
+            vm->cap_reglog = vm->cap_reglog ? vm->cap_reglog * 2 : 64;
+        vm->reglog_names = xrealloc(vm->reglog_names, vm->cap_reglog * sizeof *vm->reglog_names);
+        /* malloc alignment (16 on x86-64 glibc) suits WHV_REGISTER_VALUE. */
+        vm->reglog_values =
+            xrealloc(vm->reglog_values, vm->cap_reglog * sizeof *vm->reglog_values);
+    }
+    UINT32 first = (UINT32)vm->nreglog;
+    for (UINT32 i = 0; i < count; i++) {
+        vm->reglog_names[first + i] = names[i];
+        if (values)
+            vm->reglog_values[first + i] = values[i];
+        else
+            memset(&vm->reglog_values[first + i], 0, sizeof(WHV_REGISTER_VALUE));
+    }
+    vm->nreglog += count;
+    return first;
+}
+
+const WHV_REGISTER_NAME *fvmm_call_reg_names(const fake_vmm *vm, const fvmm_call *c)
+{
+    return &vm->reglog_names[c->u.regs.first];
+}
+
+const WHV_REGISTER_VALUE *fvmm_call_reg_values(const fake_vmm *vm, const fvmm_call *c)
+{
+    return &vm->reglog_values[c->u.regs.first];
+}
+
+int fvmm_set_call_find(const fake_vmm *vm, WHV_REGISTER_NAME name, WHV_REGISTER_VALUE *value)
+{
+    for (size_t i = vm->ncalls; i-- > 0;) {
+        const fvmm_call *c = &vm->calls[i];
+        if (c->kind != FVMM_CB_SET_REGS)
+            continue;
+        int found = 0;
+        for (UINT32 k = 0; k < c->u.regs.count; k++)
+            if ((UINT32)vm->reglog_names[c->u.regs.first + k] == (UINT32)name) {
+                if (value)
+                    *value = vm->reglog_values[c->u.regs.first + k];
+                found = 1; /* keep scanning: the last one wins */
+            }
+        return found;
+    }
+    return 0;
+}
+
+void fvmm_dump_log(const fake_vmm *vm, FILE *out)
+{
+    for (size_t i = 0; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
+        fprintf(out, "  #%zu %-9s hr=0x%08x%s", i, fvmm_cb_kind_name(c->kind), (unsigned)c->hr,
+                c->injected ? " (injected)" : "");
+        switch (c->kind) {
+        case FVMM_CB_MEMORY:
+            fprintf(out, " gpa=0x%llx %s size=%u data=", (unsigned long long)c->u.mem.gpa,
+                    c->u.mem.direction ? "write" : "read", c->u.mem.size);
+            for (unsigned k = 0; k < c->u.mem.size && k < 8; k++)
+                fprintf(out, "%02x", c->u.mem.data[k]);
+            break;
+        case FVMM_CB_TRANSLATE:
+            fprintf(out, " gva=0x%llx flags=0x%x result=%u gpa=0x%llx",
+                    (unsigned long long)c->u.translate.gva, c->u.translate.flags,
+                    (unsigned)c->u.translate.result, (unsigned long long)c->u.translate.gpa);
+            break;
+        case FVMM_CB_IO:
+            fprintf(out, " port=0x%x size=%u %s data=0x%x", c->u.io.port, c->u.io.size,
+                    c->u.io.direction ? "out" : "in", c->u.io.data);
+            break;
+        case FVMM_CB_GET_REGS:
+        case FVMM_CB_SET_REGS:
+            fprintf(out, " n=%u:", c->u.regs.count);
+            for (UINT32 k = 0; k < c->u.regs.count; k++) {
+                size_t r = c->u.regs.first + k;
+                fprintf(out, " %x", (unsigned)vm->reglog_names[r]);
+                if (c->kind == FVMM_CB_SET_REGS)
+                    fprintf(out, "=%llx", (unsigned long long)vm->reglog_values[r].Reg64);
+            }
+            break;
+        default:
+            break;
+        }
+        fputc('\n', out);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The callbacks                                                        */
+/* ------------------------------------------------------------------ */
+
+static HRESULT CALLBACK cb_io(VOID *ctx, WHV_EMULATOR_IO_ACCESS_INFO *io)
+{
+    fake_vmm *vm = ctx;
+    fvmm_call *c = new_call(vm, FVMM_CB_IO);
+    const injection *j = find_injection(vm, FVMM_CB_IO);
+    c->u.io.port = io->Port;
+    c->u.io.size = io->AccessSize;
+    c->u.io.direction = io->Direction;
+    if (j) {
+        c->injected = 1;
+        c->hr = j->hr;
+        c->u.io.data = io->Data;
+        return j->hr;
+    }
+    if (io->Direction == 0) {
+        port_count *p = port_entry(vm, io->Port, 1);
+        io->Data = fvmm_port_value(io->Port, p->reads++, io->AccessSize);
+    } else {
+        if (vm->nport_writes == vm->cap_port_writes) {
+            vm->cap_port_writes = vm->cap_port_writes ? vm->cap_port_writes * 2 : 16;
+            vm->port_writes =
+                xrealloc(vm->port_writes, vm->cap_port_writes * sizeof *vm->port_writes);
+        }
+        fvmm_port_write *w = &vm->port_writes[vm->nport_writes++];
+        w->port = io->Port;
+        w->size = io->AccessSize;
+        w->data = io->Data;
+    }
+    c->u.io.data = io->Data;
+    c->hr = S_OK;
+    return S_OK;
+}
+
+static HRESULT CALLBACK cb_memory(VOID *ctx, WHV_EMULATOR_MEMORY_ACCESS_INFO *m)
+{
+    fake_vmm *vm = ctx;
+    fvmm_call *c = new_call(vm, FVMM_CB_MEMORY);
+    const injection *j = find_injection(vm, FVMM_CB_MEMORY);
+    c->u.mem.gpa = m->GpaAddress;
+    c->u.mem.direction = m->Direction;
+    c->u.mem.size = m->AccessSize;
+    if (j) {
+        c->injected = 1;
+        c->hr = j->hr;
+        return j->hr;
+    }
+    size_t n = m->AccessSize <= 8 ? m->AccessSize : 8;
+    if (m->Direction == 0)
+        fvmm_gpa_read(vm, m->GpaAddress, m->Data, n);
+    else
+        fvmm_gpa_write(vm, m->GpaAddress, m->Data, n);
+    memcpy(c->u.mem.data, m->Data, n);
+    c->hr = S_OK;
+    return S_OK;
+}
+
+static HRESULT CALLBACK cb_get_regs(VOID *ctx, const WHV_REGISTER_NAME *names, UINT32 count,
+                                    WHV_REGISTER_VALUE *values)
+{
+    fake_vmm *vm = ctx;
+    fvmm_call *c = new_call(vm, FVMM_CB_GET_REGS);
+    const injection *j = find_injection(vm, FVMM_CB_GET_REGS);
+    HRESULT hr = S_OK;
+    if (j) {
+        c->injected = 1;
+        hr = j->hr;
+    } else {
+        for (UINT32 i = 0; i < count; i++)
+            if (!fvmm_reg_known(vm, names[i]))
+                hr = WHV_E_INVALID_VP_REGISTER_NAME;
+    }
+    if (hr == S_OK)
+        for (UINT32 i = 0; i < count; i++)
+            fvmm_reg_get(vm, names[i], &values[i]);
+    c->u.regs.count = count;
+    c->u.regs.first = log_regs(vm, names, hr == S_OK ? values : NULL, count);
+    c->hr = hr;
+    return hr;
+}
+
+static HRESULT CALLBACK cb_set_regs(VOID *ctx, const WHV_REGISTER_NAME *names, UINT32 count,
+                                    const WHV_REGISTER_VALUE *values)
+{
+    fake_vmm *vm = ctx;
+    fvmm_call *c = new_call(vm, FVMM_CB_SET_REGS);
+    const injection *j = find_injection(vm, FVMM_CB_SET_REGS);
+    HRESULT hr = S_OK;
+    if (j) {
+        c->injected = 1;
+        hr = j->hr;
+    } else {
+        for (UINT32 i = 0; i < count; i++)
+            if (!fvmm_reg_known(vm, names[i]))
+                hr = WHV_E_INVALID_VP_REGISTER_NAME;
+    }
+    if (hr == S_OK)
+        for (UINT32 i = 0; i < count; i++)
+            fvmm_reg_set(vm, names[i], &values[i]);
+    c->u.regs.count = count;
+    c->u.regs.first = log_regs(vm, names, values, count);
+    c->hr = hr;
+    return hr;
+}
+
+static HRESULT CALLBACK cb_translate(VOID *ctx, WHV_GUEST_VIRTUAL_ADDRESS gva,
+                                     WHV_TRANSLATE_GVA_FLAGS flags,
+                                     WHV_TRANSLATE_GVA_RESULT_CODE *result,
+                                     WHV_GUEST_PHYSICAL_ADDRESS *gpa)
+{
+    fake_vmm *vm = ctx;
+    fvmm_call *c = new_call(vm, FVMM_CB_TRANSLATE);
+    const injection *j = find_injection(vm, FVMM_CB_TRANSLATE);
+    c->u.translate.gva = gva;
+    c->u.translate.flags = (UINT32)flags;
+    if (j && !j->is_translate_result) {
+        c->injected = 1;
+        c->hr = j->hr;
+        return j->hr;
+    }
+    UINT64 page;
+    WHV_TRANSLATE_GVA_RESULT_CODE r = translate_page(vm, gva, (UINT32)flags, &page);
+    if (j) {
+        c->injected = 1;
+        r = j->result;
+        page += j->gpa_offset;
+    }
+    *result = r;
+    *gpa = page;
+    c->u.translate.result = r;
+    c->u.translate.gpa = page;
+    c->hr = S_OK;
+    return S_OK;
+}
+
+static const WHV_EMULATOR_CALLBACKS g_callbacks = {
+    sizeof(WHV_EMULATOR_CALLBACKS), 0, cb_io, cb_memory, cb_get_regs, cb_set_regs, cb_translate,
+};
+
+const WHV_EMULATOR_CALLBACKS *fvmm_callbacks(void)
+{
+    return &g_callbacks;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exit contexts                                                        */
+/* ------------------------------------------------------------------ */
+
+void fvmm_build_exit64(WHV_VP_EXIT_CONTEXT *vp, unsigned cpl, UINT64 rip, UINT64 rflags)
+{
+    memset(vp, 0, sizeof *vp);
+    vp->ExecutionState.Cpl = cpl & 3;
+    vp->ExecutionState.Cr0Pe = 1;
+    vp->ExecutionState.EferLma = 1;
+    vp->Cs = make_seg((cpl & 3) == 3 ? 0x33 : 0x10, (cpl & 3) == 3 ? 0x20FB : 0x209B);
+    vp->Rip = rip;
+    vp->Rflags = rflags;
+}
+
+void fvmm_build_mmio(WHV_MEMORY_ACCESS_CONTEXT *mc, const fvmm_mmio_exit *d)
+{
+    memset(mc, 0, sizeof *mc);
+    unsigned n = d->insn_count > 16 ? 16 : d->insn_count;
+    mc->InstructionByteCount = (UINT8)n;
+    if (n && d->insn)
+        memcpy(mc->InstructionBytes, d->insn, n);
+    mc->AccessInfo.AccessType = (UINT32)d->access & 3u;
+    mc->AccessInfo.GpaUnmapped = d->gpa_unmapped ? 1 : 0;
+    mc->AccessInfo.GvaValid = d->gva_valid ? 1 : 0;
+    mc->Gpa = d->gpa;
+    mc->Gva = d->gva;
+}
+
+void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
+                            WHV_MEMORY_ACCESS_CONTEXT *mc, const fvmm_mmio_exit *d)
+{
+    fvmm_build_exit64(vp, vm->cpl, fvmm_reg64(vm, WHvX64RegisterRip),
+                      fvmm_reg64(vm, WHvX64RegisterRflags));
+    WHV_REGISTER_VALUE cs;
+    if (fvmm_reg_get(vm, WHvX64RegisterCs, &cs) == S_OK && cs.Segment.Attributes)
+        vp->Cs = cs.Segment;
+    fvmm_build_mmio(mc, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* Round-trip rules                                                     */
+/* ------------------------------------------------------------------ */
+
+static const char *fail(fake_vmm *vm, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vm->msg, sizeof vm->msg, fmt, ap);
+    va_end(ap);
+    return vm->msg;
+}
+
+static UINT32 status_bit_for(fvmm_cb_kind k)
+{
+    switch (k) {
+    case FVMM_CB_IO:
+        return 1u << 2;
+    case FVMM_CB_MEMORY:
+        return 1u << 3;
+    case FVMM_CB_TRANSLATE:
+        return 1u << 4;
+    case FVMM_CB_GET_REGS:
+        return 1u << 6;
+    case FVMM_CB_SET_REGS:
+        return 1u << 7;
+    default:
+        return 0;
+    }
+}
+
+const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
+                                  const WHV_MEMORY_ACCESS_CONTEXT *mmio,
+                                  const WHV_EMULATOR_STATUS *status)
+{
+    UINT32 st = status->AsUINT32;
+    int ok = (st & 1u) != 0;
+
+    if (st == 0 || (st & (st - 1)) != 0)
+        return fail(vm, "status 0x%x does not have exactly one bit set", st);
+    if (vm->counts[FVMM_CB_GET_REGS] > 1)
+        return fail(vm, "%u get-registers calls (at most 1 allowed)", vm->counts[FVMM_CB_GET_REGS]);
+    if (ok && vm->counts[FVMM_CB_SET_REGS] != 1)
+        return fail(vm, "EmulationSuccessful with %u set-registers calls (exactly 1 expected)",
+                    vm->counts[FVMM_CB_SET_REGS]);
+    if (!ok && vm->counts[FVMM_CB_SET_REGS] != 0 && !(st & (1u << 7)))
+        return fail(vm, "status 0x%x (not successful) but %u set-registers calls", st,
+                    vm->counts[FVMM_CB_SET_REGS]);
+
+    /* A failed callback ends the emulation. */
+    for (size_t i = 0; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
+        if (c->hr == S_OK)
+            continue;
+        if (i + 1 != vm->ncalls)
+            return fail(vm, "call #%zu (%s) failed with 0x%08x but %zu more callbacks followed", i,
+                        fvmm_cb_kind_name(c->kind), (unsigned)c->hr, vm->ncalls - i - 1);
+        if (st != status_bit_for(c->kind))
+            return fail(vm, "%s callback failed with 0x%08x but status is 0x%x (expected 0x%x)",
+                        fvmm_cb_kind_name(c->kind), (unsigned)c->hr, st,
+                        status_bit_for(c->kind));
+    }
+    if (!ok && vm->counts[FVMM_CB_SET_REGS] != 0) {
+        /* Only allowed when the set call itself failed (checked above). */
+        const fvmm_call *last = vm->ncalls ? &vm->calls[vm->ncalls - 1] : NULL;
+        if (!last || last->kind != FVMM_CB_SET_REGS || last->hr == S_OK ||
+            vm->counts[FVMM_CB_SET_REGS] != 1)
+            return fail(vm, "set-registers called on a failed emulation (status 0x%x)", st);
+    }
+
+    /* The set call: RIP when completed; RIP unchanged when faulting. */
+    if (ok) {
+        WHV_REGISTER_VALUE v;
+        int fault = 0;
+        if (fvmm_set_call_find(vm, WHvRegisterPendingInterruption, &v) &&
+            v.PendingInterruption.InterruptionPending)
+            fault = 1;
+        if (fvmm_set_call_find(vm, WHvRegisterPendingEvent, &v) && v.ExceptionEvent.EventPending)
+            fault = 1;
+        int has_rip = fvmm_set_call_find(vm, WHvX64RegisterRip, &v);
+        if (!fault && !has_rip)
+            return fail(vm, "completed instruction but the set-registers call has no RIP");
+        if (fault && has_rip && v.Reg64 != vp->Rip)
+            return fail(vm, "exception injected but RIP moved from 0x%llx to 0x%llx",
+                        (unsigned long long)vp->Rip, (unsigned long long)v.Reg64);
+    }
+
+    /* Memory accesses and translations. */
+    for (size_t i = 0; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
+        if (c->kind == FVMM_CB_MEMORY) {
+            if (c->u.mem.size < 1 || c->u.mem.size > 8)
+                return fail(vm, "memory access #%zu has size %u", i, c->u.mem.size);
+            if (c->u.mem.direction > 1)
+                return fail(vm, "memory access #%zu has direction %u", i, c->u.mem.direction);
+            if ((c->u.mem.gpa & (FVMM_PAGE_SIZE - 1)) + c->u.mem.size > FVMM_PAGE_SIZE)
+                return fail(vm, "memory access #%zu at gpa 0x%llx size %u crosses a page", i,
+                            (unsigned long long)c->u.mem.gpa, c->u.mem.size);
+        } else if (c->kind == FVMM_CB_TRANSLATE) {
+            UINT64 gva = c->u.translate.gva;
+            if (gva & (FVMM_PAGE_SIZE - 1))
+                return fail(vm, "translate #%zu of unaligned gva 0x%llx", i,
+                            (unsigned long long)gva);
+            for (size_t k = 0; k < i; k++)
+                if (vm->calls[k].kind == FVMM_CB_TRANSLATE &&
+                    (vm->calls[k].u.translate.gva & FVMM_PAGE_MASK) == (gva & FVMM_PAGE_MASK))
+                    return fail(vm, "gva page 0x%llx translated twice (calls #%zu and #%zu)",
+                                (unsigned long long)gva, k, i);
+            if (mmio && mmio->AccessInfo.GvaValid &&
+                (gva & FVMM_PAGE_MASK) == (mmio->Gva & FVMM_PAGE_MASK)) {
+                /* The exit proves the guest mapping allows its own access
+                 * type: a write exit covers reads and writes (writable
+                 * implies readable), a read exit covers reads only, an
+                 * execute exit covers fetches only. */
+                UINT32 fl = c->u.translate.flags;
+                int fetch = (fl & WHvTranslateGvaFlagValidateExecute) != 0;
+                int write = (fl & WHvTranslateGvaFlagValidateWrite) != 0;
+                int covered;
+                switch (mmio->AccessInfo.AccessType) {
+                case WHvMemoryAccessExecute:
+                    covered = fetch && !write;
+                    break;
+                case WHvMemoryAccessWrite:
+                    covered = !fetch;
+                    break;
+                default:
+                    covered = !fetch && !write;
+                    break;
+                }
+                if (covered)
+                    return fail(vm,
+                                "translate #%zu (flags 0x%x) of the exit's gva page 0x%llx "
+                                "although GvaValid was set",
+                                i, c->u.translate.flags, (unsigned long long)gva);
+            }
+        }
+    }
+    return NULL;
+}
