@@ -211,7 +211,10 @@ static uint32_t emu_run(struct emu *e)
         emu_complete(e);
         break;
     case RC_RETRY:
-        break; /* progress of completed iterations only; RIP stays */
+        /* Progress of completed iterations; RIP is written unchanged so the
+         * VMM sees the instruction is to be re-executed. */
+        e->regs.dirty |= VR_BIT(VR_RIP);
+        break;
     case RC_FAULT:
         e->regs.dirty &= e->keep_on_fault;
         fault_inject(e);

@@ -86,8 +86,18 @@ static uint32_t pf_error_code(const struct emu *e, uint8_t intent, uint32_t bits
     return ec;
 }
 
-/* GPA of the page holding linear page `page`, validated for `intent`. */
-static enum rc mem_page(struct emu *e, uint64_t page, uint8_t intent, uint64_t *gpa_page)
+/* Intents a validated page already covers: a writable page is readable. */
+static uint8_t covered(uint8_t access)
+{
+    return (access & ACC_W) ? (uint8_t)(access | ACC_R) : access;
+}
+
+/* GPA of the page holding linear page `page`, validated for `intent`; a
+ * fault reports `lin` (the first byte of the access in this page) as CR2.
+ * A page is translated again only to add a validation it lacks, which
+ * happens when a string move writes a page it first read. */
+static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t intent,
+                        uint64_t *gpa_page)
 {
     if (e->exit_gva_valid && page == (e->exit_gva & EMU_PAGE_MASK) &&
         (intent & ~e->exit_access) == 0) {
@@ -98,7 +108,7 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint8_t intent, uint64_t *
     for (unsigned i = 0; i < e->npages; i++) {
         if (e->pages[i].gva_page == page) {
             slot = &e->pages[i];
-            if ((intent & ~slot->access) == 0) {
+            if ((intent & ~covered(slot->access)) == 0) {
                 *gpa_page = slot->gpa_page;
                 return RC_OK;
             }
@@ -128,11 +138,11 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint8_t intent, uint64_t *
     case WHvTranslateGvaResultGpaNoWriteAccess:
         break;
     case WHvTranslateGvaResultPageNotPresent:
-        return fault_pf(e, page, pf_error_code(e, intent, 0));
+        return fault_pf(e, lin, pf_error_code(e, intent, 0));
     case WHvTranslateGvaResultPrivilegeViolation:
-        return fault_pf(e, page, pf_error_code(e, intent, PF_P));
+        return fault_pf(e, lin, pf_error_code(e, intent, PF_P));
     case WHvTranslateGvaResultInvalidPageTableFlags:
-        return fault_pf(e, page, pf_error_code(e, intent, PF_P | PF_RSVD));
+        return fault_pf(e, lin, pf_error_code(e, intent, PF_P | PF_RSVD));
     case WHvTranslateGvaResultGpaIllegalOverlayAccess:
         return fault_gp(e, 0);
     case WHvTranslateGvaResultIntercept:
@@ -183,9 +193,9 @@ static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t inte
     uint64_t first = lin & EMU_PAGE_MASK;
     uint64_t last = (lin + size - 1) & EMU_PAGE_MASK;
     uint64_t gpa0, gpa1 = 0;
-    TRY(mem_page(e, first, intent, &gpa0));
+    TRY(mem_page(e, first, lin, intent, &gpa0));
     if (last != first)
-        TRY(mem_page(e, last, intent, &gpa1));
+        TRY(mem_page(e, last, last, intent, &gpa1));
     unsigned done = 0;
     while (done < size) {
         uint64_t a = lin + done;

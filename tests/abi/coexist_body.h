@@ -1,5 +1,5 @@
 /*
- * coexist_body.h - the part shared by the coexistence tests: uses the base
+ * coexist_body.h - the part common to the coexistence tests: uses the base
  * names from both headers together and checks their values. Included once,
  * after the two headers, by each coexist_*.c / *.cpp file.
  */

@@ -3,11 +3,11 @@
  * constants in the generated assembly, so that two compilations can be
  * compared without running either of them.
  *
- * Built twice (see compare_probe.sh):
+ * compare_probe.sh compiles it three times:
  *   - with WHVABI_SDK_HEADERS defined, by x86_64-w64-mingw32-gcc against
  *     mingw-w64's own <windows.h> and <winhvemulation.h> (the reference);
- *   - without it, against our include/ directory (natively, and also by the
- *     mingw compiler, which exercises the header's _WIN32 branch).
+ *   - without it, against our include/ directory: by the native compiler,
+ *     and by the mingw compiler, which exercises the header's _WIN32 branch.
  * Only "-O2 -S" is needed: nothing is linked or run.
  *
  * Every entry is a global constant object named whvabi_<kind>__<Type>[__<Field>]:
@@ -32,10 +32,6 @@
 
 #include <stddef.h>
 
-/* The mask objects are initialized with -1, which GCC reports as an overflow
- * for narrow unsigned bitfields; all ones is exactly what is wanted here. */
-#pragma GCC diagnostic ignored "-Woverflow"
-
 typedef unsigned long long whvabi_u64;
 
 enum { whvabi_counter_base = __COUNTER__ };
@@ -52,6 +48,7 @@ enum { whvabi_counter_base = __COUNTER__ };
 #define OFF(T, F)                                                          \
     VAL(off__##T##__##F, offsetof(T, F))                                   \
     VAL(fsize__##T##__##F, sizeof(((T *)0)->F))
+/* -1 converts to all ones for any unsigned field width. */
 #define MASK(T, F)                                                         \
     const T whvabi_mask__##T##__##F = { .F = -1 };                         \
     WHVABI_COUNT;
