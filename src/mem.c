@@ -16,19 +16,19 @@ static bool canonical(uint64_t a, unsigned bits)
     return top == a;
 }
 
-/* 64-bit mode canonical check. Addresses canonical in 57 but not 48 bits are
- * legal only with 5-level paging (CR4.LA57), which the exit proves when its
- * own linear address is of that kind. */
-static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t lin)
+/* 64-bit mode canonical check of the first and last byte. Addresses
+ * canonical in 57 but not 48 bits are legal only with 5-level paging
+ * (CR4.LA57), which the exit proves when its own linear address is of that
+ * kind; otherwise they are refused rather than guessed. */
+static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t first, uint64_t last)
 {
-    if (canonical(lin, 48))
+    if (canonical(first, 48) && canonical(last, 48))
         return RC_OK;
-    if (canonical(lin, 57)) {
-        if (e->exit_gva_valid && !canonical(e->exit_gva, 48) && canonical(e->exit_gva, 57))
-            return RC_OK;
-        return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");
-    }
-    return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
+    if (!canonical(first, 57) || !canonical(last, 57))
+        return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
+    if (e->exit_gva_valid && !canonical(e->exit_gva, 48) && canonical(e->exit_gva, 57))
+        return RC_OK;
+    return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");
 }
 
 static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint64_t *lin)
@@ -39,8 +39,7 @@ static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned siz
     if (seg == SEG_FS || seg == SEG_GS)
         base = vcpu_seg(e, seg)->Base;
     uint64_t la = base + off;
-    TRY(check_canonical(e, seg, la));
-    TRY(check_canonical(e, seg, la + size - 1));
+    TRY(check_canonical(e, seg, la, la + size - 1));
     *lin = la;
     return RC_OK;
 }
