@@ -13,7 +13,7 @@
 
 static const struct op_row rows[] = {
 #define ROW(key, mnem, k0, k1, k2, tr, out, undef, needs, fn)                                      \
-    {key, mnem, {k0, k1, k2}, tr, out, undef, needs, fn},
+    {key, mnem, {k0, k1, k2}, tr, out, undef, needs, fn, #fn},
 #include "opcodes.def"
 #undef ROW
 };
@@ -212,21 +212,48 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
     return DEC_OK;
 }
 
+/* Direct index: for each (map, opcode) the position + 1 of its last row.
+ * Row positions come from an enumeration in table order (one row per line
+ * of opcodes.def); a later designated initializer for the same opcode
+ * replaces an earlier one, which is what makes it "last". */
+#define ROW_ID(line) ROW_ID_(line)
+#define ROW_ID_(line) row_at_line_##line
+enum row_position {
+#define ROW(key, mnem, k0, k1, k2, tr, out, undef, needs, fn) ROW_ID(__LINE__),
+#include "opcodes.def"
+#undef ROW
+};
+
+#define INDEX_MAPS 12
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+#endif
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#endif
+static const uint16_t last_row_of[INDEX_MAPS * 256] = {
+#define ROW(key, mnem, k0, k1, k2, tr, out, undef, needs, fn)                                      \
+    [OPC_MAP(key) * 256 + OPC_OP(key)] = ROW_ID(__LINE__) + 1,
+#include "opcodes.def"
+#undef ROW
+};
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 /* First row of opcode (map, op), or NULL. */
 static const struct op_row *find_opcode(uint8_t map, uint8_t op)
 {
-    uint32_t want = OPC(map, 0, op, 0);
-    size_t lo = 0, hi = NROWS;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (rows[mid].key < want)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < NROWS && (rows[lo].key >> 6) == (want >> 6))
-        return &rows[lo];
-    return NULL;
+    if (map >= INDEX_MAPS)
+        return NULL;
+    unsigned last = last_row_of[map * 256u + op];
+    if (!last)
+        return NULL;
+    const struct op_row *r = &rows[last - 1];
+    while (r > rows && (r[-1].key >> 6) == (r->key >> 6))
+        r--;
+    return r;
 }
 
 /* Among the rows of one opcode pick the one that matches the mandatory

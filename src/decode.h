@@ -89,6 +89,7 @@ struct op_row {
     uint16_t fl_undef; /* RFLAGS bits the SDM leaves undefined */
     uint16_t needs;    /* implicit GPRs */
     enum rc (*fn)(struct emu *e, const struct insn *in);
+    const char *fn_name;
 };
 
 /* Operand after decoding. */

@@ -4,6 +4,8 @@
  * cache, memory through mem.c), and applies the row's flag masks.
  * Calls no callback itself.
  */
+#include <string.h>
+
 #include "emu.h"
 #include "mem.h"
 
@@ -60,16 +62,26 @@ enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg
 
 static uint64_t le_load(const uint8_t *b, unsigned size)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v = 0;
+    memcpy(&v, b, size > 8 ? 8 : size);
+    return v;
+#else
     uint64_t v = 0;
     for (unsigned i = 0; i < size && i < 8; i++)
         v |= (uint64_t)b[i] << (8 * i);
     return v;
+#endif
 }
 
 static void le_store(uint8_t *b, uint64_t v, unsigned size)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(b, &v, size > 8 ? 8 : size);
+#else
     for (unsigned i = 0; i < size && i < 8; i++)
         b[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 /* The intent to validate the memory operand's page with: a read of a

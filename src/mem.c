@@ -214,7 +214,7 @@ static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t inte
 enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
                  void *out)
 {
-    uint64_t lin;
+    uint64_t lin = 0;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
     TRY(mem_linear(e, seg, off, size, &lin));
@@ -225,7 +225,7 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
 enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
                   const void *data)
 {
-    uint64_t lin;
+    uint64_t lin = 0;
     uint8_t buf[EMU_MAX_ACCESS];
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
@@ -239,7 +239,7 @@ enum rc mem_fetch_insn(struct emu *e)
 {
     if (e->nbytes >= EMU_MAX_INSN_LEN)
         return RC_INTERNAL;
-    uint64_t lin;
+    uint64_t lin = 0;
     if (e->mode == MODE_LONG64) {
         lin = e->vp->Rip + e->nbytes;
         if (!canonical(lin, 48))

@@ -1,0 +1,332 @@
+/*
+ * test_fake_vmm.c - checks the fake VMM itself (memory, translation,
+ * registers, ports, log, injection, round-trip rules), calling its
+ * callbacks directly the way the emulator would.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fake_vmm.h"
+
+static int g_failed, g_passed;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (cond) {                                                                  \
+            g_passed++;                                                              \
+        } else {                                                                     \
+            g_failed++;                                                              \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                   \
+        }                                                                            \
+    } while (0)
+
+static void test_memory(void)
+{
+    fake_vmm *vm = fvmm_create();
+    UINT8 buf[8192], out[8192];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (UINT8)(i * 7 + 3);
+    memset(out, 0xAA, sizeof out);
+    fvmm_gpa_read(vm, 0x123456, out, 16);
+    CHECK(out[0] == 0 && out[15] == 0);
+    fvmm_gpa_write(vm, 0x10FF0, buf, sizeof buf); /* crosses three pages */
+    fvmm_gpa_read(vm, 0x10FF0, out, sizeof out);
+    CHECK(memcmp(buf, out, sizeof buf) == 0);
+    CHECK(fvmm_gpa_page(vm, 0x11000)[0] == buf[0x10]);
+    fvmm_gpa_clear(vm);
+    fvmm_gpa_read(vm, 0x10FF0, out, 4);
+    CHECK(out[0] == 0 && out[3] == 0);
+    fvmm_destroy(vm);
+}
+
+static void test_translation(void)
+{
+    fake_vmm *vm = fvmm_create();
+    UINT64 gpa = 0;
+    CHECK(fvmm_translate(vm, 0x5123, WHvTranslateGvaFlagValidateRead, &gpa) ==
+          WHvTranslateGvaResultSuccess);
+    CHECK(gpa == 0x5123);
+    fvmm_set_default_translation(vm, FVMM_UNMAPPED_NOT_PRESENT);
+    CHECK(fvmm_translate(vm, 0x5123, 0, &gpa) == WHvTranslateGvaResultPageNotPresent);
+
+    fvmm_map_gva(vm, 0x7000, 0xFEE00000);
+    CHECK(fvmm_translate(vm, 0x7ABC, WHvTranslateGvaFlagValidateWrite, &gpa) ==
+          WHvTranslateGvaResultSuccess);
+    CHECK(gpa == 0xFEE00ABC);
+
+    /* Read-only supervisor page. */
+    fvmm_map_gva_ex(vm, 0x9000, WHvTranslateGvaResultSuccess, 0x3000, FVMM_PERM_R);
+    CHECK(fvmm_translate(vm, 0x9000, WHvTranslateGvaFlagValidateRead, &gpa) ==
+          WHvTranslateGvaResultSuccess);
+    CHECK(fvmm_translate(vm, 0x9000, WHvTranslateGvaFlagValidateWrite, &gpa) ==
+          WHvTranslateGvaResultPrivilegeViolation);
+    fvmm_set_cpl(vm, 3);
+    CHECK(fvmm_translate(vm, 0x9000, WHvTranslateGvaFlagValidateRead, &gpa) ==
+          WHvTranslateGvaResultPrivilegeViolation);
+    CHECK(fvmm_translate(vm, 0x9000,
+                         WHvTranslateGvaFlagValidateRead | WHvTranslateGvaFlagPrivilegeExempt,
+                         &gpa) == WHvTranslateGvaResultSuccess);
+    fvmm_set_cpl(vm, 0);
+
+    /* MMIO pages report GpaUnmapped when asked to. */
+    fvmm_set_mmio(vm, 0xFEE00000, 1);
+    CHECK(fvmm_translate(vm, 0x7000, WHvTranslateGvaFlagValidateRead, &gpa) ==
+          WHvTranslateGvaResultSuccess);
+    fvmm_set_mmio_translates_unmapped(vm, 1);
+    CHECK(fvmm_translate(vm, 0x7000, WHvTranslateGvaFlagValidateRead, &gpa) ==
+          WHvTranslateGvaResultGpaUnmapped);
+    CHECK(gpa == 0xFEE00000);
+
+    /* GVA copies go through the map. */
+    UINT8 v[6] = {1, 2, 3, 4, 5, 6}, w[6];
+    fvmm_map_gva(vm, 0x8000, 0x20000);
+    CHECK(fvmm_gva_write(vm, 0x7FFD, v, 6) == 0);
+    fvmm_gpa_read(vm, 0xFEE00FFD, w, 3);
+    CHECK(w[0] == 1 && w[2] == 3);
+    fvmm_gpa_read(vm, 0x20000, w, 3);
+    CHECK(w[0] == 4 && w[2] == 6);
+    CHECK(fvmm_gva_read(vm, 0x7FFD, w, 6) == 0 && memcmp(v, w, 6) == 0);
+    CHECK(fvmm_gva_write(vm, 0x1FFFF, v, 2) == -1); /* 0x1F000 not mapped */
+
+    /* Unmapping and remapping many pages keeps the map consistent. */
+    for (UINT64 p = 0; p < 500; p++)
+        fvmm_map_gva(vm, 0x100000 + p * 4096, 0x800000 + p * 4096);
+    for (UINT64 p = 0; p < 500; p += 2)
+        fvmm_unmap_gva(vm, 0x100000 + p * 4096);
+    int ok = 1;
+    for (UINT64 p = 0; p < 500; p++) {
+        WHV_TRANSLATE_GVA_RESULT_CODE r = fvmm_translate(vm, 0x100000 + p * 4096, 0, &gpa);
+        if (p % 2 == 0)
+            ok &= r == WHvTranslateGvaResultPageNotPresent;
+        else
+            ok &= r == WHvTranslateGvaResultSuccess && gpa == 0x800000 + p * 4096;
+    }
+    CHECK(ok);
+    fvmm_destroy(vm);
+}
+
+static void test_registers_and_callbacks(void)
+{
+    fake_vmm *vm = fvmm_create();
+    const WHV_EMULATOR_CALLBACKS *cb = fvmm_callbacks();
+    CHECK(cb->Size == sizeof(WHV_EMULATOR_CALLBACKS));
+    fvmm_setup_long_mode(vm, 3);
+    WHV_REGISTER_VALUE v;
+    CHECK(fvmm_reg_get(vm, WHvX64RegisterCs, &v) == S_OK);
+    CHECK(v.Segment.Attributes == 0x20FB && v.Segment.Long == 1);
+    CHECK((fvmm_reg64(vm, WHvX64RegisterEfer) & 0x500) == 0x500);
+
+    fvmm_set_reg64(vm, WHvX64RegisterRax, 0x1122334455667788ull);
+    WHV_REGISTER_NAME names[3] = {WHvX64RegisterRax, WHvX64RegisterXmm15,
+                                  WHvRegisterPendingInterruption};
+    WHV_REGISTER_VALUE vals[3];
+    memset(vals, 0, sizeof vals);
+    CHECK(cb->WHvEmulatorGetVirtualProcessorRegisters(vm, names, 3, vals) == S_OK);
+    CHECK(vals[0].Reg64 == 0x1122334455667788ull);
+
+    WHV_REGISTER_NAME bad[2] = {WHvX64RegisterRax, (WHV_REGISTER_NAME)0x4242};
+    CHECK(cb->WHvEmulatorGetVirtualProcessorRegisters(vm, bad, 2, vals) ==
+          WHV_E_INVALID_VP_REGISTER_NAME);
+    fvmm_reg_disable(vm, WHvX64RegisterXCr0, 1);
+    WHV_REGISTER_NAME xcr0 = WHvX64RegisterXCr0;
+    CHECK(cb->WHvEmulatorGetVirtualProcessorRegisters(vm, &xcr0, 1, vals) ==
+          WHV_E_INVALID_VP_REGISTER_NAME);
+
+    /* Set applies in order: the last value for a name wins; a bad name
+     * stores nothing. */
+    WHV_REGISTER_NAME sn[2] = {WHvX64RegisterRbx, WHvX64RegisterRbx};
+    WHV_REGISTER_VALUE sv[2];
+    memset(sv, 0, sizeof sv);
+    sv[0].Reg64 = 1;
+    sv[1].Reg64 = 2;
+    CHECK(cb->WHvEmulatorSetVirtualProcessorRegisters(vm, sn, 2, sv) == S_OK);
+    CHECK(fvmm_reg64(vm, WHvX64RegisterRbx) == 2);
+    sn[1] = (WHV_REGISTER_NAME)0x4242;
+    sv[0].Reg64 = 7;
+    CHECK(cb->WHvEmulatorSetVirtualProcessorRegisters(vm, sn, 2, sv) ==
+          WHV_E_INVALID_VP_REGISTER_NAME);
+    CHECK(fvmm_reg64(vm, WHvX64RegisterRbx) == 2);
+
+    /* Log contents. */
+    CHECK(fvmm_count(vm, FVMM_CB_GET_REGS) == 3);
+    CHECK(fvmm_count(vm, FVMM_CB_SET_REGS) == 2);
+    const fvmm_call *c0 = fvmm_call_at(vm, 0);
+    CHECK(c0->kind == FVMM_CB_GET_REGS && c0->u.regs.count == 3);
+    CHECK(fvmm_call_reg_names(vm, c0)[1] == WHvX64RegisterXmm15);
+    CHECK(fvmm_call_reg_values(vm, c0)[0].Reg64 == 0x1122334455667788ull);
+    CHECK(fvmm_set_call_find(vm, WHvX64RegisterRbx, &v) && v.Reg64 == 7);
+
+    /* Memory and translate callbacks, with injection. */
+    fvmm_reset_log(vm);
+    CHECK(fvmm_call_count(vm) == 0);
+    fvmm_map_gva(vm, 0x4000, 0x9000);
+    fvmm_fail_nth(vm, FVMM_CB_MEMORY, 2, E_FAIL);
+    fvmm_translate_nth(vm, 2, WHvTranslateGvaResultSuccess, 0x10);
+    WHV_EMULATOR_MEMORY_ACCESS_INFO m;
+    memset(&m, 0, sizeof m);
+    m.GpaAddress = 0x9008;
+    m.Direction = 1;
+    m.AccessSize = 4;
+    memcpy(m.Data, "\x01\x02\x03\x04", 4);
+    CHECK(cb->WHvEmulatorMemoryCallback(vm, &m) == S_OK);
+    CHECK(cb->WHvEmulatorMemoryCallback(vm, &m) == E_FAIL);
+    CHECK(fvmm_call_at(vm, 1)->injected);
+    m.Direction = 0;
+    memset(m.Data, 0, 8);
+    CHECK(cb->WHvEmulatorMemoryCallback(vm, &m) == S_OK);
+    CHECK(m.Data[0] == 1 && m.Data[3] == 4);
+
+    WHV_TRANSLATE_GVA_RESULT_CODE r;
+    WHV_GUEST_PHYSICAL_ADDRESS gpa;
+    CHECK(cb->WHvEmulatorTranslateGvaPage(vm, 0x4000, WHvTranslateGvaFlagValidateRead, &r, &gpa) ==
+          S_OK);
+    CHECK(r == WHvTranslateGvaResultSuccess && gpa == 0x9000);
+    CHECK(cb->WHvEmulatorTranslateGvaPage(vm, 0x4000, WHvTranslateGvaFlagValidateRead, &r, &gpa) ==
+          S_OK);
+    CHECK(gpa == 0x9010);
+
+    /* Ports. */
+    WHV_EMULATOR_IO_ACCESS_INFO io;
+    memset(&io, 0, sizeof io);
+    io.Port = 0x3F8;
+    io.AccessSize = 1;
+    CHECK(cb->WHvEmulatorIoPortCallback(vm, &io) == S_OK);
+    CHECK(io.Data == fvmm_port_value(0x3F8, 0, 1) && io.Data <= 0xFF);
+    CHECK(cb->WHvEmulatorIoPortCallback(vm, &io) == S_OK);
+    CHECK(io.Data == fvmm_port_value(0x3F8, 1, 1));
+    CHECK(fvmm_port_reads(vm, 0x3F8) == 2);
+    io.Direction = 1;
+    io.AccessSize = 2;
+    io.Data = 0xBEEF;
+    CHECK(cb->WHvEmulatorIoPortCallback(vm, &io) == S_OK);
+    CHECK(fvmm_port_write_count(vm) == 1 && fvmm_port_write_at(vm, 0)->data == 0xBEEF);
+    fvmm_destroy(vm);
+}
+
+/* Replays call sequences through the callbacks and checks the verdicts. */
+static void test_round_trip_rules(void)
+{
+    fake_vmm *vm = fvmm_create();
+    const WHV_EMULATOR_CALLBACKS *cb = fvmm_callbacks();
+    fvmm_setup_long_mode(vm, 0);
+    fvmm_map_gva(vm, 0x7000, 0xFEE00000);
+    fvmm_map_gva(vm, 0x8000, 0x20000);
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_MEMORY_ACCESS_CONTEXT mc;
+    static const UINT8 insn[3] = {0x8B, 0x03, 0x90};
+    fvmm_mmio_exit d = {insn, 2, 0xFEE00010, 0x7010, 1, 1, WHvMemoryAccessRead};
+    fvmm_set_reg64(vm, WHvX64RegisterRip, 0x1000);
+    fvmm_build_mmio_exit64(vm, &vp, &mc, &d);
+    CHECK(vp.Rip == 0x1000 && vp.ExecutionState.EferLma && vp.Cs.Attributes == 0x209B);
+    CHECK(mc.InstructionByteCount == 2 && mc.AccessInfo.GvaValid && mc.Gva == 0x7010);
+
+    WHV_REGISTER_NAME rip = WHvX64RegisterRip, rbx = WHvX64RegisterRbx;
+    WHV_REGISTER_VALUE val;
+    WHV_EMULATOR_STATUS ok, memfail;
+    ok.AsUINT32 = 1;
+    memfail.AsUINT32 = 1u << 3;
+    WHV_EMULATOR_MEMORY_ACCESS_INFO m;
+    WHV_TRANSLATE_GVA_RESULT_CODE r;
+    WHV_GUEST_PHYSICAL_ADDRESS gpa;
+
+    /* A clean load. */
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorGetVirtualProcessorRegisters(vm, &rbx, 1, &val);
+    memset(&m, 0, sizeof m);
+    m.GpaAddress = 0xFEE00010;
+    m.AccessSize = 4;
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    val.Reg64 = 0x1002;
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
+
+    /* Success without RIP. */
+    fvmm_reset_log(vm);
+    val.Reg64 = 5;
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rbx, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* Two gets. */
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorGetVirtualProcessorRegisters(vm, &rbx, 1, &val);
+    cb->WHvEmulatorGetVirtualProcessorRegisters(vm, &rbx, 1, &val);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* A page-crossing access, and a 9-byte one. */
+    fvmm_reset_log(vm);
+    m.GpaAddress = 0xFEE00FFE;
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    m.GpaAddress = 0xFEE00000;
+    m.AccessSize = 9;
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    m.AccessSize = 4;
+
+    /* Translating the exit's page for a read although GvaValid; a write
+     * translation of it is allowed (the read exit does not prove W). */
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x7000, WHvTranslateGvaFlagValidateRead, &r, &gpa);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorTranslateGvaPage(
+        vm, 0x7000, WHvTranslateGvaFlagValidateRead | WHvTranslateGvaFlagValidateWrite, &r, &gpa);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
+
+    /* The same page twice; an unaligned GVA. */
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateRead, &r, &gpa);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateWrite, &r, &gpa);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x8010, WHvTranslateGvaFlagValidateRead, &r, &gpa);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* A failed memory callback: fine when it ends the emulation with the
+     * right status; not fine when followed by a set. */
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_MEMORY, 1, E_FAIL);
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &memfail) == NULL);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_MEMORY, 1, E_FAIL);
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &memfail) != NULL);
+
+    /* An injected exception with RIP unchanged is a completed call. */
+    fvmm_reset_log(vm);
+    WHV_REGISTER_NAME fn[2] = {WHvRegisterPendingInterruption, WHvX64RegisterRip};
+    WHV_REGISTER_VALUE fv[2];
+    memset(fv, 0, sizeof fv);
+    fv[0].PendingInterruption.InterruptionPending = 1;
+    fv[0].PendingInterruption.InterruptionType = WHvX64PendingException;
+    fv[0].PendingInterruption.InterruptionVector = 13;
+    fv[1].Reg64 = 0x1000;
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, fn, 2, fv);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
+    fvmm_reset_log(vm);
+    fv[1].Reg64 = 0x1002;
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, fn, 2, fv);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_destroy(vm);
+}
+
+int main(void)
+{
+    test_memory();
+    test_translation();
+    test_registers_and_callbacks();
+    test_round_trip_rules();
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
