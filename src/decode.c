@@ -102,17 +102,11 @@ static enum dec_status dec_prefixes(struct dec *d)
         case 0x67:
             d->addr67 = true;
             break;
-        case 0x26:
-            in->seg_override = SEG_ES;
-            break;
-        case 0x2E:
-            in->seg_override = SEG_CS;
-            break;
-        case 0x36:
-            in->seg_override = SEG_SS;
-            break;
-        case 0x3E:
-            in->seg_override = SEG_DS;
+        case 0x26: case 0x2E: case 0x36: case 0x3E:
+            /* 64-bit mode ignores these (SDM Vol. 1 3.3.7.1): they do not
+             * replace an earlier FS/GS override either. */
+            if (!d->m->long64)
+                in->seg_override = (uint8_t)((b >> 3) & 3); /* ES CS SS DS */
             break;
         case 0x64:
             in->seg_override = SEG_FS;

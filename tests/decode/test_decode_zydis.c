@@ -851,7 +851,7 @@ static const struct hcase hcases[] = {
     {M16, "8B 06 34 12", S(DEC_OK), 4, ACC_R, SEG_DS, 1, "mov ax,[1234h]"},
     {M16, "8B 40 80", S(DEC_OK), 3, ACC_R, SEG_DS, 1, "mov ax,[bx+si-80h]"},
     {M16, "67 8B 44 24 02", S(DEC_OK), 5, ACC_R, SEG_SS, 1, "32-bit addressing in 16-bit"},
-    {M16, "66 8B 03", S(DEC_OK), 3, ACC_R, SEG_DS, 1, "mov eax,[bp+di] 16-bit"},
+    {M16, "66 8B 03", S(DEC_OK), 3, ACC_R, SEG_SS, 1, "mov eax,[bp+di] 16-bit"},
     /* moffs */
     {M64, "A1 11 22 33 44 55 66 77 88", S(DEC_OK), 9, ACC_R, SEG_DS, 1, "moffs64"},
     {M64, "67 A1 11 22 33 44", S(DEC_OK), 6, ACC_R, SEG_DS, 1, "moffs32 in 64-bit"},

@@ -1842,6 +1842,7 @@ static int run_case(family *f, tcase *tc)
     r.n = 0;
     r.buf[0] = 0;
     int bad = 0;
+    int protocol = 0; /* a round-trip rule failed */
 
     place_insn(tc->insn, (size_t)tc->len);
     if (g_selftest) {
@@ -1887,7 +1888,6 @@ static int run_case(family *f, tcase *tc)
         goto out;
     }
     const char *why = fvmm_check_round_trip(g_vm, &vp, &mc, &st);
-    int protocol = 0;
     if (why) {
         rp(&r, "  round trip: %s\n", why);
         protocol = 1;
