@@ -133,6 +133,10 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
     e->keep_on_fault = 0;
     e->status = 0;
     e->why = NULL;
+    e->io = false;
+    e->len_override = 0;
+    e->ioc = NULL;
+    e->io_port = 0;
     vcpu_seed(e, VR_RIP, vp->Rip);
     vcpu_seed(e, VR_RFLAGS, vp->Rflags);
     e->regs.v[VR_SEG0 + SEG_CS].Segment = vp->Cs;
@@ -172,7 +176,7 @@ static enum rc emu_decode(struct emu *e)
  * trap queued, an interrupt shadow ended (SDM Vol. 3 6.8.3, 17.3.1.4). */
 static void emu_complete(struct emu *e)
 {
-    uint64_t rip = e->vp->Rip + e->in.len;
+    uint64_t rip = e->vp->Rip + (e->len_override ? e->len_override : e->in.len);
     if (e->mode != MODE_LONG64)
         rip &= (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu : 0xFFFFu;
     vcpu_seed(e, VR_RIP, rip);
@@ -194,6 +198,41 @@ static void emu_complete(struct emu *e)
     }
 }
 
+/* A memory exit never comes from a port I/O instruction (those exit as
+ * port accesses first). */
+static enum rc mmio_check(struct emu *e)
+{
+    if (e->in.row->traits & T_IO) {
+        e->why = "a port I/O instruction cannot cause a memory-access exit";
+        return RC_INTERNAL;
+    }
+    return RC_OK;
+}
+
+/* The decoded instruction must be the one the port exit describes: same
+ * direction, size, string and REP, and port for the immediate forms. */
+static enum rc io_check(struct emu *e)
+{
+    const struct insn *in = &e->in;
+    const struct op_row *r = in->row;
+    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->ioc->AccessInfo;
+    if (!(r->traits & T_IO)) {
+        e->why = "the instruction is not a port I/O instruction";
+        return RC_INTERNAL;
+    }
+    bool out = r->k[0] == K_DX || r->k[0] == K_Ibu;
+    unsigned size = out ? in->op[1].size : in->op[0].size;
+    bool string = (r->traits & T_REP) != 0;
+    uint8_t kport = out ? r->k[0] : r->k[1];
+    if (ai.IsWrite != out || ai.AccessSize != size || ai.StringOp != string ||
+        (string && ai.RepPrefix != (in->rep != 0)) ||
+        (kport == K_Ibu && in->op[out ? 0 : 1].imm != e->io_port)) {
+        e->why = "the port exit context does not match the instruction bytes";
+        return RC_INTERNAL;
+    }
+    return RC_OK;
+}
+
 /* Run one emulation and map its result to a status. */
 static uint32_t emu_run(struct emu *e)
 {
@@ -203,6 +242,8 @@ static uint32_t emu_run(struct emu *e)
         return ST_INTERRUPT;
     }
     rc = emu_decode(e);
+    if (rc == RC_OK)
+        rc = e->io ? io_check(e) : mmio_check(e);
     if (rc == RC_OK)
         rc = exec_insn(e);
 
@@ -234,6 +275,22 @@ static uint32_t emu_run(struct emu *e)
     if (rc != RC_OK)
         return e->status;
     return ST_SUCCESS;
+}
+
+/* A plain IN or OUT exit without instruction bytes is complete in its
+ * context: stand in the equivalent DX form and take the exit's length, so
+ * nothing is fetched. */
+static void io_synthesize(struct emu *e)
+{
+    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->ioc->AccessInfo;
+    struct dec_mode dm;
+    dec_mode_of(e->mode, &dm);
+    unsigned n = 0;
+    if (ai.AccessSize != 1 && (ai.AccessSize == 2) != (dm.opsize == 2))
+        e->bytes[n++] = 0x66;
+    e->bytes[n++] = (uint8_t)((ai.IsWrite ? 0xEE : 0xEC) | (ai.AccessSize != 1));
+    e->nbytes = (uint8_t)n;
+    e->len_override = (uint8_t)e->vp->InstructionLength;
 }
 
 static bool acquire(struct emu_handle *eh)
@@ -307,10 +364,27 @@ WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorTryIoEmulation(
         return E_INVALIDARG;
     if (!acquire(eh))
         return E_INVALIDARG;
-    (void)Context;
-    /* Port I/O is not emulated yet: refuse cleanly, touching nothing. */
-    EmulatorReturnStatus->AsUINT32 = ST_INTERNAL;
-    eh->last_failure = "port I/O emulation is not implemented";
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc = IoInstructionContext;
+    struct emu e;
+    emu_init(&e, eh, Context, VpContext);
+    e.io = true;
+    e.ioc = ioc;
+    e.io_port = ioc->PortNumber;
+    e.nbytes = ioc->InstructionByteCount > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN
+                                                            : ioc->InstructionByteCount;
+    memcpy(e.bytes, ioc->InstructionBytes, e.nbytes);
+    /* The exit context carries these: never fetched. */
+    vcpu_seed(&e, GPR_RAX, ioc->Rax);
+    vcpu_seed(&e, GPR_RCX, ioc->Rcx);
+    vcpu_seed(&e, GPR_RSI, ioc->Rsi);
+    vcpu_seed(&e, GPR_RDI, ioc->Rdi);
+    e.regs.v[VR_SEG0 + SEG_DS].Segment = ioc->Ds;
+    e.regs.v[VR_SEG0 + SEG_ES].Segment = ioc->Es;
+    e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
+    if (e.nbytes == 0 && !ioc->AccessInfo.StringOp && VpContext->InstructionLength)
+        io_synthesize(&e);
+    EmulatorReturnStatus->AsUINT32 = emu_run(&e);
+    eh->last_failure = (EmulatorReturnStatus->AsUINT32 == ST_SUCCESS || !e.why) ? "" : e.why;
     release(eh);
     return S_OK;
 }

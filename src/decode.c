@@ -188,6 +188,8 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
             return DEC_UD; /* EVEX.P[10] must be 1 */
         pp = b2 & 3;
         L = (b3 >> 5) & 3;
+        if (mmmmm == 5 || mmmmm == 6)
+            return DEC_UNSUPPORTED; /* EVEX maps 5 and 6: AVX512-FP16 */
         if (mmmmm < 1 || mmmmm > 3)
             return DEC_UD;
         in->map = (uint8_t)(MAP_EVEX_0F + mmmmm - 1);
@@ -388,8 +390,10 @@ static unsigned kind_size(const struct insn *in, uint8_t k)
         return 1;
     case K_Ew:
         return 2;
-    case K_Ez:
+    case K_Ez: case K_eAX: case K_Xz: case K_Yz:
         return in->opsize == 2 ? 2 : 4;
+    case K_DX:
+        return 2;
     case K_My: case K_Gy:
         return (in->rex & 8) ? 8 : 4;
     case K_Mcx:
@@ -437,9 +441,12 @@ static enum dec_status dec_operands(struct dec *d)
             if (o->high8)
                 o->reg = (uint8_t)(in->reg - 4);
             break;
-        case K_AL: case K_rAX:
+        case K_AL: case K_rAX: case K_eAX:
             o->type = OPND_REG;
             o->reg = GPR_RAX;
+            break;
+        case K_DX: /* the port comes from the exit context, not DX */
+            o->type = OPND_NONE;
             break;
         case K_CL:
             o->type = OPND_REG;
@@ -481,12 +488,12 @@ static enum dec_status dec_operands(struct dec *d)
             in->seg = SEG_DS;
             break;
         }
-        case K_Xb: case K_Xv:
+        case K_Xb: case K_Xv: case K_Xz:
             o->type = OPND_MEM;
             o->reg = MEM_STR_SRC;
             in->seg = SEG_DS;
             break;
-        case K_Yb: case K_Yv:
+        case K_Yb: case K_Yv: case K_Yz:
             o->type = OPND_MEM;
             o->reg = MEM_STR_DST;
             break;
@@ -512,11 +519,11 @@ static void dec_needs(const struct dec_mode *m, struct insn *in)
             need |= VR_GPR_BIT(o->reg);
         if (o->type != OPND_MEM)
             continue;
-        if (r->k[i] == K_Xb || r->k[i] == K_Xv) {
+        if (r->k[i] == K_Xb || r->k[i] == K_Xv || r->k[i] == K_Xz) {
             need |= VR_GPR_BIT(GPR_RSI);
             if (!m->long64 || in->seg >= SEG_FS)
                 need |= VR_SEG_BIT(in->seg);
-        } else if (r->k[i] == K_Yb || r->k[i] == K_Yv) {
+        } else if (r->k[i] == K_Yb || r->k[i] == K_Yv || r->k[i] == K_Yz) {
             need |= VR_GPR_BIT(GPR_RDI);
             if (!m->long64)
                 need |= VR_SEG_BIT(SEG_ES);
@@ -595,9 +602,7 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
         return DEC_UNSUPPORTED;
     bool modrm = kind_uses_modrm(first->k[0]) || kind_uses_modrm(first->k[1]);
 
-    if (m->long64 && (first->traits & T_DEF64)) {
-        in->opsize = in->opsize66 ? 2 : 8;
-    } else if (in->rex & 8) {
+    if (in->rex & 8) {
         in->opsize = 8;
     } else {
         in->opsize = in->opsize66 ? (uint8_t)(6 - m->opsize) : m->opsize;
@@ -610,6 +615,10 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     if (!r)
         return DEC_UNSUPPORTED;
     in->row = r;
+    /* PUSH/POP in 64-bit mode: 64-bit, or 16-bit with 66 unless REX.W.
+     * Decided on the selected row: FF /6 shares its opcode with INC/DEC. */
+    if (m->long64 && (r->traits & T_DEF64))
+        in->opsize = in->opsize66 && !(in->rex & 8) ? 2 : 8;
     if (r->traits & T_NO64 && m->long64)
         return DEC_UD;
     if (r->traits & T_ONLY64 && !m->long64)
@@ -662,7 +671,8 @@ const char *dec_kind_name(uint8_t k)
         [K_Gb] = "Gb",  [K_Gv] = "Gv",   [K_Gy] = "Gy",   [K_Ib] = "Ib",   [K_Ibs] = "Ib",
         [K_Ibu] = "Ib", [K_Iz] = "Iz",   [K_AL] = "AL",   [K_rAX] = "rAX", [K_CL] = "CL",
         [K_ONE] = "1",  [K_Ob] = "Ob",   [K_Ov] = "Ov",   [K_Xb] = "Xb",   [K_Xv] = "Xv",
-        [K_Yb] = "Yb",  [K_Yv] = "Yv",
+        [K_Yb] = "Yb",  [K_Yv] = "Yv",   [K_eAX] = "eAX", [K_DX] = "DX",  [K_Xz] = "Xz",
+        [K_Yz] = "Yz",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

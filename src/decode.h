@@ -53,6 +53,9 @@ enum opk {
     K_Ob, K_Ov,                   /* moffs: address-size offset in the instruction */
     K_Xb, K_Xv,                   /* DS:rSI (segment overridable) */
     K_Yb, K_Yv,                   /* ES:rDI */
+    K_eAX,                        /* AX or EAX (port I/O data) */
+    K_DX,                         /* the port in DX */
+    K_Xz, K_Yz,                   /* string I/O elements: word or dword */
     K_COUNT
 };
 
@@ -70,6 +73,7 @@ enum opk {
 #define T_XCHG 0x0400u     /* implicitly locked */
 #define T_BITOFS 0x0800u   /* register bit offset addresses beyond the operand */
 #define T_NP 0x1000u       /* no 66/F2/F3 allowed (they select another instruction) */
+#define T_IO 0x2000u       /* port I/O: only through WHvEmulatorTryIoEmulation */
 
 /* Implicit registers a row needs (GPR bit numbers). */
 #define N_AX (1u << 0)

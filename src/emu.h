@@ -162,6 +162,10 @@ struct emu {
     uint32_t rep_done; /* REP iterations completed in this call */
     uint32_t want;     /* vcpu slots needed besides the instruction's */
     uint32_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
+    bool io;           /* a port I/O exit */
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc;
+    uint16_t io_port;  /* its port */
+    uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
 
     /* output */
     struct fault fault;
@@ -180,6 +184,18 @@ void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);
 uint64_t addr_mask(unsigned addrsize);
+
+/* string.c: the REP loop shared by the string and string I/O instructions. */
+struct str_state {
+    unsigned size;
+    uint64_t amask;
+    uint64_t step; /* +size or -size */
+    bool rep;
+};
+void str_begin(struct emu *e, const struct insn *in, struct str_state *s);
+enum rc str_may_iterate(struct emu *e, const struct insn *in, const struct str_state *s, bool *go);
+void str_bump(struct emu *e, unsigned reg, uint64_t delta, const struct str_state *s);
+void str_end_iteration(struct emu *e, const struct str_state *s);
 
 /* flags.c: arithmetic flags in portable C. */
 uint32_t flags_szp(uint64_t r, unsigned size);

@@ -36,12 +36,12 @@ enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg
     if (o->type != OPND_MEM)
         return RC_INTERNAL;
     uint8_t k = in->row->k[idx];
-    if (k == K_Xb || k == K_Xv) {
+    if (k == K_Xb || k == K_Xv || k == K_Xz) {
         *seg = in->seg;
         *off = vcpu_gpr(e, GPR_RSI) & amask;
         return RC_OK;
     }
-    if (k == K_Yb || k == K_Yv) {
+    if (k == K_Yb || k == K_Yv || k == K_Yz) {
         *seg = SEG_ES;
         *off = vcpu_gpr(e, GPR_RDI) & amask;
         return RC_OK;
@@ -90,7 +90,7 @@ static void le_store(uint8_t *b, uint64_t v, unsigned size)
 static uint8_t op_intent(const struct insn *in, unsigned idx, uint8_t acc)
 {
     uint8_t k = in->row->k[idx];
-    if (k >= K_Xb && k <= K_Yv)
+    if ((k >= K_Xb && k <= K_Yv) || k == K_Xz || k == K_Yz)
         return acc;
     return in->mem_access ? in->mem_access : acc;
 }
@@ -147,8 +147,6 @@ void flags_set(struct emu *e, const struct insn *in, uint32_t fl)
 enum rc exec_insn(struct emu *e)
 {
     const struct insn *in = &e->in;
-    if (e->mode != MODE_LONG64)
-        return emu_unsupported(e, "only 64-bit mode is emulated so far");
     TRY(vcpu_fetch(e, in->needs | e->want));
     return in->row->fn(e, in);
 }

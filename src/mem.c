@@ -235,6 +235,20 @@ enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     return mem_move(e, lin, size, intent | ACC_W, true, buf);
 }
 
+enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent)
+{
+    uint64_t lin = 0, gpa;
+    if (size == 0 || size > EMU_MAX_ACCESS)
+        return RC_INTERNAL;
+    TRY(mem_linear(e, seg, off, size, &lin));
+    TRY(check_alignment(e, lin, size));
+    uint64_t first = lin & EMU_PAGE_MASK, last = (lin + size - 1) & EMU_PAGE_MASK;
+    TRY(mem_page(e, first, lin, intent, &gpa));
+    if (last != first)
+        TRY(mem_page(e, last, last, intent, &gpa));
+    return RC_OK;
+}
+
 enum rc mem_fetch_insn(struct emu *e)
 {
     if (e->nbytes >= EMU_MAX_INSN_LEN)

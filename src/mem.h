@@ -15,6 +15,9 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
                  void *out);
 enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
                   const void *data);
+/* Every check and translation of an access, without moving a byte (INS
+ * validates its destination before it reads the port). */
+enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
 /* Instruction bytes at CS:RIP + e->nbytes, up to the end of that page and
  * at most EMU_MAX_INSN_LEN in all. */
 enum rc mem_fetch_insn(struct emu *e);

@@ -12,16 +12,10 @@
 /* Pages one iteration may need at the most: two operands, each crossing. */
 #define STR_SLOTS_PER_ITER 4
 
-struct str_state {
-    unsigned size;
-    uint64_t amask;
-    uint64_t step; /* +size or -size */
-    bool rep;
-};
-
-static void str_begin(struct emu *e, const struct insn *in, struct str_state *s)
+void str_begin(struct emu *e, const struct insn *in, struct str_state *s)
 {
-    s->size = in->op[0].size;
+    /* The element size is the memory operand's (OUTS names DX first). */
+    s->size = in->op[0].type == OPND_MEM ? in->op[0].size : in->op[1].size;
     s->amask = addr_mask(in->addrsize);
     s->step = (vcpu_rflags(e) & FL_DF) ? 0 - (uint64_t)s->size : s->size;
     s->rep = in->rep != 0;
@@ -30,7 +24,7 @@ static void str_begin(struct emu *e, const struct insn *in, struct str_state *s)
 
 /* Before an iteration: false when the count is exhausted; RC_RETRY when the
  * call's budget is spent. */
-static enum rc str_may_iterate(struct emu *e, const struct insn *in, const struct str_state *s,
+enum rc str_may_iterate(struct emu *e, const struct insn *in, const struct str_state *s,
                                bool *go)
 {
     *go = true;
@@ -48,7 +42,7 @@ static enum rc str_may_iterate(struct emu *e, const struct insn *in, const struc
 
 /* Update an address-sized register: 32-bit results zero-extend, 16-bit
  * results keep the upper bits. */
-static void bump(struct emu *e, unsigned reg, uint64_t delta, const struct str_state *s)
+void str_bump(struct emu *e, unsigned reg, uint64_t delta, const struct str_state *s)
 {
     uint64_t v = vcpu_gpr(e, reg);
     uint64_t nv = (v + delta) & s->amask;
@@ -57,10 +51,10 @@ static void bump(struct emu *e, unsigned reg, uint64_t delta, const struct str_s
     vcpu_set_gpr(e, reg, nv);
 }
 
-static void str_end_iteration(struct emu *e, const struct str_state *s)
+void str_end_iteration(struct emu *e, const struct str_state *s)
 {
     if (s->rep)
-        bump(e, GPR_RCX, (uint64_t)-1, s);
+        str_bump(e, GPR_RCX, (uint64_t)-1, s);
     e->rep_done++;
 }
 
@@ -76,8 +70,8 @@ enum rc str_movs(struct emu *e, const struct insn *in)
             return RC_OK;
         TRY(op_read(e, in, 1, &v));
         TRY(op_write(e, in, 0, v));
-        bump(e, GPR_RSI, s.step, &s);
-        bump(e, GPR_RDI, s.step, &s);
+        str_bump(e, GPR_RSI, s.step, &s);
+        str_bump(e, GPR_RDI, s.step, &s);
         str_end_iteration(e, &s);
         if (!s.rep)
             return RC_OK;
@@ -95,7 +89,7 @@ enum rc str_stos(struct emu *e, const struct insn *in)
         if (!go)
             return RC_OK;
         TRY(op_write(e, in, 0, v));
-        bump(e, GPR_RDI, s.step, &s);
+        str_bump(e, GPR_RDI, s.step, &s);
         str_end_iteration(e, &s);
         if (!s.rep)
             return RC_OK;
@@ -115,7 +109,7 @@ enum rc str_lods(struct emu *e, const struct insn *in)
             return RC_OK;
         TRY(op_read(e, in, 1, &v));
         vcpu_write_reg(e, GPR_RAX, s.size, false, v);
-        bump(e, GPR_RSI, s.step, &s);
+        str_bump(e, GPR_RSI, s.step, &s);
         str_end_iteration(e, &s);
         if (!s.rep)
             return RC_OK;
@@ -138,8 +132,8 @@ static enum rc str_compare(struct emu *e, const struct insn *in, bool scas)
         TRY(op_read(e, in, 1, &b));
         flags_set(e, in, flags_sub(a, b, 0, a - b, s.size));
         if (!scas)
-            bump(e, GPR_RSI, s.step, &s);
-        bump(e, GPR_RDI, s.step, &s);
+            str_bump(e, GPR_RSI, s.step, &s);
+        str_bump(e, GPR_RDI, s.step, &s);
         str_end_iteration(e, &s);
         if (!s.rep)
             return RC_OK;

@@ -104,6 +104,10 @@ static unsigned long n_pass, n_fail;
 static unsigned long n_printed, max_print = 200;
 static unsigned long notes_printed;
 
+/* Places where Zydis 4.0 departs from the SDM; tolerated and counted (see
+ * the functions using them). */
+static unsigned long quirk_sib_r13, quirk_movsxd16, quirk_mvex;
+
 /* Mismatch text collected for one sequence. */
 struct why {
     char text[1024];
@@ -177,7 +181,18 @@ static const char *zstatus_name(ZyanStatus s)
     if (s == ZYDIS_STATUS_MALFORMED_EVEX) return "MALFORMED_EVEX";
     if (s == ZYDIS_STATUS_MALFORMED_MVEX) return "MALFORMED_MVEX";
     if (s == ZYDIS_STATUS_INVALID_MASK) return "INVALID_MASK";
+    if (s == ZYAN_MAKE_STATUS(1u, 0x7Fu, 0x7Fu)) return "MVEX (Knights Corner only)";
     return "error";
+}
+
+static bool is_str_src(uint8_t k)
+{
+    return k == K_Xb || k == K_Xv || k == K_Xz;
+}
+
+static bool is_str_dst(uint8_t k)
+{
+    return k == K_Yb || k == K_Yv || k == K_Yz;
 }
 
 static uint64_t mask_of(unsigned size)
@@ -210,10 +225,10 @@ static void fmt_ours(char *out, size_t cap, enum dec_status st, const struct ins
                                   p->size * 8u);
             break;
         case OPND_MEM:
-            if (in->row->k[i] == K_Xb || in->row->k[i] == K_Xv)
+            if (is_str_src(in->row->k[i]))
                 o += (size_t)snprintf(out + o, cap - o, " | %s:[si]/%u", seg_name(in->seg),
                                       p->size * 8u);
-            else if (in->row->k[i] == K_Yb || in->row->k[i] == K_Yv)
+            else if (is_str_dst(in->row->k[i]))
                 o += (size_t)snprintf(out + o, cap - o, " | es:[di]/%u", p->size * 8u);
             else
                 o += (size_t)snprintf(out + o, cap - o,
@@ -222,6 +237,9 @@ static void fmt_ours(char *out, size_t cap, enum dec_status st, const struct ins
                                       in->base == NO_REG ? -1 : in->base,
                                       in->index == NO_REG ? -1 : in->index, in->scale, in->disp,
                                       in->mem_form == MEM_MOFFS ? " moffs" : "", p->size * 8u);
+            break;
+        case OPND_NONE:
+            o += (size_t)snprintf(out + o, cap - o, " | (%s)", dec_kind_name(in->row->k[i]));
             break;
         default:
             o += (size_t)snprintf(out + o, cap - o, " | ?");
@@ -340,10 +358,16 @@ static bool mnem_match(const struct insn *in, const char *zm_raw)
     const char *ours = in->row->mnem;
     if (strcmp(ours, zm) == 0)
         return true;
-    /* string instructions: "movs" + w/d/q by operand size */
+    /* string instructions: "movs" + w/d/q by the element size */
     size_t ol = strlen(ours);
-    if (ol == 4 && strncmp(zm, ours, ol) == 0 && zm[ol + 1] == 0) {
-        char want = in->opsize == 2 ? 'w' : in->opsize == 4 ? 'd' : 'q';
+    if (strncmp(zm, ours, ol) == 0 && zm[ol] && zm[ol + 1] == 0) {
+        unsigned el = 0;
+        for (unsigned j = 0; j < in->nops; j++)
+            if (is_str_src(in->row->k[j]) || is_str_dst(in->row->k[j]))
+                el = in->op[j].size;
+        if (el == 0)
+            return false;
+        char want = el == 1 ? 'b' : el == 2 ? 'w' : el == 4 ? 'd' : 'q';
         return zm[ol] == want;
     }
     if (strcmp(ours, "cmpxchg8b") == 0)
@@ -385,7 +409,8 @@ static bool row_uses_modrm(const struct op_row *r)
 /* comparing one accepted decoding with Zydis's                         */
 
 static void compare_mem(const struct mode_info *mi, const struct insn *in, unsigned i,
-                        const ZydisDecodedOperand *z, struct why *w)
+                        const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *z,
+                        struct why *w)
 {
     const struct opnd *p = &in->op[i];
     uint8_t k = in->row->k[i];
@@ -393,10 +418,17 @@ static void compare_mem(const struct mode_info *mi, const struct insn *in, unsig
         why_add(w, "op%u: ours memory, zydis type %d", i, (int)z->type);
         return;
     }
-    if (z->size != p->size * 8u)
+    unsigned zsize = z->size;
+    /* MOVSXD with a 16-bit operand size: the SDM gives "MOVSXD r16, r/m16";
+     * Zydis says m32 for the memory form (and r16 for the register form). */
+    if (strcmp(in->row->mnem, "movsxd") == 0 && in->opsize == 2 && i == 1 && zsize == 32) {
+        zsize = 16;
+        quirk_movsxd16++;
+    }
+    if (zsize != p->size * 8u)
         why_add(w, "op%u: memory size ours %u zydis %u", i, p->size * 8u, z->size);
-    if (k == K_Xb || k == K_Xv || k == K_Yb || k == K_Yv) {
-        bool src = k == K_Xb || k == K_Xv;
+    if (is_str_src(k) || is_str_dst(k)) {
+        bool src = is_str_src(k);
         ZydisRegister want_base = zreg_gpr(src ? GPR_RSI : GPR_RDI, in->addrsize, false);
         if (z->mem.base != want_base)
             why_add(w, "op%u: string base ours %s zydis %s", i, zname(want_base),
@@ -416,6 +448,19 @@ static void compare_mem(const struct mode_info *mi, const struct insn *in, unsig
             why_add(w, "op%u: moffs ours 0x%" PRIx64 " zydis 0x%" PRIx64, i, in->disp,
                     (uint64_t)z->mem.disp.value);
     } else {
+        ZydisRegister zbase = z->mem.base;
+        uint64_t zdisp = (uint64_t)z->mem.disp.value;
+        /* SIB base 101 with mod 00 means "no base, disp32" whatever REX.B
+         * says (SDM Vol. 2 table 2-5). With 32-bit addressing in 64-bit mode
+         * Zydis 4.0 reports base r13d and no displacement instead; its length
+         * and raw displacement are right. */
+        if (mi->m.long64 && in->addrsize == 4 && in->mod == 0 && (in->modrm & 7) == 4 &&
+            in->base == NO_REG && zbase == ZYDIS_REGISTER_R13D && !z->mem.disp.has_displacement &&
+            zi->raw.disp.size == 32) {
+            zbase = ZYDIS_REGISTER_NONE;
+            zdisp = (uint64_t)zi->raw.disp.value;
+            quirk_sib_r13++;
+        }
         ZydisRegister want_base;
         if (in->riprel)
             want_base = in->addrsize == 8 ? ZYDIS_REGISTER_RIP : ZYDIS_REGISTER_EIP;
@@ -423,8 +468,8 @@ static void compare_mem(const struct mode_info *mi, const struct insn *in, unsig
             want_base = ZYDIS_REGISTER_NONE;
         else
             want_base = zreg_gpr(in->base, in->addrsize, false);
-        if (z->mem.base != want_base)
-            why_add(w, "op%u: base ours %s zydis %s", i, zname(want_base), zname(z->mem.base));
+        if (zbase != want_base)
+            why_add(w, "op%u: base ours %s zydis %s", i, zname(want_base), zname(zbase));
         ZydisRegister want_index =
             in->index == NO_REG ? ZYDIS_REGISTER_NONE : zreg_gpr(in->index, in->addrsize, false);
         if (z->mem.index != want_index)
@@ -432,15 +477,14 @@ static void compare_mem(const struct mode_info *mi, const struct insn *in, unsig
                     zname(z->mem.index));
         else if (in->index != NO_REG && z->mem.scale != in->scale)
             why_add(w, "op%u: scale ours %u zydis %u", i, in->scale, z->mem.scale);
-        if (in->disp != (uint64_t)z->mem.disp.value)
+        if (in->disp != zdisp)
             why_add(w, "op%u: displacement ours 0x%" PRIx64 " zydis 0x%" PRIx64, i, in->disp,
-                    (uint64_t)z->mem.disp.value);
-        if (in->riprel != (z->mem.base == ZYDIS_REGISTER_RIP || z->mem.base == ZYDIS_REGISTER_EIP))
+                    zdisp);
+        if (in->riprel != (zbase == ZYDIS_REGISTER_RIP || zbase == ZYDIS_REGISTER_EIP))
             why_add(w, "op%u: rip-relative ours %d", i, in->riprel);
     }
     if (z->mem.segment != zreg_seg(in->seg))
         why_add(w, "op%u: segment ours %s zydis %s", i, seg_name(in->seg), zname(z->mem.segment));
-    (void)mi;
 }
 
 static void compare_ok(const struct mode_info *mi, const struct insn *in,
@@ -520,7 +564,14 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
             break;
         }
         case OPND_MEM:
-            compare_mem(mi, in, i, z, w);
+            compare_mem(mi, in, i, zi, z, w);
+            break;
+        case OPND_NONE: /* the DX port operand: no register is read */
+            if (r->k[i] != K_DX)
+                why_add(w, "op%u: no operand for kind %s", i, dec_kind_name(r->k[i]));
+            else if (z->type != ZYDIS_OPERAND_TYPE_REGISTER || z->reg.value != ZYDIS_REGISTER_DX)
+                why_add(w, "op%u: ours the DX port, zydis type %d %s", i, (int)z->type,
+                        z->type == ZYDIS_OPERAND_TYPE_REGISTER ? zname(z->reg.value) : "");
             break;
         default:
             why_add(w, "op%u: bad operand type %u", i, p->type);
@@ -576,6 +627,22 @@ static uint8_t rnd_byte(void)
 /* ------------------------------------------------------------------ */
 /* checking one sequence                                                */
 
+#define ZYDIS_STATUS_MVEX_ONLY ZYAN_MAKE_STATUS(1u, 0x7Fu, 0x7Fu)
+
+/* Zydis decodes MVEX (62 with P1 bit 2 clear), which only Knights Corner
+ * had; every other CPU raises #UD (in 32-bit mode with mod != 11 it is
+ * BOUND). Such a decoding counts as a rejection. */
+static ZyanStatus zydis_decode(const struct mode_info *mi, const uint8_t *b, unsigned n,
+                               ZydisDecodedInstruction *zi, ZydisDecodedOperand *zo)
+{
+    ZyanStatus zs = ZydisDecoderDecodeFull(&mi->zd, b, n, zi, zo);
+    if (ZYAN_SUCCESS(zs) && zi->encoding == ZYDIS_INSTRUCTION_ENCODING_MVEX) {
+        quirk_mvex++;
+        return ZYDIS_STATUS_MVEX_ONLY;
+    }
+    return zs;
+}
+
 /* Decodes b[0..n) both ways and applies the rules in the header comment.
  * row_hint: the row the sequence was generated from, or NULL. */
 static void check_seq(struct mode_info *mi, const char *origin, const uint8_t *b, unsigned n,
@@ -590,7 +657,7 @@ static void check_seq(struct mode_info *mi, const char *origin, const uint8_t *b
 
     mi->tried++;
     enum dec_status st = dec_decode(&mi->m, b, n, &in);
-    ZyanStatus zs = ZydisDecoderDecodeFull(&mi->zd, b, n, &zi, zo);
+    ZyanStatus zs = zydis_decode(mi, b, n, &zi, zo);
     bool zok = ZYAN_SUCCESS(zs);
 
     switch (st) {
@@ -613,7 +680,7 @@ static void check_seq(struct mode_info *mi, const char *origin, const uint8_t *b
             st2 = dec_decode(&mi->m, b, k, &in2);
             ZydisDecodedInstruction zi2;
             ZydisDecodedOperand zo2[ZYDIS_MAX_OPERAND_COUNT];
-            ZyanStatus zs2 = ZydisDecoderDecodeFull(&mi->zd, b, k, &zi2, zo2);
+            ZyanStatus zs2 = zydis_decode(mi, b, k, &zi2, zo2);
             mi->trunc_checked++;
             if (st2 != DEC_NEED_MORE)
                 why_add(&w, "truncated to n=%u: ours %s, want DEC_NEED_MORE", k, status_name(st2));
@@ -755,7 +822,7 @@ static void run_generated(uint64_t seed)
         struct mode_info *mi = &modes[mi_i];
         rng_state = seed ^ (0x1000193ull * (mi_i + 1));
         /* a: from the opcode table */
-        unsigned long per_row = scaled(1500);
+        unsigned long per_row = scaled(4000);
         for (unsigned r = 0; r < nrows; r++) {
             for (unsigned long it = 0; it < per_row; it++) {
                 gen_row(mi, &rows[r], pick_prefix_count(), buf);
@@ -763,14 +830,14 @@ static void run_generated(uint64_t seed)
             }
         }
         /* b: random bytes */
-        unsigned long nrand = scaled(150000);
+        unsigned long nrand = scaled(400000);
         for (unsigned long it = 0; it < nrand; it++) {
             for (unsigned i = 0; i < 16; i++)
                 buf[i] = (uint8_t)rnd64();
             check_seq(mi, "random", buf, 16, NULL);
         }
         /* c: prefix stuffing beyond 15 bytes */
-        unsigned long nlong = scaled(20000);
+        unsigned long nlong = scaled(50000);
         for (unsigned long it = 0; it < nlong; it++) {
             const struct op_row *row = &rows[rnd(nrows)];
             gen_row(mi, row, 11 + rnd(8), buf);
@@ -924,6 +991,17 @@ static const struct hcase hcases[] = {
     {M64, "66 FF 30", S(DEC_OK), 3, ACC_R, SEG_DS, 1, "push word [rax]"},
     {M64, "66 48 FF 30", S(DEC_OK), 4, ACC_R, SEG_DS, 1, "push qword [rax]: REX.W beats 66"},
     {M64, "8F 00", S(DEC_OK), 2, ACC_W, SEG_DS, 1, "pop qword [rax]"},
+    {M64, "FF 30", S(DEC_OK), 2, ACC_R, SEG_DS, 1, "push qword [rax] (FF /6 after INC/DEC)"},
+    {M64, "41 FF F1", S(DEC_OK), 3, ACC_NONE, ANYSEG, 1, "push r9"},
+    {M32, "FF 74 24 04", S(DEC_OK), 4, ACC_R, SEG_SS, 1, "push dword [esp+4]"},
+    {M16, "FF 36 34 12", S(DEC_OK), 4, ACC_R, SEG_DS, 1, "push word [1234h]"},
+    {M64, "67 41 8B 04 25 78 56 34 12", S(DEC_OK), 9, ACC_R, SEG_DS, 1,
+     "SIB base 101, mod 00: no base even with REX.B"},
+    {M64, "62 41 81 0F EF C0", S(DEC_UD), 0, 0, 0, 0, "EVEX with P1 bit 2 clear"},
+    {M64, "62 E6 45 2C A6 36", S(DEC_UNSUPPORTED), 6, 0, 0, 1, "EVEX map 6 (AVX512-FP16)"},
+    {M64, "62 E1 7C 08 58 C0", S(DEC_UNSUPPORTED), 6, 0, 0, 1, "EVEX map 1 (vaddps)"},
+    {M64, "F3 0F C7 0E", S(DEC_OK) | S(DEC_UNSUPPORTED), 4, ACC_RW, SEG_DS, 1,
+     "cmpxchg8b with an ignored F3"},
     {M32, "8F 00", S(DEC_OK), 2, ACC_W, SEG_DS, 1, "pop dword [eax]"},
     {M64, "0F BA 20 05", S(DEC_OK), 4, ACC_R, SEG_DS, 1, "bt dword [rax],5"},
     {M64, "0F A3 03", S(DEC_OK), 3, ACC_R, SEG_DS, 1, "bt [rbx],eax"},
@@ -937,6 +1015,12 @@ static const struct hcase hcases[] = {
     {M64, "F3 48 AB", S(DEC_OK), 3, ACC_NONE, ANYSEG, 1, "rep stosq"},
     {M32, "F2 A6", S(DEC_OK), 2, ACC_NONE, SEG_DS, 1, "repne cmpsb"},
     {M16, "26 AC", S(DEC_OK), 2, ACC_NONE, SEG_ES, 1, "lodsb from es:[si]"},
+    /* port I/O */
+    {M64, "E4 60", S(DEC_OK), 2, ACC_NONE, ANYSEG, 1, "in al,60h"},
+    {M32, "66 ED", S(DEC_OK), 2, ACC_NONE, ANYSEG, 1, "in ax,dx"},
+    {M64, "48 E7 80", S(DEC_OK), 3, ACC_NONE, ANYSEG, 1, "out 80h,eax (REX.W ignored)"},
+    {M16, "F3 6C", S(DEC_OK), 2, ACC_NONE, ANYSEG, 1, "rep insb"},
+    {M32, "2E 6F", S(DEC_OK), 2, ACC_NONE, SEG_CS, 1, "outsd from cs:[esi]"},
 };
 
 static unsigned parse_hex(const char *s, uint8_t *out, unsigned cap)
@@ -972,7 +1056,7 @@ static void test_hand_cases(void)
         memset(&zi, 0, sizeof(zi));
         memset(zo, 0, sizeof(zo));
         enum dec_status st = dec_decode(&mi->m, b, n, &in);
-        ZyanStatus zs = ZydisDecoderDecodeFull(&mi->zd, b, n, &zi, zo);
+        ZyanStatus zs = zydis_decode(mi, b, n, &zi, zo);
         if (!(c->status & S(st)))
             why_add(&w, "status %s unexpected", status_name(st));
         if (st == DEC_OK && (c->status & S(DEC_OK))) {
@@ -1051,6 +1135,9 @@ int main(void)
                mi->name, mi->tried, mi->accepted, mi->compared, mi->ud, mi->too_long,
                mi->unsupported, mi->unsupp_valid, "table", mi->need_more, mi->trunc_checked);
     }
+    printf("zydis departures tolerated: %lu MVEX decodings, %lu SIB no-base as r13d, "
+           "%lu 16-bit MOVSXD m32\n",
+           quirk_mvex, quirk_sib_r13, quirk_movsxd16);
     printf("%lu passed, %lu failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -46,6 +46,7 @@
 
 #include "WinHvEmulation.h"
 #include "fake_vmm.h"
+#include "whvemu.h"
 
 #ifndef ARCH_GET_FS
 #define ARCH_GET_FS 0x1003
@@ -304,6 +305,7 @@ static sigjmp_buf g_jb;
 static volatile sig_atomic_t g_sig;
 static volatile uint64_t g_sig_rip;
 static volatile uint64_t g_sig_addr;
+static volatile unsigned g_sig_trapno, g_sig_err;
 
 static void on_signal(int sig, siginfo_t *si, void *uc_)
 {
@@ -311,6 +313,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc_)
     g_sig = sig;
     g_sig_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
     g_sig_addr = (uint64_t)(uintptr_t)si->si_addr;
+    g_sig_trapno = (unsigned)uc->uc_mcontext.gregs[REG_TRAPNO];
+    g_sig_err = (unsigned)uc->uc_mcontext.gregs[REG_ERR];
     siglongjmp(g_jb, 1);
 }
 
@@ -390,7 +394,7 @@ static void setup_native(void)
 /* ------------------------------------------------------------------ */
 
 typedef struct tcase {
-    uint8_t insn[16];
+    uint8_t insn[24]; /* the encoder may exceed the 15-byte limit */
     int len;
     uint64_t gpr[16];
     uint64_t rflags;
@@ -400,6 +404,7 @@ typedef struct tcase {
     int str_size;                 /* string instructions: element size, */
     int str_a32;                  /* 0x67, */
     int str_rep;                  /* REP prefix */
+    int expect_fault;             /* the generator aims at #GP/#UD */
     char text[160];
 } tcase;
 
@@ -665,6 +670,10 @@ static void tc_text(tcase *tc, const char *fmt, ...)
 static void finish(tcase *tc, const ispec *s)
 {
     tc->len = encode(s, g_insn_addr, tc->insn);
+    /* Instructions are at most 15 bytes (SDM Vol. 2, 2.1); a longer one
+     * raises #GP(0), which the emulator must do as well. */
+    if (tc->len > 15)
+        tc->expect_fault = 1;
 }
 
 static void add_lock(ispec *s, int lock)
@@ -1500,6 +1509,128 @@ static void gen_scas(tcase *tc)
     gen_string(tc, 4);
 }
 
+/* LOCK on a form that is not a locked read-modify-write of memory raises
+ * #UD (SDM LOCK: "An undefined opcode exception will also be generated if
+ * the LOCK prefix is used with any instruction not in the above list or
+ * when the destination operand is not a memory operand"). */
+static void gen_lock_ud(tcase *tc)
+{
+    static const struct {
+        uint8_t opc[2];
+        int nopc, reg, byte, imm;
+        const char *name;
+    } forms[] = {
+        {{0x89}, 1, -1, 0, 0, "mov m, r"},     {{0x8A}, 1, -1, 1, 0, "mov r8, m"},
+        {{0x8B}, 1, -1, 0, 0, "mov r, m"},     {{0x39}, 1, -1, 0, 0, "cmp m, r"},
+        {{0x3B}, 1, -1, 0, 0, "cmp r, m"},     {{0x03}, 1, -1, 0, 0, "add r, m"},
+        {{0x23}, 1, -1, 0, 0, "and r, m"},     {{0x81}, 1, 7, 0, 4, "cmp m, imm"},
+        {{0x85}, 1, -1, 0, 0, "test m, r"},    {{0xF7}, 1, 0, 0, 4, "test m, imm"},
+        {{0x0F, 0xA3}, 2, -1, 0, 0, "bt m, r"}, {{0x0F, 0xBA}, 2, 4, 0, 1, "bt m, imm"},
+        {{0x0F, 0xB6}, 2, -1, 0, 0, "movzx"},  {{0x0F, 0x44}, 2, -1, 0, 0, "cmove"},
+        {{0x0F, 0x94}, 2, 0, 1, 0, "sete"},    {{0xFF}, 1, 6, 0, 0, "push m"},
+        {{0xF7}, 1, 4, 0, 0, "mul m"},         {{0x0F, 0xAF}, 2, -1, 0, 0, "imul r, m"},
+        {{0xD1}, 1, 4, 0, 0, "shl m, 1"},      {{0x0F, 0xA5}, 2, -1, 0, 0, "shld m, r, cl"},
+    };
+    int k = (int)rndn(sizeof forms / sizeof forms[0]);
+    int size = forms[k].byte ? 1 : rnd_size(14);
+    uint64_t ea = pick_ea(PG_D, (unsigned)size, 1, 0);
+    memval(ea, size);
+    ispec s;
+    memset(&s, 0, sizeof s);
+    add_lock(&s, 1);
+    modrm_insn(tc, &s, forms[k].opc, forms[k].nopc, forms[k].reg < 0 ? (int)rndn(16) : forms[k].reg,
+               size, ea, 0, 0);
+    if (forms[k].imm) {
+        s.nimm = forms[k].imm == 4 && size == 2 ? 2 : forms[k].imm;
+        s.imm = rnd();
+    }
+    if (forms[k].opc[0] == 0xFF) {
+        s.nosize = size != 2;
+        s.size = size == 2 ? 2 : 8;
+    }
+    finish(tc, &s);
+    tc->exit_gva = ea;
+    tc->expect_fault = 1;
+    tc_text(tc, "lock %s (%d-bit)", forms[k].name, size * 8);
+}
+
+/* Faults the emulator must raise itself. SDM: CMPXCHG16B "#GP(0) If the
+ * memory operand is not aligned on a 16-byte boundary"; 64-bit mode
+ * "#GP(0) If the memory address is in a non-canonical form", which covers
+ * every byte of the access. */
+static void gen_gp(tcase *tc, int k)
+{
+    if (k == 0) {
+        static const uint8_t opc[2] = {0x0F, 0xC7};
+        uint64_t ea = pick_ea(PG_D, 16, 1, 0);
+        if ((ea & 15) == 0)
+            ea += 1 + rndn(15);
+        fill_random(ea, 16);
+        ispec s;
+        memset(&s, 0, sizeof s);
+        add_lock(&s, chance(1, 2));
+        modrm_insn(tc, &s, opc, 2, 1, 4, ea, 0, MO_NO_A32);
+        s.rexw_force = 1;
+        s.nosize = 1;
+        finish(tc, &s);
+        tc->exit_gva = ea;
+        tc->access = WHvMemoryAccessRead;
+        tc_text(tc, "cmpxchg16b misaligned (+%u)", (unsigned)(ea & 15));
+    } else if (k == 1) {
+        /* A load, store or RMW whose first bytes are the last canonical
+         * ones of the lower half and whose last bytes are not. */
+        static const uint8_t ops[4] = {0x8B, 0x89, 0x01, 0xFF};
+        int j = (int)rndn(4);
+        int size = rnd_size(14);
+        unsigned in = 1 + (unsigned)rndn((uint64_t)size - 1);
+        uint64_t ea = 0x0000800000000000ull - in;
+        ispec s;
+        memset(&s, 0, sizeof s);
+        modrm_insn(tc, &s, &ops[j], 1, j == 3 ? 0 : (int)rndn(16), size, ea, 0,
+                   MO_NO_A32 | MO_NO_SEG);
+        finish(tc, &s);
+        tc->exit_gva = ea;
+        tc->access = j == 1 ? WHvMemoryAccessWrite : WHvMemoryAccessRead;
+        tc_text(tc, "%s %d bytes at 2^47-%u (crosses into non-canonical)",
+                j == 0 ? "load" : j == 1 ? "store" : j == 2 ? "add" : "inc", size, in);
+    } else {
+        /* MOVS from MMIO to a non-canonical destination. */
+        int size = rnd_size(15);
+        uint64_t rsi = pick_ea(PG_D, (unsigned)size, 0, 0);
+        uint64_t rdi = 0x0000800000000000ull + (rnd() & 0x3FFFFFFFFFFFull);
+        if (chance(1, 2))
+            rdi |= 0xFFFF000000000000ull & ~(1ull << (48 + rndn(16)));
+        int rep = chance(1, 2);
+        tc->gpr[6] = rsi;
+        tc->gpr[7] = rdi;
+        if (rep)
+            tc->gpr[1] = 1 + rndn(20);
+        bytebuf b = {tc->insn, 0};
+        if (rep)
+            put8(&b, 0xF3);
+        if (size == 2)
+            put8(&b, 0x66);
+        if (size == 8)
+            put8(&b, 0x48);
+        put8(&b, size == 1 ? 0xA4u : 0xA5u);
+        tc->len = (int)b.n;
+        tc->exit_gva = rsi;
+        tc->access = WHvMemoryAccessRead;
+        tc_text(tc, "%smovs%s to non-canonical %" PRIx64, rep ? "rep " : "", g_szname[size], rdi);
+    }
+    tc->expect_fault = 1;
+}
+
+static void gen_gp_align(tcase *tc)
+{
+    gen_gp(tc, 0);
+}
+
+static void gen_gp_canonical(tcase *tc)
+{
+    gen_gp(tc, 1 + (int)rndn(2));
+}
+
 typedef struct family {
     const char *name;
     void (*gen)(tcase *tc);
@@ -1508,7 +1639,7 @@ typedef struct family {
     unsigned run, failed;
     unsigned long calls[FVMM_CB_KINDS]; /* callback totals over all cases */
     unsigned long fetch_translates;     /* translate calls with ValidateExecute */
-    unsigned de;                        /* cases where the CPU raised #DE */
+    unsigned de;                        /* cases where the CPU raised #DE/#UD/#GP */
     unsigned protocol_only;             /* failed only a round-trip rule */
 } family;
 
@@ -1544,6 +1675,9 @@ static family g_fam[] = {
     {"stos", gen_stos, 1, 1, 0, 0, {0}, 0, 0, 0},
     {"lods", gen_lods, 1, 1, 0, 0, {0}, 0, 0, 0},
     {"cmps", gen_cmps, 1, 2, 0, 0, {0}, 0, 0, 0},
+    {"lock #UD", gen_lock_ud, 0, 1, 0, 0, {0}, 0, 0, 0},
+    {"#GP cmpxchg16b", gen_gp_align, 0, 1, 0, 0, {0}, 0, 0, 0},
+    {"#GP non-canonical", gen_gp_canonical, 0, 1, 0, 0, {0}, 0, 0, 0},
     {"scas", gen_scas, 1, 1, 0, 0, {0}, 0, 0, 0},
 };
 #define NFAM (sizeof g_fam / sizeof g_fam[0])
@@ -1835,6 +1969,34 @@ static void inject_case(family *f, const tcase *tc, const uint64_t rng_saved[4])
     }
 }
 
+/* A device sees each access once: no byte of the exit's (MMIO) GPA page
+ * may be read twice or written twice by one instruction. Returns a
+ * description of the first violation or NULL. */
+static const char *mmio_access_shape(uint64_t mmio_gpa)
+{
+    static uint8_t reads[PAGE], writes[PAGE];
+    static char msg[160];
+    memset(reads, 0, sizeof reads);
+    memset(writes, 0, sizeof writes);
+    for (size_t i = 0; i < fvmm_call_count(g_vm); i++) {
+        const fvmm_call *c = fvmm_call_at(g_vm, i);
+        if (c->kind != FVMM_CB_MEMORY || c->hr != S_OK ||
+            (c->u.mem.gpa & ~(uint64_t)(PAGE - 1)) != (mmio_gpa & ~(uint64_t)(PAGE - 1)))
+            continue;
+        for (unsigned b = 0; b < c->u.mem.size; b++) {
+            size_t off = (size_t)((c->u.mem.gpa + b) & (PAGE - 1));
+            uint8_t *cnt = c->u.mem.direction ? writes : reads;
+            if (++cnt[off] > 1) {
+                snprintf(msg, sizeof msg, "MMIO byte at gpa 0x%" PRIx64 " %s twice (call #%zu)",
+                         (mmio_gpa & ~(uint64_t)(PAGE - 1)) + off,
+                         c->u.mem.direction ? "written" : "read", i);
+                return msg;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Runs one case; returns 1 if it passed. */
 static int run_case(family *f, tcase *tc)
 {
@@ -1876,9 +2038,22 @@ static int run_case(family *f, tcase *tc)
     st.AsUINT32 = 0;
     HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
 
-    if (sig && sig != SIGFPE) {
-        rp(&r, "  TEST BUG: native run raised signal %d at rip %" PRIx64 "\n", (int)sig,
-           (uint64_t)g_sig_rip);
+    /* The CPU's exception, as the vector and error code to inject: #DE
+     * (SIGFPE) from any DIV/IDIV; #UD (SIGILL) and #GP (SIGSEGV, trap 13)
+     * only where the generator aims at them. */
+    int vec = -1;
+    unsigned ec = 0;
+    if (sig == SIGFPE)
+        vec = 0;
+    else if (sig == SIGILL && tc->expect_fault)
+        vec = 6;
+    else if (sig == SIGSEGV && tc->expect_fault && (g_sig_trapno == 13 || g_sig_trapno == 12)) {
+        vec = (int)g_sig_trapno;
+        ec = g_sig_err;
+    }
+    if (sig && (vec < 0 || g_sig_rip != g_insn_addr)) {
+        rp(&r, "  TEST BUG: native run raised signal %d (trap %u) at rip %" PRIx64 "\n", (int)sig,
+           (unsigned)g_sig_trapno, (uint64_t)g_sig_rip);
         bad = 1;
         goto out;
     }
@@ -1892,8 +2067,13 @@ static int run_case(family *f, tcase *tc)
         rp(&r, "  round trip: %s\n", why);
         protocol = 1;
     }
+    if ((why = mmio_access_shape(mc.Gpa)) != NULL) {
+        rp(&r, "  access shape: %s\n", why);
+        protocol = 1;
+    }
     if (!st.EmulationSuccessful) {
-        rp(&r, "  status 0x%x (not EmulationSuccessful)\n", st.AsUINT32);
+        const char *lf = whvemu_last_failure(g_emu);
+        rp(&r, "  status 0x%x (not EmulationSuccessful): %s\n", st.AsUINT32, lf ? lf : "?");
         bad = 1;
         goto out;
     }
@@ -1904,15 +2084,17 @@ static int run_case(family *f, tcase *tc)
     uint64_t exp_rip = g_insn_addr + (uint64_t)tc->len;
     const uint64_t *exp = g_sb->out;
     uint64_t exp_fl = g_sb->out[16];
-    if (sig == SIGFPE) {
+    if (vec >= 0) {
         f->de++;
-        if (g_sig_rip != g_insn_addr)
-            rp(&r, "  TEST BUG: #DE at rip %" PRIx64 "\n", (uint64_t)g_sig_rip);
+        int has_ec = vec == 12 || vec == 13;
         if (!injected || pi.PendingInterruption.InterruptionType != 3 ||
-            pi.PendingInterruption.InterruptionVector != 0 ||
-            pi.PendingInterruption.DeliverErrorCode) {
-            rp(&r, "  native #DE, but emulator %s (pending interruption 0x%016" PRIx64 ")\n",
-               injected ? "injected something else" : "injected nothing",
+            pi.PendingInterruption.InterruptionVector != (unsigned)vec ||
+            pi.PendingInterruption.DeliverErrorCode != (unsigned)has_ec ||
+            (has_ec && pi.PendingInterruption.ErrorCode != ec)) {
+            rp(&r,
+               "  native exception %d (error code %u), but emulator %s (pending interruption "
+               "0x%016" PRIx64 ")\n",
+               vec, ec, injected ? "injected something else" : "injected nothing",
                injected ? pi.Reg64 : 0);
             bad = 1;
         }
@@ -2007,6 +2189,8 @@ static void setup_vm(void)
     fvmm_set_default_translation(g_vm, FVMM_UNMAPPED_NOT_PRESENT);
     for (int pg = 0; pg < PG_COUNT; pg++)
         fvmm_map_gva(g_vm, region_addr(pg, 0), page_gpa(pg));
+    /* The last canonical page of the lower half, for the #GP family. */
+    fvmm_map_gva(g_vm, 0x00007FFFFFFFF000ull, 0xFED00000ull);
     WHV_REGISTER_VALUE v;
     fvmm_reg_get(g_vm, WHvX64RegisterFs, &v);
     v.Segment.Base = g_fs_base;
@@ -2155,7 +2339,7 @@ int main(void)
     for (size_t i = 0; i < NFAM; i++) {
         const family *f = &g_fam[i];
         double n = f->run ? (double)f->run : 1.0;
-        printf("  %-18s %7u run, %5u failed (%u protocol only), %4u #DE   get %.2f set %.2f translate %.2f (fetch %.2f) "
+        printf("  %-18s %7u run, %5u failed (%u protocol only), %4u exc   get %.2f set %.2f translate %.2f (fetch %.2f) "
                "memory %.2f\n",
                f->name, f->run, f->failed, f->protocol_only, f->de, (double)f->calls[FVMM_CB_GET_REGS] / n,
                (double)f->calls[FVMM_CB_SET_REGS] / n, (double)f->calls[FVMM_CB_TRANSLATE] / n,

@@ -682,20 +682,6 @@ static void test_interrupt_shadow_is_ended_by_the_instruction(void)
     fx_fini(&f);
 }
 
-static void test_io_emulation_is_refused_until_implemented(void)
-{
-    struct fixture f;
-    fx_init(&f, 0);
-    WHV_X64_IO_PORT_ACCESS_CONTEXT io;
-    memset(&io, 0, sizeof(io));
-    fvmm_build_exit64(&f.vp, 0, RIP0, 2);
-    fvmm_reset_log(f.vm);
-    CHECK_EQ(WHvEmulatorTryIoEmulation(f.emu, f.vm, &f.vp, &io, &f.st), S_OK);
-    CHECK_EQ(f.st.AsUINT32, 2);
-    CHECK_EQ(fvmm_call_count(f.vm), 0);
-    fx_fini(&f);
-}
-
 int main(void)
 {
     RUN(test_create_rejects_bad_arguments);
@@ -722,6 +708,5 @@ int main(void)
     RUN(test_rep_with_zero_count_only_advances_rip);
     RUN(test_trap_flag_queues_single_step_and_rf_is_cleared);
     RUN(test_interrupt_shadow_is_ended_by_the_instruction);
-    RUN(test_io_emulation_is_refused_until_implemented);
     return CHECK_SUMMARY();
 }

@@ -1,0 +1,85 @@
+/*
+ * io.c - port I/O: IN, OUT, INS, OUTS with REP. The only caller of the I/O
+ * port callback. The port is the exit's PortNumber (DX is not fetched);
+ * IN merges into AL/AX or zero-extends EAX into RAX; OUT changes no
+ * register. INS validates its destination before reading the port, so a
+ * fault loses no device data.
+ */
+#include "emu.h"
+#include "mem.h"
+
+static enum rc io_port(struct emu *e, unsigned size, bool out, uint32_t *data)
+{
+    WHV_EMULATOR_IO_ACCESS_INFO a;
+    a.Direction = out ? 1 : 0;
+    a.Port = e->io_port;
+    a.AccessSize = (UINT16)size;
+    a.Data = out ? (uint32_t)(*data & size_mask(size)) : 0;
+    HRESULT hr = e->h->cb.WHvEmulatorIoPortCallback(e->ctx, &a);
+    if (hr != S_OK) {
+        e->status = 1u << 2; /* IoPortCallbackFailed */
+        e->why = "the I/O port callback failed";
+        return RC_CALLBACK_FAILED;
+    }
+    if (!out)
+        *data = (uint32_t)(a.Data & size_mask(size));
+    return RC_OK;
+}
+
+enum rc io_in(struct emu *e, const struct insn *in)
+{
+    uint32_t v = 0;
+    unsigned size = in->op[0].size;
+    TRY(io_port(e, size, false, &v));
+    vcpu_write_reg(e, GPR_RAX, size, false, v);
+    return RC_OK;
+}
+
+enum rc io_out(struct emu *e, const struct insn *in)
+{
+    uint32_t v = (uint32_t)vcpu_read_reg(e, GPR_RAX, in->op[1].size, false);
+    return io_port(e, in->op[1].size, true, &v);
+}
+
+enum rc io_ins(struct emu *e, const struct insn *in)
+{
+    struct str_state s;
+    str_begin(e, in, &s);
+    for (;;) {
+        bool go;
+        uint32_t v = 0;
+        uint8_t seg;
+        uint64_t off;
+        TRY(str_may_iterate(e, in, &s, &go));
+        if (!go)
+            return RC_OK;
+        TRY(op_addr(e, in, 0, &seg, &off));
+        TRY(mem_check(e, seg, off, s.size, ACC_W));
+        TRY(io_port(e, s.size, false, &v));
+        TRY(op_write(e, in, 0, v));
+        str_bump(e, GPR_RDI, s.step, &s);
+        str_end_iteration(e, &s);
+        if (!s.rep)
+            return RC_OK;
+    }
+}
+
+enum rc io_outs(struct emu *e, const struct insn *in)
+{
+    struct str_state s;
+    str_begin(e, in, &s);
+    for (;;) {
+        bool go;
+        uint64_t v;
+        TRY(str_may_iterate(e, in, &s, &go));
+        if (!go)
+            return RC_OK;
+        TRY(op_read(e, in, 1, &v));
+        uint32_t d = (uint32_t)v;
+        TRY(io_port(e, s.size, true, &d));
+        str_bump(e, GPR_RSI, s.step, &s);
+        str_end_iteration(e, &s);
+        if (!s.rep)
+            return RC_OK;
+    }
+}
