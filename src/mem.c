@@ -31,10 +31,50 @@ static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t first, uint6
     return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");
 }
 
-static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint64_t *lin)
+/* The #GP(0) or #SS(0) a segment violation raises (SDM Vol. 3 6.15). */
+static enum rc seg_fault(struct emu *e, uint8_t seg)
+{
+    return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
+}
+
+/* Segmentation outside 64-bit mode (SDM Vol. 3 ch. 3 and 5.3-5.5). The
+ * segment caches are taken as the VMM reports them: Limit is byte-granular
+ * already; an unusable (null) segment shows Present = 0. */
+static enum rc seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                         uint64_t *lin)
+{
+    const WHV_X64_SEGMENT_REGISTER *sg = vcpu_seg(e, seg);
+    uint64_t last = off + size - 1;
+    bool real = e->mode == MODE_REAL || e->mode == MODE_V86;
+    if (!real) {
+        unsigned type = sg->SegmentType;
+        if (!sg->Present || !sg->NonSystemSegment)
+            return seg_fault(e, seg); /* null/unusable or a system descriptor */
+        bool code = type & 8;
+        if ((intent & ACC_W) && (code || !(type & 2)))
+            return seg_fault(e, seg); /* code, or read-only data */
+        if ((intent & ACC_R) && code && !(type & 2))
+            return seg_fault(e, seg); /* execute-only code */
+        if (!code && (type & 4)) {
+            /* Expand-down: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF. */
+            uint64_t upper = sg->Default ? 0xFFFFFFFFu : 0xFFFFu;
+            if (off <= sg->Limit || last > upper)
+                return seg_fault(e, seg);
+            *lin = (sg->Base + off) & 0xFFFFFFFFu;
+            return RC_OK;
+        }
+    }
+    if (last > sg->Limit)
+        return seg_fault(e, seg);
+    *lin = (sg->Base + off) & 0xFFFFFFFFu;
+    return RC_OK;
+}
+
+static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                          uint64_t *lin)
 {
     if (e->mode != MODE_LONG64)
-        return emu_unsupported(e, "segmentation outside 64-bit mode is not emulated yet");
+        return seg_check(e, seg, off, size, intent, lin);
     uint64_t base = 0;
     if (seg == SEG_FS || seg == SEG_GS)
         base = vcpu_seg(e, seg)->Base;
@@ -186,18 +226,21 @@ static enum rc mem_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, ui
 
 /* Move `size` bytes at linear `lin`: translate every page first, then the
  * pieces. */
+/* Move `size` bytes at linear `lin`: translate every page first, then the
+ * pieces. Outside 64-bit mode linear addresses wrap at 4 GiB. */
 static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t intent, bool write,
                         uint8_t *buf)
 {
+    uint64_t lmask = e->mode == MODE_LONG64 ? ~(uint64_t)0 : 0xFFFFFFFFu;
     uint64_t first = lin & EMU_PAGE_MASK;
-    uint64_t last = (lin + size - 1) & EMU_PAGE_MASK;
+    uint64_t last = ((lin + size - 1) & lmask) & EMU_PAGE_MASK;
     uint64_t gpa0, gpa1 = 0;
     TRY(mem_page(e, first, lin, intent, &gpa0));
     if (last != first)
         TRY(mem_page(e, last, last, intent, &gpa1));
     unsigned done = 0;
     while (done < size) {
-        uint64_t a = lin + done;
+        uint64_t a = (lin + done) & lmask;
         unsigned in_page = EMU_PAGE_SIZE - (unsigned)(a & (EMU_PAGE_SIZE - 1));
         unsigned n = size - done;
         if (n > in_page)
@@ -217,7 +260,7 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
     uint64_t lin = 0;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
-    TRY(mem_linear(e, seg, off, size, &lin));
+    TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size));
     return mem_move(e, lin, size, intent | ACC_R, false, out);
 }
@@ -229,7 +272,7 @@ enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     uint8_t buf[EMU_MAX_ACCESS];
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
-    TRY(mem_linear(e, seg, off, size, &lin));
+    TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size));
     memcpy(buf, data, size);
     return mem_move(e, lin, size, intent | ACC_W, true, buf);
@@ -240,9 +283,10 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     uint64_t lin = 0, gpa;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
-    TRY(mem_linear(e, seg, off, size, &lin));
+    TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size));
-    uint64_t first = lin & EMU_PAGE_MASK, last = (lin + size - 1) & EMU_PAGE_MASK;
+    uint64_t lmask = e->mode == MODE_LONG64 ? ~(uint64_t)0 : 0xFFFFFFFFu;
+    uint64_t first = lin & EMU_PAGE_MASK, last = ((lin + size - 1) & lmask) & EMU_PAGE_MASK;
     TRY(mem_page(e, first, lin, intent, &gpa));
     if (last != first)
         TRY(mem_page(e, last, last, intent, &gpa));
@@ -253,18 +297,27 @@ enum rc mem_fetch_insn(struct emu *e)
 {
     if (e->nbytes >= EMU_MAX_INSN_LEN)
         return RC_INTERNAL;
-    uint64_t lin = 0;
+    uint64_t lin;
+    unsigned avail = EMU_MAX_INSN_LEN - e->nbytes;
     if (e->mode == MODE_LONG64) {
         lin = e->vp->Rip + e->nbytes;
-        if (!canonical(lin, 48))
-            return emu_unsupported(e, "instruction pointer is not canonical");
+        if (!canonical(lin, 48) && !(canonical(lin, 57) && e->exit_gva_valid &&
+                                     !canonical(e->exit_gva, 48)))
+            return fault_gp(e, 0);
     } else {
-        return emu_unsupported(e, "instruction fetch outside 64-bit mode is not emulated yet");
+        /* CS limit check on the bytes still to fetch (SDM Vol. 3 5.3). */
+        const WHV_X64_SEGMENT_REGISTER *cs = &e->vp->Cs;
+        uint64_t ipmask = (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu
+                                                                                 : 0xFFFFu;
+        uint64_t ip = (e->vp->Rip + e->nbytes) & ipmask;
+        if (ip > cs->Limit)
+            return fault_gp(e, 0);
+        if (cs->Limit - ip + 1 < avail)
+            avail = (unsigned)(cs->Limit - ip + 1);
+        lin = (cs->Base + ip) & 0xFFFFFFFFu;
     }
     unsigned in_page = EMU_PAGE_SIZE - (unsigned)(lin & (EMU_PAGE_SIZE - 1));
-    unsigned n = EMU_MAX_INSN_LEN - e->nbytes;
-    if (n > in_page)
-        n = in_page;
+    unsigned n = avail < in_page ? avail : in_page;
     TRY(mem_move(e, lin, n, ACC_X, false, e->bytes + e->nbytes));
     e->nbytes = (uint8_t)(e->nbytes + n);
     return RC_OK;

@@ -537,7 +537,9 @@ static void plan_mem(tcase *tc, ispec *s, uint64_t ea, unsigned excl, unsigned o
             pick[np++] = r;
 
     int form = (int)rndn(10);
-    if (form == 8 && segbase == 0) {
+    int64_t rip_dist = (int64_t)(ea - g_insn_addr);
+    if (form == 8 && segbase == 0 &&
+        (s->a32 || (rip_dist > -0x7FFF0000ll && rip_dist < 0x7FFF0000ll))) {
         m->riprel = 1;
         m->riptarget = ea;
         return;
@@ -2007,7 +2009,7 @@ static int run_case(family *f, tcase *tc)
     int protocol = 0; /* a round-trip rule failed */
 
     place_insn(tc->insn, (size_t)tc->len);
-    if (g_selftest) {
+    if (g_selftest && !tc->expect_fault) {
         /* Generator check: with the data pages inaccessible, the first
          * fault must be at the exit's GVA. */
         memcpy(g_sb->in, tc->gpr, sizeof tc->gpr);
@@ -2039,15 +2041,17 @@ static int run_case(family *f, tcase *tc)
     HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
 
     /* The CPU's exception, as the vector and error code to inject: #DE
-     * (SIGFPE) from any DIV/IDIV; #UD (SIGILL) and #GP (SIGSEGV, trap 13)
-     * only where the generator aims at them. */
+     * (SIGFPE) from any DIV/IDIV; #UD (SIGILL), #GP (SIGSEGV, trap 13) and
+     * #SS (SIGBUS, trap 12) only where the generator aims at them. */
     int vec = -1;
     unsigned ec = 0;
     if (sig == SIGFPE)
         vec = 0;
     else if (sig == SIGILL && tc->expect_fault)
         vec = 6;
-    else if (sig == SIGSEGV && tc->expect_fault && (g_sig_trapno == 13 || g_sig_trapno == 12)) {
+    else if ((sig == SIGSEGV || sig == SIGBUS) && tc->expect_fault &&
+             (g_sig_trapno == 13 || g_sig_trapno == 12)) {
+        /* #GP, or #SS for a stack-segment (RSP/RBP based) reference. */
         vec = (int)g_sig_trapno;
         ec = g_sig_err;
     }
