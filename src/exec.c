@@ -147,6 +147,11 @@ void flags_set(struct emu *e, const struct insn *in, uint32_t fl)
 enum rc exec_insn(struct emu *e)
 {
     const struct insn *in = &e->in;
-    TRY(vcpu_fetch(e, in->needs | e->want));
+    uint32_t want = in->needs | e->want;
+    /* Whether 48-bit or 57-bit addresses are canonical depends on CR4.LA57;
+     * when a get call is made anyway, CR4 rides along at no extra cost. */
+    if (e->mode == MODE_LONG64 && (want & ~e->regs.valid))
+        want |= VR_BIT(VR_CR4);
+    TRY(vcpu_fetch(e, want));
     return in->row->fn(e, in);
 }

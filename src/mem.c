@@ -10,6 +10,8 @@
 
 #include "mem.h"
 
+#define CR4_LA57 (1u << 12)
+
 static bool canonical(uint64_t a, unsigned bits)
 {
     uint64_t top = (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits));
@@ -26,6 +28,11 @@ static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t first, uint6
         return RC_OK;
     if (!canonical(first, 57) || !canonical(last, 57))
         return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
+    if (e->regs.valid & VR_BIT(VR_CR4)) {
+        if (e->regs.v[VR_CR4].Reg64 & CR4_LA57)
+            return RC_OK;
+        return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
+    }
     if (e->exit_gva_valid && !canonical(e->exit_gva, 48) && canonical(e->exit_gva, 57))
         return RC_OK;
     return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");

@@ -269,12 +269,13 @@ static void test_mov_load_uses_exit_gpa_and_one_get_one_set(void)
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 1);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_SET_REGS), 1);
-    /* Only RBX was asked for: RAX is written in full, RIP/RFLAGS/CS come
-     * from the exit. */
+    /* Only RBX was asked for, and CR4 for the canonical-address width: RAX
+     * is written in full, RIP/RFLAGS/CS come from the exit. */
     const fvmm_call *get = fvmm_call_at(f.vm, 0);
     CHECK_EQ(get->kind, FVMM_CB_GET_REGS);
-    CHECK_EQ(get->u.regs.count, 1);
+    CHECK_EQ(get->u.regs.count, 2);
     CHECK_EQ(fvmm_call_reg_names(f.vm, get)[0], WHvX64RegisterRbx);
+    CHECK_EQ(fvmm_call_reg_names(f.vm, get)[1], WHvX64RegisterCr4);
     fx_fini(&f);
 }
 
@@ -588,15 +589,17 @@ static void test_non_canonical_address_injects_gp_or_ss(void)
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x00FFFFFFFFFFFFFEull);
     fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
     CHECK_EQ(injected(&f).InterruptionVector, 13);
-    /* Canonical only with 5-level paging: legal when the exit's own address
-     * shows LA57 is on, refused (not guessed) otherwise. */
+    /* Canonical only with 5-level paging: CR4.LA57 decides. */
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x0000800000000000ull);
-    fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
-    CHECK_EQ(f.st.AsUINT32, 2);
     fvmm_map_gva(f.vm, 0x0000800000000000ull, MMIO_GPA);
+    fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    fvmm_set_reg64(f.vm, WHvX64RegisterCr4, fvmm_reg64(f.vm, WHvX64RegisterCr4) | (1u << 12));
     fx_run(&f, mov, 2, 0x0000800000000000ull, 1, WHvMemoryAccessRead);
     CHECK_EQ(f.st.AsUINT32, 1);
     CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0 + 2);
     fx_fini(&f);
 }
 

@@ -258,7 +258,7 @@ static void test_address_size_override_counts_ecx_and_wraps_edi(void)
     fx_fini(&f);
 }
 
-static void test_outs_with_fs_override_fetches_only_fs(void)
+static void test_outs_with_fs_override_fetches_only_fs_and_cr4(void)
 {
     struct io_fx f;
     fx_init(&f);
@@ -274,8 +274,9 @@ static void test_outs_with_fs_override_fetches_only_fs(void)
     CHECK_EQ(f.st.AsUINT32, 1);
     const fvmm_call *c = fvmm_call_at(f.vm, 0);
     CHECK_EQ(c->kind, FVMM_CB_GET_REGS);
-    CHECK_EQ(c->u.regs.count, 1);
+    CHECK_EQ(c->u.regs.count, 2);
     CHECK_EQ(fvmm_call_reg_names(f.vm, c)[0], WHvX64RegisterFs);
+    CHECK_EQ(fvmm_call_reg_names(f.vm, c)[1], WHvX64RegisterCr4);
     CHECK_EQ(fvmm_port_write_at(f.vm, 0)->data, 0xCAFEBABE);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRsi), 0x44);
     fx_fini(&f);
@@ -345,7 +346,7 @@ int main(void)
     RUN(test_rep_outsb_16_bytes_reads_memory_and_writes_the_port_in_order);
     RUN(test_rep_insw_backwards_stores_each_port_value);
     RUN(test_address_size_override_counts_ecx_and_wraps_edi);
-    RUN(test_outs_with_fs_override_fetches_only_fs);
+    RUN(test_outs_with_fs_override_fetches_only_fs_and_cr4);
     RUN(test_rep_with_zero_count_touches_nothing);
     RUN(test_ins_to_a_missing_page_faults_before_reading_the_port);
     RUN(test_port_callback_failure_is_reported_and_nothing_written);
