@@ -32,4 +32,24 @@ int sample_driver_run(void *mmio, const unsigned char *msg, unsigned len,
                       unsigned char *reply, unsigned cap, uint64_t stamp,
                       struct driver_result *res);
 
+/* Results of the packet-RAM test, in the order they were taken. */
+#define MEMTEST_MAX 128
+
+struct memtest_log {
+    unsigned n;
+    const char *what[MEMTEST_MAX];
+    uint64_t value[MEMTEST_MAX];
+};
+
+/* The driver's probe-time test of the device's packet RAM: many instruction
+ * forms on the 64 bytes at `area` (the 8 bytes before it are used too),
+ * every result (register values, defined flags, final memory) recorded in
+ * `log`. Run once on ordinary memory and once on the device, the two logs
+ * must be identical. `ram16` is 16 bytes of ordinary memory for the string
+ * instructions; `fs_base` (0 to skip) is the thread's FS base, for an
+ * FS-relative access; `have_movbe` says the CPU implements MOVBE. */
+void sample_driver_memtest(void *area, const unsigned char *ram16,
+                           uint64_t fs_base, int have_movbe,
+                           struct memtest_log *log);
+
 #endif /* WHVEMU_SAMPLE_DRIVER_H */

@@ -16,8 +16,20 @@
  *
  * Every GPR, RIP, RFLAGS (minus the flags the SDM leaves undefined for the
  * instruction and count, see undefined-flag notes at each generator) and the
- * whole buffer are compared. A #DE natively (SIGFPE) must appear as an
- * injected #DE (PendingInterruption, type 3, vector 0) with no other change.
+ * whole buffer are compared. A native exception (#DE from DIV/IDIV, and the
+ * #UD/#GP/#SS the "lock #UD" and "#GP" families aim at) must appear as the
+ * same exception injected through PendingInterruption (type 3, vector,
+ * error code) with RIP and every register unchanged.
+ *
+ * Each case also checks the fake VMM's round-trip rules and that no byte of
+ * the MMIO page is read twice or written twice. One passed case in eight is
+ * rerun with one callback failing (HRESULT, #PF-causing translate result,
+ * unaligned GPA) at a call number the clean run reached.
+ *
+ * The instruction usually sits mid-page, sometimes straddling into a second
+ * code page; the exit carries 16 instruction bytes, none (the emulator
+ * fetches them), exactly the instruction, or a truncated prefix of it. CPL
+ * is 0 or 3. FS/GS overrides use the host's real bases.
  *
  * Environment: WHVEMU_DIFF_SEED=<n> reproduces one run with that seed only;
  * WHVEMU_DIFF_SCALE=<f> scales the per-family case counts (default 1.0);
