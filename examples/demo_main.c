@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 
+#include <cpuid.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -44,9 +45,17 @@ struct worker {
     uint64_t stamp;
     struct driver_result res;
 
+    int have_movbe;
+    struct memtest_log mt_native, mt_device;
+    uint64_t memtest_emulations, transaction_emulations;
+    uint64_t log_from; /* first device log entry of the last transaction */
+
     unsigned failed_rounds;
     char first_failure[256];
 };
+
+/* Ordinary memory for the string instructions of the packet RAM test. */
+static const unsigned char memtest_ram16[16] = "0123456789abcdef";
 
 static void usage(FILE *f)
 {
@@ -113,13 +122,13 @@ static void expected_reply(const unsigned char *m, unsigned char *r)
     } while (0)
 
 /* Compares one round's outcome with what the driver and device should
- * have done. Returns 0 when everything matches. */
-static int check_round(struct worker *w, unsigned round)
+ * have done. `failed` says an earlier check of this round failed (its
+ * message is kept). Returns 0 when everything matches. */
+static int check_round(struct worker *w, unsigned round, int failed)
 {
     const struct device *d = &w->dev;
     const struct driver_result *r = &w->res;
     unsigned char want[DEMO_MSG_LEN];
-    int failed = 0;
 
     expected_reply(w->msg, want);
     CHECK(w->copied == (int)DEMO_MSG_LEN,
@@ -178,11 +187,45 @@ static int check_round(struct worker *w, unsigned round)
     return failed;
 }
 
+/* The packet RAM test must give the same results on the device (every
+ * access emulated) as on ordinary memory (run natively). */
+static int check_memtest(struct worker *w, unsigned round)
+{
+    const struct memtest_log *a = &w->mt_native, *b = &w->mt_device;
+    int failed = 0;
+
+    CHECK(a->n == b->n && a->n < MEMTEST_MAX,
+          "round %u: packet RAM test recorded %u results natively, %u on "
+          "the device",
+          round, a->n, b->n);
+    for (unsigned i = 0; !failed && i < a->n && i < b->n; i++)
+        CHECK(a->value[i] == b->value[i],
+              "round %u: packet RAM test, \"%s\": 0x%" PRIx64
+              " natively, 0x%" PRIx64 " on the device",
+              round, a->what[i], a->value[i], b->value[i]);
+    return failed;
+}
+
 static void run_worker(struct worker *w)
 {
     sandbox_enter(&w->sb);
     for (unsigned round = 0; round < w->rounds; round++) {
+        uint64_t area[10], before;
+        int failed;
+
         device_power_on(&w->dev);
+        memset(area, 0, sizeof(area));
+        sample_driver_memtest((unsigned char *)area + 8, memtest_ram16,
+                              w->sb.fs_base, w->have_movbe, &w->mt_native);
+        before = w->sb.st.emulations;
+        sample_driver_memtest(w->sb.window + DEMO_BUF_TX + 0x40,
+                              memtest_ram16, w->sb.fs_base, w->have_movbe,
+                              &w->mt_device);
+        w->memtest_emulations += w->sb.st.emulations - before;
+        failed = check_memtest(w, round);
+
+        w->log_from = w->dev.log_count;
+        before = w->sb.st.emulations;
         make_message(w->index, round, w->msg);
         memset(w->reply, 0, sizeof(w->reply));
         memset(&w->res, 0, sizeof(w->res));
@@ -190,7 +233,8 @@ static void run_worker(struct worker *w)
         w->copied = sample_driver_run(w->sb.window, w->msg, DEMO_MSG_LEN,
                                       w->reply, sizeof(w->reply), w->stamp,
                                       &w->res);
-        if (check_round(w, round))
+        w->transaction_emulations += w->sb.st.emulations - before;
+        if (check_round(w, round, failed))
             w->failed_rounds++;
     }
     sandbox_leave();
@@ -257,7 +301,7 @@ static void print_device_log(const struct device *d, uint64_t from,
 
     if (from > start)
         start = from;
-    printf("  device log, last round (%" PRIu64 " accesses%s):\n"
+    printf("  device log, last transaction (%" PRIu64 " accesses%s):\n"
            "    emulation dir   where            size  count value\n",
            d->log_count - start, verbose ? "" : ", runs folded");
     for (uint64_t i = start; i < d->log_count; i++) {
@@ -341,6 +385,8 @@ int main(int argc, char **argv)
         uint64_t reads, writes, by_size[9][2];
     } dev_total;
     unsigned failed = 0;
+    unsigned eax, ebx, ecx = 0, edx;
+    int have_movbe;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -384,6 +430,7 @@ int main(int argc, char **argv)
            whvemu_version(), threads, rounds, bytes_mode_name(mode));
     fflush(stdout);
 
+    have_movbe = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_MOVBE);
     workers = calloc(threads, sizeof(*workers));
     if (!workers) {
         fprintf(stderr, "whvemu-demo: out of memory\n");
@@ -399,6 +446,7 @@ int main(int argc, char **argv)
         char err[128] = "";
         workers[t].index = t;
         workers[t].rounds = rounds;
+        workers[t].have_movbe = have_movbe;
         device_reset(&workers[t].dev);
         if (sandbox_init(&workers[t].sb, &workers[t].dev, mode, err,
                          sizeof(err))) {
@@ -462,10 +510,13 @@ int main(int argc, char **argv)
                    t, (void *)w->sb.window,
                    (unsigned long long)w->sb.device_gpa,
                    DEMO_WINDOW_SIZE / 1024, s->emulations);
-            print_device_log(d, d->log_count >= d->counter
-                                    ? d->log_count - d->counter
-                                    : 0,
-                             verbose);
+            printf("  packet RAM test: %u results, %" PRIu64
+                   " emulations per round, %s the native run\n",
+                   w->mt_device.n, w->memtest_emulations / rounds,
+                   w->failed_rounds ? "compared with" : "identical to");
+            printf("  transaction: %" PRIu64 " emulations per round\n",
+                   w->transaction_emulations / rounds);
+            print_device_log(d, w->log_from, verbose);
             print_text("message received by the device", d->received,
                        d->received_len);
             print_text("reply the driver read back", w->reply,

@@ -1093,11 +1093,25 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
             if (gva & (FVMM_PAGE_SIZE - 1))
                 return fail(vm, "translate #%zu of unaligned gva 0x%llx", i,
                             (unsigned long long)gva);
-            for (size_t k = 0; k < i; k++)
-                if (vm->calls[k].kind == FVMM_CB_TRANSLATE &&
-                    (vm->calls[k].u.translate.gva & FVMM_PAGE_MASK) == (gva & FVMM_PAGE_MASK))
+            /* A page is translated once; the only second translation allowed
+             * adds ValidateWrite to a page first validated without it (an
+             * instruction that reads a page and then writes it, e.g. POP to
+             * the stack page or an overlapping MOVS: the write permission
+             * is known only from a write validation). */
+            unsigned seen = 0;
+            for (size_t k = 0; k < i; k++) {
+                const fvmm_call *p = &vm->calls[k];
+                if (p->kind != FVMM_CB_TRANSLATE ||
+                    (p->u.translate.gva & FVMM_PAGE_MASK) != (gva & FVMM_PAGE_MASK))
+                    continue;
+                seen++;
+                int upgrade = !(p->u.translate.flags & WHvTranslateGvaFlagValidateWrite) &&
+                              (c->u.translate.flags & WHvTranslateGvaFlagValidateWrite) &&
+                              !(p->u.translate.flags & WHvTranslateGvaFlagValidateExecute);
+                if (seen > 1 || !upgrade)
                     return fail(vm, "gva page 0x%llx translated twice (calls #%zu and #%zu)",
                                 (unsigned long long)gva, k, i);
+            }
             if (mmio && mmio->AccessInfo.GvaValid &&
                 (gva & FVMM_PAGE_MASK) == (mmio->Gva & FVMM_PAGE_MASK)) {
                 /* The exit proves the guest mapping allows its own access

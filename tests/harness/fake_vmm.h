@@ -281,7 +281,8 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
  *     injects one, RIP is absent or unchanged;
  *   - memory accesses are 1..8 bytes, direction 0 or 1, within one page;
  *   - translate GVAs are page aligned and each GVA page is translated at
- *     most once;
+ *     most once, except that one later call may add ValidateWrite to a page
+ *     first validated for reading only (a read then a write of that page);
  *   - if mmio is given and GvaValid was set: no translation of the exit's
  *     Gva page that the exit already covers: a data read or write when
  *     AccessType is Write, a data read (flags without ValidateWrite) when it
