@@ -79,13 +79,10 @@ static enum cpu_mode mode_of(const WHV_VP_EXIT_CONTEXT *vp)
 {
     if (!vp->ExecutionState.Cr0Pe)
         return MODE_REAL;
+    if (vp->ExecutionState.EferLma) /* IA-32e mode ignores RFLAGS.VM */
+        return vp->Cs.Long ? MODE_LONG64 : vp->Cs.Default ? MODE_COMPAT32 : MODE_COMPAT16;
     if (vp->Rflags & 0x20000u) /* RFLAGS.VM */
-        return vp->ExecutionState.EferLma ? MODE_PROT32 : MODE_V86;
-    if (vp->ExecutionState.EferLma) {
-        if (vp->Cs.Long)
-            return MODE_LONG64;
-        return vp->Cs.Default ? MODE_COMPAT32 : MODE_COMPAT16;
-    }
+        return MODE_V86;
     return vp->Cs.Default ? MODE_PROT32 : MODE_PROT16;
 }
 

@@ -279,11 +279,20 @@ static void test_round_trip_rules(void)
     cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
     CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
 
-    /* The same page twice; an unaligned GVA. */
+    /* The same page twice: only adding ValidateWrite to a page first
+     * validated for reading is allowed, once. An unaligned GVA. */
     fvmm_reset_log(vm);
     cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateRead, &r, &gpa);
-    cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateWrite, &r, &gpa);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateRead, &r, &gpa);
     cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateRead, &r, &gpa);
+    cb->WHvEmulatorTranslateGvaPage(
+        vm, 0x8000, WHvTranslateGvaFlagValidateRead | WHvTranslateGvaFlagValidateWrite, &r, &gpa);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
+    cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateWrite, &r, &gpa);
     CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
     fvmm_reset_log(vm);
     cb->WHvEmulatorTranslateGvaPage(vm, 0x8010, WHvTranslateGvaFlagValidateRead, &r, &gpa);

@@ -1,0 +1,339 @@
+/*
+ * test_modes.c - hand-checked cases for the modes outside 64-bit mode:
+ * 16-bit addressing forms and their default segments, segment bases and
+ * limits, expand-down segments, rights, null segments, the CS limit on
+ * instruction fetch, 16/32-bit RIP wrap and the 4 GiB linear wrap.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "WinHvEmulation.h"
+#include "check.h"
+#include "fake_vmm.h"
+
+enum { ES, CS, SS, DS, FS, GS };
+
+struct mfx {
+    fake_vmm *vm;
+    WHV_EMULATOR_HANDLE emu;
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_MEMORY_ACCESS_CONTEXT mc;
+    WHV_EMULATOR_STATUS st;
+};
+
+static void set_seg(struct mfx *f, int s, uint16_t sel, uint64_t base, uint32_t limit,
+                    uint16_t attr)
+{
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof(v));
+    v.Segment.Base = base;
+    v.Segment.Limit = limit;
+    v.Segment.Selector = sel;
+    v.Segment.Attributes = attr;
+    fvmm_reg_set(f->vm, (WHV_REGISTER_NAME)(WHvX64RegisterEs + s), &v);
+}
+
+/* real: Cr0Pe = 0, every segment base = selector * 16, limit 0xFFFF.
+ * prot16/prot32: flat-ish segments with the given D bit. */
+static void fx_init(struct mfx *f, int pe, int d)
+{
+    memset(f, 0, sizeof(*f));
+    f->vm = fvmm_create();
+    uint16_t code = (uint16_t)(pe ? (0x009B | (d ? 0x4000 : 0)) : 0x009B);
+    uint16_t data = (uint16_t)(0x0093 | (d ? 0x4000 : 0));
+    set_seg(f, CS, 0x1000, pe ? 0 : 0x10000, pe ? 0xFFFFFFFF : 0xFFFF, code);
+    for (int s = 0; s < 6; s++)
+        if (s != CS)
+            set_seg(f, s, 0x2000, pe ? 0 : 0x20000, pe ? 0xFFFFFFFF : 0xFFFF, data);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRflags, 2);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRip, 0x100);
+    if (WHvEmulatorCreateEmulator(fvmm_callbacks(), &f->emu) != S_OK)
+        abort();
+}
+
+static void fx_fini(struct mfx *f)
+{
+    WHvEmulatorDestroyEmulator(f->emu);
+    fvmm_destroy(f->vm);
+}
+
+static void fx_run(struct mfx *f, const uint8_t *b, unsigned n, int pe, int cpl)
+{
+    WHV_REGISTER_VALUE cs;
+    fvmm_reg_get(f->vm, WHvX64RegisterCs, &cs);
+    memset(&f->vp, 0, sizeof(f->vp));
+    f->vp.ExecutionState.Cr0Pe = (UINT16)pe;
+    f->vp.ExecutionState.Cpl = (UINT16)cpl;
+    f->vp.Cs = cs.Segment;
+    f->vp.Rip = fvmm_reg64(f->vm, WHvX64RegisterRip);
+    f->vp.Rflags = fvmm_reg64(f->vm, WHvX64RegisterRflags);
+    memset(&f->mc, 0, sizeof(f->mc));
+    f->mc.InstructionByteCount = (UINT8)n;
+    if (n)
+        memcpy(f->mc.InstructionBytes, b, n);
+    fvmm_reset_log(f->vm);
+    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
+    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
+    if (why)
+        printf("  round trip: %s\n", why);
+    CHECK(why == NULL);
+}
+
+static WHV_X64_PENDING_INTERRUPTION_REGISTER injected(struct mfx *f)
+{
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof(v));
+    fvmm_set_call_find(f->vm, WHvRegisterPendingInterruption, &v);
+    return v.PendingInterruption;
+}
+
+static void test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFF0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRsi, 0x0020); /* bx+si = 0x10010 -> 0x0010 */
+    uint16_t v = 0xBEEF;
+    fvmm_gpa_write(f.vm, 0x20000 + 0x10, &v, 2);
+    static const uint8_t mov[] = {0x8b, 0x00}; /* mov ax, [bx+si] */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRax, 0x11112222);
+    fx_run(&f, mov, 2, 0, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRax), 0x1111BEEF);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0x102);
+    fx_fini(&f);
+}
+
+static void test_real_mode_bp_defaults_to_ss(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0);
+    set_seg(&f, SS, 0x3000, 0x30000, 0xFFFF, 0x0093);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbp, 0x100);
+    uint8_t b = 0x5A;
+    fvmm_gpa_write(f.vm, 0x30000 + 0x102, &b, 1);
+    static const uint8_t mov[] = {0x8a, 0x46, 0x02}; /* mov al, [bp+2] */
+    fx_run(&f, mov, 3, 0, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRax) & 0xFF, 0x5A);
+    fx_fini(&f);
+}
+
+static void test_real_mode_word_at_ffff_is_gp(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFFF);
+    static const uint8_t mov[] = {0x8b, 0x07}; /* mov ax, [bx] */
+    fx_run(&f, mov, 2, 0, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0x100);
+    fx_fini(&f);
+}
+
+static void test_real_mode_ip_wraps_at_64k(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0xFFFE);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x10);
+    static const uint8_t mov[] = {0x89, 0x07}; /* mov [bx], ax */
+    fx_run(&f, mov, 2, 0, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0);
+    fx_fini(&f);
+}
+
+static void test_prot32_limit_and_base(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    set_seg(&f, DS, 0x10, 0x400000, 0xFFF, 0x4093);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFC);
+    uint32_t v = 0xA5A5A5A5;
+    fvmm_gpa_write(f.vm, 0x400FFC, &v, 4);
+    static const uint8_t mov[] = {0x8b, 0x03}; /* mov eax, [ebx] */
+    fx_run(&f, mov, 2, 1, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRax), 0xA5A5A5A5);
+    /* one byte further straddles the limit */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFD);
+    fx_run(&f, mov, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(injected(&f).ErrorCode, 0);
+    fx_fini(&f);
+}
+
+static void test_prot32_ss_violation_is_ss_fault(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    set_seg(&f, SS, 0x18, 0, 0xFFFF, 0x4093);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbp, 0x10000);
+    static const uint8_t mov[] = {0x8b, 0x45, 0x00}; /* mov eax, [ebp] */
+    fx_run(&f, mov, 3, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 12);
+    fx_fini(&f);
+}
+
+static void test_expand_down_segment_valid_range(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    /* expand-down, B=0: valid offsets 0x1000..0xFFFF */
+    set_seg(&f, DS, 0x20, 0x100000, 0x0FFF, 0x0097);
+    static const uint8_t mov[] = {0x8b, 0x03};
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x1000);
+    fx_run(&f, mov, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFF);
+    fx_run(&f, mov, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFFE); /* 4 bytes past 0xFFFF */
+    fx_run(&f, mov, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    fx_fini(&f);
+}
+
+static void test_write_to_read_only_or_code_segment_is_gp(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    static const uint8_t store[] = {0x89, 0x03}; /* mov [ebx], eax */
+    set_seg(&f, DS, 0x28, 0, 0xFFFFFFFF, 0x4091); /* read-only data */
+    fx_run(&f, store, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    set_seg(&f, DS, 0x30, 0, 0xFFFFFFFF, 0x409B); /* readable code */
+    fx_run(&f, store, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    static const uint8_t load[] = {0x8b, 0x03};
+    fx_run(&f, load, 2, 1, 0); /* reading readable code is fine */
+    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
+    set_seg(&f, DS, 0x38, 0, 0xFFFFFFFF, 0x4099); /* execute-only code */
+    fx_run(&f, load, 2, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    fx_fini(&f);
+}
+
+static void test_null_segment_access_is_gp(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    set_seg(&f, ES, 0, 0, 0, 0); /* unusable */
+    static const uint8_t stosb[] = {0xaa};
+    fx_run(&f, stosb, 1, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
+    fx_fini(&f);
+}
+
+static void test_fetch_stops_at_the_cs_limit(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    set_seg(&f, CS, 0x08, 0x10000, 0x101, 0x409B);
+    /* mov eax, [ebx] is 2 bytes at 0x100..0x101: fits. */
+    static const uint8_t mov[] = {0x8b, 0x03};
+    fvmm_gva_write(f.vm, 0x10100, mov, 2);
+    fx_run(&f, NULL, 0, 1, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    /* mov eax, [ebx+disp8] is 3 bytes: runs past the limit. */
+    static const uint8_t mov3[] = {0x8b, 0x43, 0x04};
+    fvmm_gva_write(f.vm, 0x10100, mov3, 3);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
+    fx_run(&f, NULL, 0, 1, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    fx_fini(&f);
+}
+
+static void test_prot16_rep_movsw_with_32bit_addresses(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 0);
+    /* ESI beyond 16 bits: the a32 form uses all of ESI, EDI and ECX. */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRcx, 3);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRsi, 0x11000);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRdi, 0x2000);
+    uint16_t src[3] = {1, 2, 3};
+    fvmm_gpa_write(f.vm, 0x11000, src, 6);
+    static const uint8_t movs[] = {0x67, 0xf3, 0xa5}; /* a32 rep movsw */
+    fx_run(&f, movs, 3, 1, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    uint16_t dst[3] = {0};
+    fvmm_gpa_read(f.vm, 0x2000, dst, 6);
+    CHECK(memcmp(src, dst, 6) == 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRcx), 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRsi), 0x11006);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRdi), 0x2006);
+    /* Without 0x67 only SI/DI/CX count, and SI wraps at 64 KiB keeping the
+     * upper half. */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRcx, 0xABCD0001);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRsi, 0x5FFFE);
+    static const uint8_t movs16[] = {0xf3, 0xa5};
+    fx_run(&f, movs16, 2, 1, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRcx), 0xABCD0000);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRsi), 0x50000);
+    fx_fini(&f);
+}
+
+static void test_prot32_linear_address_wraps_at_4g(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    set_seg(&f, DS, 0x10, 0xFFFFF000, 0xFFFFFFFF, 0xC093);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x1FFE); /* linear 0x100000FFE -> 0xFFE */
+    uint32_t v = 0x01020304;
+    fvmm_gpa_write(f.vm, 0xFFE, &v, 4);
+    static const uint8_t mov[] = {0x8b, 0x03};
+    fx_run(&f, mov, 2, 1, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRax), 0x01020304);
+    fx_fini(&f);
+}
+
+static void test_push_on_a_16bit_stack_wraps_sp(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 0);
+    set_seg(&f, SS, 0x18, 0x50000, 0xFFFF, 0x0093); /* B = 0 */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRsp, 0x12340000);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x40);
+    uint16_t v = 0x7777;
+    fvmm_gpa_write(f.vm, 0x40, &v, 2);
+    static const uint8_t push[] = {0xff, 0x37}; /* push word [bx] */
+    fx_run(&f, push, 2, 1, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRsp), 0x1234FFFE);
+    uint16_t got = 0;
+    fvmm_gpa_read(f.vm, 0x50000 + 0xFFFE, &got, 2);
+    CHECK_EQ(got, 0x7777);
+    fx_fini(&f);
+}
+
+int main(void)
+{
+    RUN(test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k);
+    RUN(test_real_mode_bp_defaults_to_ss);
+    RUN(test_real_mode_word_at_ffff_is_gp);
+    RUN(test_real_mode_ip_wraps_at_64k);
+    RUN(test_prot32_limit_and_base);
+    RUN(test_prot32_ss_violation_is_ss_fault);
+    RUN(test_expand_down_segment_valid_range);
+    RUN(test_write_to_read_only_or_code_segment_is_gp);
+    RUN(test_null_segment_access_is_gp);
+    RUN(test_fetch_stops_at_the_cs_limit);
+    RUN(test_prot16_rep_movsw_with_32bit_addresses);
+    RUN(test_prot32_linear_address_wraps_at_4g);
+    RUN(test_push_on_a_16bit_stack_wraps_sp);
+    return CHECK_SUMMARY();
+}
