@@ -2,6 +2,11 @@
  * demo_main.c - whvemu-demo: runs sample_driver.c against the emulated
  * message-port device, prints what the device saw, and checks the result.
  *
+ * Each round is the driver's packet-RAM test (run once on ordinary memory,
+ * natively, and once on the device; the two result logs must be equal)
+ * followed by one message transaction, checked against the device's
+ * documented behaviour.
+ *
  *   whvemu-demo [--threads N] [--rounds N] [--bytes alternate|none|all]
  *               [--verbose]
  *
@@ -68,7 +73,7 @@ static void usage(FILE *f)
                "other exit\n"
                "               (alternate, default), never (none) or always "
                "(all)\n"
-               "  --verbose    print every device access of the last round\n",
+               "  --verbose    print every device access of the last transaction\n",
             MAX_THREADS);
 }
 

@@ -661,11 +661,24 @@ static void fatal_report(struct sandbox *sb, const struct exit_call *c,
         out_str(&o, "status ");
         out_status(&o, st);
     } else if (c->injected) {
-        out_str(&o, "the emulator injected an exception (");
+        /* Both layouts keep the vector in bits 31:16 and the error code in
+         * bits 63:32; the flag saying it is valid differs. */
+        int has_code = c->inj_name == WHvRegisterPendingEvent
+                           ? (int)((c->inj_low >> 8) & 1)
+                           : (int)((c->inj_low >> 4) & 1);
+        out_str(&o, "the emulator injected exception vector ");
+        out_dec(&o, (c->inj_low >> 16) & 0xFFFF);
+        if (has_code) {
+            out_str(&o, " with error code ");
+            out_hex(&o, c->inj_low >> 32, 1);
+        }
+        out_str(&o, " (");
         out_regname(&o, c->inj_name);
         out_str(&o, " = ");
-        out_hex(&o, c->inj_high, 16);
-        out_str(&o, ":");
+        if (c->inj_name == WHvRegisterPendingEvent) {
+            out_hex(&o, c->inj_high, 16);
+            out_str(&o, ":");
+        }
         out_hex(&o, c->inj_low, 16);
         out_str(&o, ")");
     } else {
