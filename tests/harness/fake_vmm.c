@@ -1093,25 +1093,29 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
             if (gva & (FVMM_PAGE_SIZE - 1))
                 return fail(vm, "translate #%zu of unaligned gva 0x%llx", i,
                             (unsigned long long)gva);
-            /* A page is translated once; the only second translation allowed
-             * adds ValidateWrite to a page first validated without it (an
-             * instruction that reads a page and then writes it, e.g. POP to
-             * the stack page or an overlapping MOVS: the write permission
-             * is known only from a write validation). */
-            unsigned seen = 0;
+            /* A page is translated once per kind of access: a later
+             * translation of the same page must validate an access (read,
+             * write or execute) that no earlier one did, as when an
+             * instruction reads a page and then writes it (POP to the stack
+             * page, an overlapping MOVS) or reads data from its own code
+             * page. */
+            UINT32 vmask = WHvTranslateGvaFlagValidateRead | WHvTranslateGvaFlagValidateWrite |
+                           WHvTranslateGvaFlagValidateExecute;
+            UINT32 before = 0;
+            size_t prev = 0;
+            int seen = 0;
             for (size_t k = 0; k < i; k++) {
                 const fvmm_call *p = &vm->calls[k];
-                if (p->kind != FVMM_CB_TRANSLATE ||
-                    (p->u.translate.gva & FVMM_PAGE_MASK) != (gva & FVMM_PAGE_MASK))
-                    continue;
-                seen++;
-                int upgrade = !(p->u.translate.flags & WHvTranslateGvaFlagValidateWrite) &&
-                              (c->u.translate.flags & WHvTranslateGvaFlagValidateWrite) &&
-                              !(p->u.translate.flags & WHvTranslateGvaFlagValidateExecute);
-                if (seen > 1 || !upgrade)
-                    return fail(vm, "gva page 0x%llx translated twice (calls #%zu and #%zu)",
-                                (unsigned long long)gva, k, i);
+                if (p->kind == FVMM_CB_TRANSLATE &&
+                    (p->u.translate.gva & FVMM_PAGE_MASK) == (gva & FVMM_PAGE_MASK)) {
+                    before |= p->u.translate.flags & vmask;
+                    prev = k;
+                    seen = 1;
+                }
             }
+            if (seen && !(c->u.translate.flags & vmask & ~before))
+                return fail(vm, "gva page 0x%llx translated twice (calls #%zu and #%zu)",
+                            (unsigned long long)gva, prev, i);
             if (mmio && mmio->AccessInfo.GvaValid &&
                 (gva & FVMM_PAGE_MASK) == (mmio->Gva & FVMM_PAGE_MASK)) {
                 /* The exit proves the guest mapping allows its own access
@@ -1129,8 +1133,11 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
                 case WHvMemoryAccessWrite:
                     covered = !fetch;
                     break;
-                default:
+                case WHvMemoryAccessRead:
                     covered = !fetch && !write;
+                    break;
+                default: /* an undefined access type proves nothing */
+                    covered = 0;
                     break;
                 }
                 if (covered)

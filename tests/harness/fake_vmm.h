@@ -280,9 +280,9 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
  *     (PendingInterruption or PendingEvent pending) includes RIP; when it
  *     injects one, RIP is absent or unchanged;
  *   - memory accesses are 1..8 bytes, direction 0 or 1, within one page;
- *   - translate GVAs are page aligned and each GVA page is translated at
- *     most once, except that one later call may add ValidateWrite to a page
- *     first validated for reading only (a read then a write of that page);
+ *   - translate GVAs are page aligned and each GVA page is translated once
+ *     per kind of access: a later translation of a page must validate a
+ *     read, write or execute access that no earlier one did;
  *   - if mmio is given and GvaValid was set: no translation of the exit's
  *     Gva page that the exit already covers: a data read or write when
  *     AccessType is Write, a data read (flags without ValidateWrite) when it

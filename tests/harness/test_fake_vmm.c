@@ -279,8 +279,9 @@ static void test_round_trip_rules(void)
     cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
     CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
 
-    /* The same page twice: only adding ValidateWrite to a page first
-     * validated for reading is allowed, once. An unaligned GVA. */
+    /* The same page twice: only a translation that adds a kind of access
+     * (here write to a page validated for reading) is allowed. An
+     * unaligned GVA. */
     fvmm_reset_log(vm);
     cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateRead, &r, &gpa);
     cb->WHvEmulatorTranslateGvaPage(vm, 0x8000, WHvTranslateGvaFlagValidateRead, &r, &gpa);

@@ -135,9 +135,6 @@ static const WHV_REGISTER_NAME gpr_names[16] = {
     WHvX64RegisterRsp, WHvX64RegisterRbp, WHvX64RegisterRsi, WHvX64RegisterRdi,
     WHvX64RegisterR8,  WHvX64RegisterR9,  WHvX64RegisterR10, WHvX64RegisterR11,
     WHvX64RegisterR12, WHvX64RegisterR13, WHvX64RegisterR14, WHvX64RegisterR15};
-static const char *const gpr_text[16] = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP",
-                                         "RSI", "RDI", "R8",  "R9",  "R10", "R11",
-                                         "R12", "R13", "R14", "R15"};
 
 static void kvm_gprs(const struct kvm_regs *r, uint64_t v[16])
 {

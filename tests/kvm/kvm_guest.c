@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KG_RUN_TIMEOUT_S 3
+#define KG_RUN_TIMEOUT_S 2
 #define KG_MAX_EXITS 200000u
 
 static volatile sig_atomic_t kg_alarm_fired;
@@ -274,13 +274,13 @@ void kg_mode_state(const kg *g, enum kg_mode m, struct kvm_sregs *s, uint64_t *r
     s->ds = s->es = s->fs = s->gs = s->ss = data;
 }
 
-uint64_t kg_mmio_value(uint64_t gpa, uint32_t index, unsigned size)
+uint8_t kg_mmio_byte(uint64_t gpa)
 {
-    uint64_t x = gpa * 0xD6E8FEB86659FD93ull ^ ((uint64_t)index << 40) ^ 0x243F6A8885A308D3ull;
+    uint64_t x = gpa * 0xD6E8FEB86659FD93ull ^ 0x243F6A8885A308D3ull;
     x ^= x >> 31;
     x *= 0x94D049BB133111EBull;
     x ^= x >> 29;
-    return size >= 8 ? x : x & ((1ull << (8 * size)) - 1);
+    return (uint8_t)x;
 }
 
 static void log_access(kg *g, const kg_access *a)
@@ -330,7 +330,6 @@ int kg_run(kg *g, enum kg_mode m, struct kvm_regs *r, struct kvm_sregs *s,
 {
     int fd = g->vcpu[m];
     struct kvm_run *run = g->run[m];
-    uint32_t mmio_reads = 0;
     g->nlog = 0;
     g->nreads = 0;
     g->exits = 0;
@@ -403,7 +402,8 @@ int kg_run(kg *g, enum kg_mode m, struct kvm_regs *r, struct kvm_sregs *s,
             if (a.write) {
                 memcpy(&a.data, run->mmio.data, a.size);
             } else {
-                a.data = kg_mmio_value(a.gpa, mmio_reads++, a.size);
+                for (unsigned i = 0; i < a.size && i < 8; i++)
+                    a.data |= (uint64_t)kg_mmio_byte(a.gpa + i) << (8 * i);
                 memcpy(run->mmio.data, &a.data, a.size);
             }
             log_access(g, &a);

@@ -91,9 +91,10 @@ void kg_map32(kg *g, uint32_t va, uint32_t gpa, uint32_t flags);
 /* The value a port read returns: the same function as the fake VMM's port
  * model (per-port read index since the start of the run). */
 typedef uint32_t (*kg_port_value_fn)(uint16_t port, uint32_t index, uint16_t size);
-/* The value an MMIO read of `size` bytes at gpa returns, `index` being the
- * number of MMIO reads before it in this run. */
-uint64_t kg_mmio_value(uint64_t gpa, uint32_t index, unsigned size);
+/* MMIO reads return, byte by byte, a fixed function of the address (a
+ * device that reads like constant memory, so that any split of an access
+ * reads the same bytes); writes are only logged. */
+uint8_t kg_mmio_byte(uint64_t gpa);
 
 /* Runs the mode's vCPU from the given state until it halts (or, at CPL 3,
  * writes KG_SENTINEL_PORT), answering reads and logging every access. On
