@@ -1,11 +1,15 @@
 /*
  * demo_main.c - whvemu-demo: runs sample_driver.c against the emulated
- * message-port device, prints what the device saw, and checks the result.
+ * message-port device and uart_driver.c against the emulated port-I/O
+ * UART, prints what the devices saw, and checks the result.
  *
  * Each round is the driver's packet-RAM test (run once on ordinary memory,
- * natively, and once on the device; the two result logs must be equal)
- * followed by one message transaction, checked against the device's
- * documented behaviour.
+ * natively, and once on the device; the two result logs must be equal),
+ * one message transaction, checked against the device's documented
+ * behaviour, and one serial-console session on COM1 (board bring-up,
+ * UART set-up, a greeting, reading what the other end typed, a REP OUTSB
+ * burst), checked against the UART's state. Every thread has its own
+ * UART; the console of thread 0's first round is echoed to stdout live.
  *
  *   whvemu-demo [--threads N] [--rounds N] [--bytes alternate|none|all]
  *               [--verbose]
@@ -22,11 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "demo_ports.h"
 #include "demo_regs.h"
 #include "device.h"
+#include "ports.h"
 #include "sample_driver.h"
 #include "sandbox.h"
+#include "uart_driver.h"
 #include "whvemu.h"
 
 #define MAX_THREADS 16u
@@ -54,6 +62,15 @@ struct worker {
     struct memtest_log mt_native, mt_device;
     uint64_t memtest_emulations, transaction_emulations;
     uint64_t log_from; /* first device log entry of the last transaction */
+
+    /* The serial console session of the last round. */
+    struct port_bus ports;
+    struct uart_driver_result ures;
+    int uart_rc;
+    unsigned baud;
+    uint64_t uart_emulations;    /* port I/O emulations, last round */
+    uint64_t uart_accesses;      /* port accesses, last round */
+    uint64_t uart_emulations_all;
 
     unsigned failed_rounds;
     char first_failure[256];
@@ -192,6 +209,111 @@ static int check_round(struct worker *w, unsigned round, int failed)
     return failed;
 }
 
+/* The line rate of a round's console session; the divisor is computed
+ * independently of the driver below. */
+static unsigned round_baud(unsigned round)
+{
+    static const unsigned rates[] = {300, 9600, 115200, 38400,
+                                     1200, 57600, 2400, 19200};
+    return rates[round % (sizeof(rates) / sizeof(rates[0]))];
+}
+
+/* Everything the driver should have put on the line, from its documented
+ * behaviour: a greeting, the board line and the echo of what was typed. */
+static int expected_console(const struct worker *w, unsigned round,
+                            char *out, size_t cap)
+{
+    return snprintf(
+        out, cap,
+        "Hello from the UART! (thread %u, round %u, %u baud 8N1, divisor %u)"
+        "\r\nboard \"%s\", id 0x%08x, cfg 0x%04x, no UART at COM2\r\n"
+        "the host typed \"%s\" (%u bytes); this line went out as one "
+        "REP OUTSB\r\n",
+        w->index, round, w->baud, 115200u / w->baud, DEMO_BOARD_NAME,
+        DEMO_BOARD_ID_VALUE,
+        (0x0C00u | (round & 0xFFu)) | DEMO_BOARD_CFG_LATCHED,
+        DEMO_UART_RX_TEXT, (unsigned)strlen(DEMO_UART_RX_TEXT));
+}
+
+/* Compares the console session with what the UART and the board saw. */
+static int check_uart(struct worker *w, unsigned round, int failed)
+{
+    const struct port_bus *b = &w->ports;
+    const struct uart16550 *u = &b->com1;
+    const struct uart_driver_result *r = &w->ures;
+    const unsigned divisor = 115200u / w->baud;
+    const size_t rx_n = strlen(DEMO_UART_RX_TEXT);
+    const size_t name_n = strlen(DEMO_BOARD_NAME);
+    static const uint8_t posts[UART_DRIVER_POSTS] = {0x10, 0x20, 0x30, 0x7F};
+    char want[UART_DRIVER_TEXT_CAP + 64];
+    int want_n = expected_console(w, round, want, sizeof(want));
+
+    CHECK(w->uart_rc == 0, "round %u: the UART driver gave up (%d)", round,
+          w->uart_rc);
+    CHECK(u->tx_count == r->sent_len && u->tx_len == r->sent_len &&
+              memcmp(u->tx, r->sent, r->sent_len) == 0,
+          "round %u: the UART transmitted %" PRIu32 " bytes, the driver "
+          "sent %u (or the text differs)",
+          round, u->tx_count, r->sent_len);
+    CHECK(want_n > 0 && (unsigned)want_n == u->tx_len &&
+              memcmp(u->tx, want, u->tx_len) == 0,
+          "round %u: the console text differs from the expected %d bytes",
+          round, want_n);
+    CHECK(r->rx_len == rx_n && memcmp(r->rx, DEMO_UART_RX_TEXT, rx_n) == 0 &&
+              u->rx_taken == rx_n && u->rx_count == 0,
+          "round %u: received %u bytes \"%.*s\", expected \"%s\"", round,
+          r->rx_len, (int)r->rx_len, (const char *)r->rx,
+          DEMO_UART_RX_TEXT);
+    CHECK(ports_uart_divisor(b) == divisor && r->divisor == divisor &&
+              r->divisor_read == divisor && u->divisor_writes == 2,
+          "round %u: divisor latch 0x%04x (driver programmed 0x%04x, read "
+          "0x%04x), expected 0x%04x for %u baud",
+          round, ports_uart_divisor(b), r->divisor, r->divisor_read, divisor,
+          w->baud);
+    CHECK(u->lcr == UART_LCR_8N1 && r->lcr == UART_LCR_8N1,
+          "round %u: LCR 0x%02x (read back 0x%02x), expected 0x%02x", round,
+          u->lcr, r->lcr, UART_LCR_8N1);
+    CHECK(r->iir == (UART_IIR_FIFO_ON | UART_IIR_NONE) && u->ier == 0 &&
+              u->mcr == (UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2) &&
+              r->msr == (UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS) &&
+              r->scr == 0xA5 && u->scr == 0xA5,
+          "round %u: IIR 0x%02x IER 0x%02x MCR 0x%02x MSR 0x%02x SCR "
+          "0x%02x",
+          round, r->iir, u->ier, u->mcr, r->msr, r->scr);
+    CHECK(r->lsr_end == (UART_LSR_THRE | UART_LSR_TEMT) &&
+              u->lsr_reads == r->lsr_polls,
+          "round %u: final LSR 0x%02x; LSR read %" PRIu32 " times, the "
+          "driver polled %" PRIu32,
+          round, r->lsr_end, u->lsr_reads, r->lsr_polls);
+    CHECK(r->board_id == DEMO_BOARD_ID_VALUE &&
+              r->cfg_read == (r->cfg_written | DEMO_BOARD_CFG_LATCHED) &&
+              b->cfg == r->cfg_written,
+          "round %u: board ID 0x%08" PRIx32 ", CFG wrote 0x%04x read 0x%04x",
+          round, r->board_id, r->cfg_written, r->cfg_read);
+    CHECK(r->name_len == name_n && memcmp(r->name, DEMO_BOARD_NAME, name_n) == 0,
+          "round %u: REP INSB read the board name as \"%.*s\"", round,
+          (int)r->name_len, (const char *)r->name);
+    CHECK(b->n_post == UART_DRIVER_POSTS &&
+              memcmp(b->post_log, posts, sizeof(posts)) == 0 &&
+              memcmp(r->post, posts, sizeof(posts)) == 0 &&
+              r->post_read == 0x7F,
+          "round %u: POST codes (%u seen, read back 0x%02x)", round,
+          b->n_post, r->post_read);
+    CHECK(r->com2_scratch == 0xFF && r->com2_wide == 0xFFFFFFFFu &&
+              b->unknown_round == 3,
+          "round %u: unclaimed ports: COM2 scratch 0x%02x, 32-bit read "
+          "0x%08" PRIx32 ", %" PRIu32 " unclaimed accesses (expected 3)",
+          round, r->com2_scratch, r->com2_wide, b->unknown_round);
+    CHECK(w->uart_emulations == r->io_insns &&
+              w->uart_accesses == r->io_accesses,
+          "round %u: %" PRIu64 " port I/O emulations and %" PRIu64
+          " port accesses, the driver executed %" PRIu32
+          " I/O instructions making %" PRIu32 " accesses",
+          round, w->uart_emulations, w->uart_accesses, r->io_insns,
+          r->io_accesses);
+    return failed;
+}
+
 /* The packet RAM test must give the same results on the device (every
  * access emulated) as on ordinary memory (run natively). */
 static int check_memtest(struct worker *w, unsigned round)
@@ -239,7 +361,26 @@ static void run_worker(struct worker *w)
                                       w->reply, sizeof(w->reply), w->stamp,
                                       &w->res);
         w->transaction_emulations += w->sb.st.emulations - before;
-        if (check_round(w, round, failed))
+        failed = check_round(w, round, failed);
+
+        /* The serial console: its own bus, powered on each round. */
+        ports_power_on(&w->ports);
+        w->ports.com1.echo_fd = (w->index == 0 && round == 0) ? STDOUT_FILENO
+                                                              : -1;
+        memset(&w->ures, 0, sizeof(w->ures));
+        w->baud = round_baud(round);
+        before = w->sb.st.io_emulations;
+        {
+            uint64_t acc = w->ports.accesses;
+            w->uart_rc = uart_driver_run(w->index, round, w->baud, &w->ures);
+            w->uart_accesses = w->ports.accesses - acc;
+        }
+        ports_console_flush(&w->ports);
+        w->uart_emulations = w->sb.st.io_emulations - before;
+        w->uart_emulations_all += w->uart_emulations;
+        failed = check_uart(w, round, failed);
+
+        if (failed)
             w->failed_rounds++;
     }
     sandbox_leave();

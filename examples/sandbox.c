@@ -1,5 +1,5 @@
 /*
- * sandbox.c - SIGSEGV to WHV memory-access exit glue.
+ * sandbox.c - SIGSEGV to WHV memory-access and port-access exit glue.
  *
  * Everything reachable from the signal handler is async-signal-safe in
  * practice: the emulator does not allocate during a Try call, and the
@@ -23,6 +23,7 @@
 
 #define PAGE 4096ull
 #define PF_VECTOR 14
+#define GP_VECTOR 13
 #define PF_ERR_WRITE 0x2
 #define SAME_RIP_LIMIT 10000u
 
@@ -131,6 +132,31 @@ const char *sandbox_register_name(uint32_t name)
     }
 }
 
+const char *sandbox_io_form_name(enum sandbox_io_form f)
+{
+    switch (f) {
+    case SANDBOX_IO_IN_IMM:
+        return "IN eAX, imm8";
+    case SANDBOX_IO_IN_DX:
+        return "IN eAX, DX";
+    case SANDBOX_IO_OUT_IMM:
+        return "OUT imm8, eAX";
+    case SANDBOX_IO_OUT_DX:
+        return "OUT DX, eAX";
+    case SANDBOX_IO_INS:
+        return "INS";
+    case SANDBOX_IO_REP_INS:
+        return "REP INS";
+    case SANDBOX_IO_OUTS:
+        return "OUTS";
+    case SANDBOX_IO_REP_OUTS:
+        return "REP OUTS";
+    case SANDBOX_IO_FORM_COUNT:
+        break;
+    }
+    return "?";
+}
+
 const char *sandbox_kind_name(enum sandbox_kind k)
 {
     switch (k) {
@@ -188,6 +214,12 @@ struct exit_call {
     uint64_t cr2;
 
     unsigned dev_reads, dev_writes, ram_data, ram_fetch;
+
+    /* Port exits: what the exit described, and the callbacks seen. */
+    int io_exit;
+    uint16_t io_port;
+    int io_write;
+    unsigned io_accesses;
 
     /* Problems, reported after the Try call. */
     int injected;
@@ -299,9 +331,31 @@ static HRESULT CALLBACK cb_io_port(VOID *context,
                                    WHV_EMULATOR_IO_ACCESS_INFO *io)
 {
     struct exit_call *c = context;
-    c->sb->st.io_calls++;
-    note_bad(c, "I/O port callback called for port", io->Port);
-    return E_NOTIMPL;
+    struct sandbox *sb = c->sb;
+    int write = io->Direction != 0;
+    uint32_t v;
+
+    sb->st.io_calls++;
+    if (!c->io_exit || !sb->ports) {
+        note_bad(c, "I/O port callback called on a memory exit, for port",
+                 io->Port);
+        return E_FAIL;
+    }
+    if (io->AccessSize != 1 && io->AccessSize != 2 && io->AccessSize != 4) {
+        note_bad(c, "I/O port callback with a bad AccessSize:", io->AccessSize);
+        return E_INVALIDARG;
+    }
+    if (io->Port != c->io_port || write != c->io_write) {
+        note_bad(c, "I/O port callback for another port or direction than "
+                    "the exit named:", io->Port);
+        return E_FAIL;
+    }
+    c->io_accesses++;
+    v = write ? io->Data : 0;
+    ports_access(sb->ports, io->Port, io->AccessSize, write, &v);
+    if (!write)
+        io->Data = v;
+    return S_OK;
 }
 
 static int in_window(const struct sandbox *sb, uint64_t a)
@@ -644,18 +698,23 @@ static void out_machine_state(struct out *o, const ucontext_t *uc)
     out_str(o, "\n");
 }
 
+/* What the exit described: exactly one of `mc` and `ioc` is set. */
 static void fatal_report(struct sandbox *sb, const struct exit_call *c,
-                         const WHV_MEMORY_ACCESS_CONTEXT *mc, HRESULT hr,
-                         WHV_EMULATOR_STATUS st)
+                         const WHV_VP_EXIT_CONTEXT *vp,
+                         const WHV_MEMORY_ACCESS_CONTEXT *mc,
+                         const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc,
+                         HRESULT hr, WHV_EMULATOR_STATUS st)
 {
     struct out o = {.n = 0};
     const char *why = whvemu_last_failure(sb->emu);
 
-    out_str(&o, "\nwhvemu-demo: emulation #");
-    out_dec(&o, sb->st.emulations);
+    out_str(&o, mc ? "\nwhvemu-demo: emulation #"
+                   : "\nwhvemu-demo: port I/O emulation #");
+    out_dec(&o, mc ? sb->st.emulations : sb->st.io_emulations);
     out_str(&o, " failed: ");
     if (hr != S_OK) {
-        out_str(&o, "WHvEmulatorTryMmioEmulation returned ");
+        out_str(&o, mc ? "WHvEmulatorTryMmioEmulation returned "
+                       : "WHvEmulatorTryIoEmulation returned ");
         out_hex(&o, (uint32_t)hr, 8);
     } else if (!st.EmulationSuccessful) {
         out_str(&o, "status ");
@@ -687,14 +746,40 @@ static void fatal_report(struct sandbox *sb, const struct exit_call *c,
     out_str(&o, "\n  whvemu_last_failure: \"");
     out_str(&o, why ? why : "(null)");
     out_str(&o, "\"\n  access: ");
-    out_str(&o, mc->AccessInfo.AccessType == WHvMemoryAccessWrite ? "write"
-                                                                  : "read");
-    out_str(&o, " gva ");
-    out_hex(&o, mc->Gva, 1);
-    out_str(&o, " gpa ");
-    out_hex(&o, mc->Gpa, 1);
-    out_str(&o, ", instruction bytes supplied: ");
-    out_dec(&o, mc->InstructionByteCount);
+    if (mc) {
+        out_str(&o, mc->AccessInfo.AccessType == WHvMemoryAccessWrite
+                        ? "write"
+                        : "read");
+        out_str(&o, " gva ");
+        out_hex(&o, mc->Gva, 1);
+        out_str(&o, " gpa ");
+        out_hex(&o, mc->Gpa, 1);
+        out_str(&o, ", instruction bytes supplied: ");
+        out_dec(&o, mc->InstructionByteCount);
+    } else {
+        out_str(&o, ioc->AccessInfo.IsWrite ? "port write " : "port read ");
+        out_hex(&o, ioc->PortNumber, 4);
+        out_str(&o, ", ");
+        out_dec(&o, ioc->AccessInfo.AccessSize);
+        out_str(&o, " byte(s)");
+        if (ioc->AccessInfo.StringOp)
+            out_str(&o, ioc->AccessInfo.RepPrefix ? ", REP string"
+                                                  : ", string");
+        out_str(&o, ", rax ");
+        out_hex(&o, ioc->Rax, 1);
+        out_str(&o, " rcx ");
+        out_hex(&o, ioc->Rcx, 1);
+        out_str(&o, " rsi ");
+        out_hex(&o, ioc->Rsi, 1);
+        out_str(&o, " rdi ");
+        out_hex(&o, ioc->Rdi, 1);
+        out_str(&o, "\n  instruction bytes supplied: ");
+        out_dec(&o, ioc->InstructionByteCount);
+        out_str(&o, ", InstructionLength ");
+        out_dec(&o, vp->InstructionLength);
+        out_str(&o, ", port callbacks made: ");
+        out_dec(&o, c->io_accesses);
+    }
     out_str(&o, "\n");
     for (unsigned i = 0; i < c->n_bad && i < MAX_BAD; i++) {
         out_str(&o, "  callback: ");
@@ -739,6 +824,207 @@ static void foreign_fault(struct sandbox *sb, const siginfo_t *si,
     sigaction(SIGSEGV, &previous_segv, NULL);
 }
 
+/* The exit context common to both kinds of exit: 64-bit user mode. */
+static void fill_vp_context(WHV_VP_EXIT_CONTEXT *vp, const ucontext_t *uc)
+{
+    const greg_t *g = uc->uc_mcontext.gregs;
+
+    memset(vp, 0, sizeof(*vp));
+    vp->ExecutionState.Cpl = 3;
+    vp->ExecutionState.Cr0Pe = 1;
+    vp->ExecutionState.Cr0Am = 1; /* Linux sets CR0.AM; RFLAGS.AC decides */
+    vp->ExecutionState.EferLma = 1;
+    vp->InstructionLength = 0;
+    vp->Cs = flat_segment(saved_cs(uc), 1, 0);
+    vp->Rip = (uint64_t)g[REG_RIP];
+    vp->Rflags = (uint64_t)g[REG_EFL];
+}
+
+/* Whether the `n`-th exit of its kind carries the instruction bytes. */
+static int exit_has_bytes(const struct sandbox *sb, uint64_t n)
+{
+    switch (sb->bytes_mode) {
+    case SANDBOX_BYTES_NONE:
+        return 0;
+    case SANDBOX_BYTES_ALL:
+        return 1;
+    case SANDBOX_BYTES_ALTERNATE:
+    default:
+        return (n & 1) == 0;
+    }
+}
+
+/* A successful call may leave RIP in place (a long REP instruction
+ * continued by the next fault), but not forever. */
+static void check_progress(struct sandbox *sb, struct exit_call *c,
+                           const greg_t *g)
+{
+    if ((uint64_t)g[REG_RIP] == c->rip) {
+        if (++sb->same_rip > SAME_RIP_LIMIT)
+            note_bad(c, "no progress: RIP unchanged after this many calls:",
+                     sb->same_rip);
+    } else {
+        sb->same_rip = 0;
+    }
+}
+
+/* ---- port I/O exits ------------------------------------------------------ */
+
+/* A port I/O instruction as the processor reports it in a port-access
+ * exit. */
+struct io_insn {
+    unsigned len;  /* instruction length */
+    unsigned size; /* 1, 2 or 4 bytes per access */
+    int write, string, rep, imm;
+    uint8_t imm_port;
+    enum sandbox_io_form form;
+};
+
+/* Decodes the instruction at `rip` if it is IN, OUT, INS or OUTS. This is
+ * the part the hardware plays: it only reads bytes the processor fetched
+ * to raise the #GP (the prefixes, the opcode and an imm8 port), so it
+ * cannot fault. Returns 0, or -1 for any other instruction. */
+static int decode_io(uint64_t rip, struct io_insn *d)
+{
+    const uint8_t *p = (const uint8_t *)(uintptr_t)rip;
+    int opsize16 = 0, rex_w = 0, rep = 0;
+    unsigned i;
+    uint8_t op;
+
+    memset(d, 0, sizeof(*d));
+    for (i = 0;; i++) {
+        uint8_t b;
+        if (i >= 15)
+            return -1;
+        b = p[i];
+        if (b == 0x66) {
+            opsize16 = 1;
+        } else if (b == 0xF2 || b == 0xF3) {
+            rep = 1;
+        } else if (b == 0x67 || b == 0x26 || b == 0x2E || b == 0x36 ||
+                   b == 0x3E || b == 0x64 || b == 0x65) {
+            /* address size, segment overrides: the emulator reads them
+             * from the instruction bytes */
+        } else if ((b & 0xF0) == 0x40) {
+            rex_w = (b >> 3) & 1; /* REX: only W matters here */
+            continue;
+        } else {
+            break; /* the opcode (LOCK included: not an I/O form) */
+        }
+        rex_w = 0; /* a REX followed by a legacy prefix is ignored */
+    }
+    op = p[i];
+    d->len = i + 1;
+    /* The wide forms are 16-bit with 66 and 32-bit otherwise; REX.W
+     * cannot make them 64-bit, it only cancels 66. */
+    d->size = (op & 1) ? ((opsize16 && !rex_w) ? 2 : 4) : 1;
+    switch (op & 0xFE) {
+    case 0xE4: /* IN eAX, imm8 */
+    case 0xE6: /* OUT imm8, eAX */
+        d->write = op >= 0xE6;
+        d->imm = 1;
+        d->imm_port = p[i + 1];
+        d->len++;
+        d->form = d->write ? SANDBOX_IO_OUT_IMM : SANDBOX_IO_IN_IMM;
+        break;
+    case 0xEC: /* IN eAX, DX */
+    case 0xEE: /* OUT DX, eAX */
+        d->write = op >= 0xEE;
+        d->form = d->write ? SANDBOX_IO_OUT_DX : SANDBOX_IO_IN_DX;
+        break;
+    case 0x6C: /* INS */
+    case 0x6E: /* OUTS */
+        d->write = op >= 0x6E;
+        d->string = 1;
+        d->rep = rep;
+        if (d->write)
+            d->form = rep ? SANDBOX_IO_REP_OUTS : SANDBOX_IO_OUTS;
+        else
+            d->form = rep ? SANDBOX_IO_REP_INS : SANDBOX_IO_INS;
+        break;
+    default:
+        return -1;
+    }
+    return d->len <= 15 ? 0 : -1;
+}
+
+/* Completes one port I/O instruction that raised #GP. */
+static void io_exit(struct sandbox *sb, ucontext_t *uc,
+                    const struct io_insn *d)
+{
+    greg_t *g = uc->uc_mcontext.gregs;
+    uint64_t n = sb->st.io_emulations;
+    int with_bytes = exit_has_bytes(sb, n);
+    int with_length = (n & 2) == 0;
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_X64_IO_PORT_ACCESS_CONTEXT ioc;
+    WHV_EMULATOR_STATUS st;
+    struct exit_call call;
+    HRESULT hr;
+
+    fill_vp_context(&vp, uc);
+    /* The processor knows the length of an intercepted I/O instruction;
+     * give it on half of the exits to exercise both paths. */
+    vp.InstructionLength = with_length ? (UINT8)d->len : 0;
+
+    memset(&ioc, 0, sizeof(ioc));
+    if (with_bytes)
+        ioc.InstructionByteCount =
+            (UINT8)copy_insn_bytes(vp.Rip, ioc.InstructionBytes);
+    ioc.AccessInfo.IsWrite = (UINT32)d->write;
+    ioc.AccessInfo.AccessSize = d->size;
+    ioc.AccessInfo.StringOp = (UINT32)d->string;
+    ioc.AccessInfo.RepPrefix = (UINT32)(d->string && d->rep);
+    ioc.PortNumber = d->imm ? d->imm_port : (UINT16)g[REG_RDX];
+    ioc.Rax = (uint64_t)g[REG_RAX];
+    ioc.Rcx = (uint64_t)g[REG_RCX];
+    ioc.Rsi = (uint64_t)g[REG_RSI];
+    ioc.Rdi = (uint64_t)g[REG_RDI];
+    ioc.Ds = flat_segment(sb->ds_sel, 0, 0);
+    ioc.Es = flat_segment(sb->es_sel, 0, 0);
+
+    memset(&call, 0, sizeof(call));
+    call.sb = sb;
+    call.uc = uc;
+    call.rip = vp.Rip;
+    call.io_exit = 1;
+    call.io_port = ioc.PortNumber;
+    call.io_write = d->write;
+
+    st.AsUINT32 = 0;
+    sb->in_emulation = 1;
+    hr = WHvEmulatorTryIoEmulation(sb->emu, &call, &vp, &ioc, &st);
+    sb->in_emulation = 0;
+
+    check_progress(sb, &call, g);
+    if ((uint64_t)g[REG_RIP] != vp.Rip &&
+        (uint64_t)g[REG_RIP] != vp.Rip + d->len)
+        note_bad(&call, "RIP did not move past the instruction; it is now",
+                 (uint64_t)g[REG_RIP]);
+    if (!d->string && hr == S_OK && st.EmulationSuccessful &&
+        call.io_accesses != 1)
+        note_bad(&call, "plain IN/OUT made this many port accesses:",
+                 call.io_accesses);
+    if (hr != S_OK || !st.EmulationSuccessful || call.injected ||
+        call.n_bad) {
+        fatal_report(sb, &call, &vp, NULL, &ioc, hr, st);
+        abort();
+    }
+
+    sb->st.io_emulations++;
+    sb->st.io_form[d->form][d->size == 4 ? 2 : d->size == 2 ? 1 : 0]++;
+    if (with_bytes)
+        sb->st.io_with_bytes++;
+    else
+        sb->st.io_without_bytes++;
+    if (with_length)
+        sb->st.io_with_length++;
+    else
+        sb->st.io_without_length++;
+}
+
+/* ---- the handler ------------------------------------------------------- */
+
 static void on_segv(int sig, siginfo_t *si, void *ucv)
 {
     int saved_errno = errno;
@@ -752,8 +1038,18 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
     struct exit_call call;
     HRESULT hr;
     int with_bytes;
+    struct io_insn io;
 
     (void)sig;
+    /* IN/OUT/INS/OUTS without I/O permission: #GP(0), reported as
+     * SIGSEGV from the kernel with no address. */
+    if (sb && !sb->in_emulation && sb->ports && g[REG_TRAPNO] == GP_VECTOR &&
+        si->si_code == SI_KERNEL && addr == 0 &&
+        decode_io((uint64_t)g[REG_RIP], &io) == 0) {
+        io_exit(sb, uc, &io);
+        errno = saved_errno;
+        return;
+    }
     if (!sb || sb->in_emulation || g[REG_TRAPNO] != PF_VECTOR ||
         !in_window(sb, addr)) {
         foreign_fault(sb, si, uc);
@@ -761,29 +1057,11 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         return;
     }
 
-    memset(&vp, 0, sizeof(vp));
-    vp.ExecutionState.Cpl = 3;
-    vp.ExecutionState.Cr0Pe = 1;
-    vp.ExecutionState.Cr0Am = 1; /* Linux sets CR0.AM; RFLAGS.AC decides */
-    vp.ExecutionState.EferLma = 1;
-    vp.InstructionLength = 0; /* not known for memory-access exits */
-    vp.Cs = flat_segment(saved_cs(uc), 1, 0);
-    vp.Rip = (uint64_t)g[REG_RIP];
-    vp.Rflags = (uint64_t)g[REG_EFL];
+    fill_vp_context(&vp, uc); /* InstructionLength 0: not known for
+                                 memory-access exits */
 
     memset(&mc, 0, sizeof(mc));
-    switch (sb->bytes_mode) {
-    case SANDBOX_BYTES_NONE:
-        with_bytes = 0;
-        break;
-    case SANDBOX_BYTES_ALL:
-        with_bytes = 1;
-        break;
-    case SANDBOX_BYTES_ALTERNATE:
-    default:
-        with_bytes = (sb->st.emulations & 1) == 0;
-        break;
-    }
+    with_bytes = exit_has_bytes(sb, sb->st.emulations);
     if (with_bytes)
         mc.InstructionByteCount =
             (UINT8)copy_insn_bytes(vp.Rip, mc.InstructionBytes);
@@ -808,18 +1086,10 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
     hr = WHvEmulatorTryMmioEmulation(sb->emu, &call, &vp, &mc, &st);
     sb->in_emulation = 0;
 
-    /* A successful call may leave RIP in place (a long REP instruction
-     * continued by the next fault), but not forever. */
-    if ((uint64_t)g[REG_RIP] == vp.Rip) {
-        if (++sb->same_rip > SAME_RIP_LIMIT)
-            note_bad(&call, "no progress: RIP unchanged after this many calls:",
-                     sb->same_rip);
-    } else {
-        sb->same_rip = 0;
-    }
+    check_progress(sb, &call, g);
     if (hr != S_OK || !st.EmulationSuccessful || call.injected ||
         call.n_bad) {
-        fatal_report(sb, &call, &mc, hr, st);
+        fatal_report(sb, &call, &vp, &mc, NULL, hr, st);
         abort();
     }
 

@@ -7,6 +7,11 @@
  * instruction, with the faulting thread's saved registers (the signal's
  * ucontext) standing in for the virtual processor.
  *
+ * Port I/O needs no window: IN, OUT, INS and OUTS raise #GP in a user
+ * process (it has no I/O permission). The handler recognises them, fills
+ * in a port-access exit the way the hypervisor would, and lets
+ * WHvEmulatorTryIoEmulation complete them against the sandbox's port bus.
+ *
  * Guest-physical view used by the callbacks: host memory is identity
  * mapped (GPA = GVA), the window appears at SANDBOX_DEVICE_GPA.
  */
@@ -19,6 +24,7 @@
 
 #include "WinHvEmulation.h"
 #include "device.h"
+#include "ports.h"
 
 #define SANDBOX_DEVICE_GPA 0xFED00000ull
 #define SANDBOX_MAX_NAMES 48u
@@ -41,6 +47,19 @@ enum sandbox_kind {
     SANDBOX_KIND_COUNT
 };
 
+/* The port I/O instruction forms, as the handler decodes them. */
+enum sandbox_io_form {
+    SANDBOX_IO_IN_IMM,   /* IN AL/AX/EAX, imm8 */
+    SANDBOX_IO_IN_DX,    /* IN AL/AX/EAX, DX */
+    SANDBOX_IO_OUT_IMM,  /* OUT imm8, AL/AX/EAX */
+    SANDBOX_IO_OUT_DX,   /* OUT DX, AL/AX/EAX */
+    SANDBOX_IO_INS,      /* INS without REP */
+    SANDBOX_IO_REP_INS,  /* REP INS */
+    SANDBOX_IO_OUTS,     /* OUTS without REP */
+    SANDBOX_IO_REP_OUTS, /* REP OUTS */
+    SANDBOX_IO_FORM_COUNT
+};
+
 struct sandbox_name_count {
     uint32_t name;
     uint32_t count;
@@ -52,6 +71,12 @@ struct sandbox_stats {
     uint64_t with_bytes, without_bytes;
     uint64_t kind[SANDBOX_KIND_COUNT];
     uint64_t get_calls, set_calls, translate_calls, io_calls;
+    /* Port I/O exits. The counts of emulations, faults, bytes and kinds
+     * above are memory exits only; the callback counts cover both. */
+    uint64_t io_emulations;
+    uint64_t io_form[SANDBOX_IO_FORM_COUNT][3]; /* [form][8/16/32-bit] */
+    uint64_t io_with_bytes, io_without_bytes;
+    uint64_t io_with_length, io_without_length; /* InstructionLength given */
     uint64_t get_values, set_values;
     uint64_t mem_device, mem_ram_fetch, mem_ram_read, mem_ram_write;
     uint32_t translate_flags; /* OR of every flag word seen */
@@ -65,6 +90,7 @@ struct sandbox {
     size_t window_size;
     uint64_t device_gpa;
     struct device *dev;
+    struct port_bus *ports; /* NULL: port I/O is not emulated */
     WHV_EMULATOR_HANDLE emu;
     enum sandbox_bytes bytes_mode;
 
@@ -96,5 +122,8 @@ void sandbox_destroy(struct sandbox *sb);
 const char *sandbox_register_name(uint32_t name);
 
 const char *sandbox_kind_name(enum sandbox_kind k);
+
+/* "IN eAX, imm8", ... */
+const char *sandbox_io_form_name(enum sandbox_io_form f);
 
 #endif /* WHVEMU_DEMO_SANDBOX_H */

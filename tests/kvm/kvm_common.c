@@ -70,22 +70,32 @@ int kc_open_and_probe(kg *g, const enum kg_mode *modes, unsigned n, int ok[KG_NM
         exit(77);
     }
     printf("KVM: API %d, backend %s\n", KVM_API_VERSION, kvm_flavour());
+    FILE *ug = fopen("/sys/module/kvm_intel/parameters/unrestricted_guest", "r");
+    if (ug) {
+        int ch = fgetc(ug);
+        printf("KVM: VMX unrestricted guest %s\n", ch == 'Y' || ch == '1' ? "on" : "off");
+        fclose(ug);
+    }
     char native[256] = "", soft[512] = "";
     int all_native = 1, any = 0;
     for (unsigned i = 0; i < KG_NMODES; i++)
         ok[i] = 0;
     for (unsigned i = 0; i < n; i++) {
         enum kg_mode m = modes[i];
-        double ns = kg_loop_ns(g, m);
+        double ns = kg_loop_ns(g, m, why, sizeof why);
         char item[96];
         if (ns < 0) {
-            printf("KVM: a %s guest does not run; its cases are skipped\n", kg_mode_name(m));
+            printf("KVM: a %s guest does not run (%s); its cases are skipped\n",
+                   kg_mode_name(m), why);
             all_native = 0;
             continue;
         }
         ok[m] = 1;
         any = 1;
-        snprintf(item, sizeof item, "%s%s (%.1f ns/iteration)", "", kg_mode_name(m), ns);
+        if (ns < 1.0)
+            snprintf(item, sizeof item, "%s (under 1 ns/iteration)", kg_mode_name(m));
+        else
+            snprintf(item, sizeof item, "%s (%.1f ns/iteration)", kg_mode_name(m), ns);
         char *dst = ns < KC_NATIVE_NS_PER_ITER ? native : soft;
         size_t cap = ns < KC_NATIVE_NS_PER_ITER ? sizeof native : sizeof soft;
         if (*dst)
@@ -103,12 +113,12 @@ int kc_open_and_probe(kg *g, const enum kg_mode *modes, unsigned n, int ok[KG_NM
            KC_NATIVE_NS_PER_ITER, *native ? native : "none");
     printf("KVM software-executed modes: %s\n", *soft ? soft : "none");
     if (all_native)
-        printf("KVM runs every tested mode natively; port I/O itself is still completed by "
-               "KVM's software (string I/O by its instruction emulator)\n");
+        printf("KVM runs every tested mode natively; port I/O and MMIO accesses are still "
+               "completed by KVM's software (string I/O by its instruction emulator)\n");
     else
         printf("NOTE: KVM is a second opinion here, not hardware truth: the modes above that "
-               "are not native are executed by KVM's software emulator, and port I/O is "
-               "completed by KVM's software in every mode\n");
+               "are not native are executed by KVM's software emulator, and port I/O and MMIO "
+               "accesses are completed by KVM's software in every mode\n");
     return all_native;
 }
 

@@ -64,7 +64,7 @@ static uint64_t alloc_table(kg *g)
     return p;
 }
 
-void kg_map64(kg *g, uint64_t va, uint64_t gpa)
+void kg_map64(kg *g, uint64_t va, uint64_t gpa, uint32_t flags)
 {
     uint64_t table = KG_PT;
     for (int level = 3; level > 0; level--) {
@@ -74,7 +74,7 @@ void kg_map64(kg *g, uint64_t va, uint64_t gpa)
         table = *e & 0xFFFFF000ull;
     }
     uint64_t *pte = (uint64_t *)(void *)(g->ram + table) + ((va >> 12) & 511);
-    *pte = (gpa & ~0xFFFull) | 7;
+    *pte = (gpa & ~0xFFFull) | flags;
 }
 
 void kg_map32(kg *g, uint32_t va, uint32_t gpa, uint32_t flags)
@@ -169,11 +169,11 @@ int kg_open(kg *g, char *why, size_t whylen)
     g->pt_next = KG_PT;
     (void)alloc_table(g); /* the PML4 */
     for (uint64_t a = 0; a < 0x80000; a += 0x1000)
-        kg_map64(g, a, a);
+        kg_map64(g, a, a, 7);
     for (uint64_t a = 0; a < KG_WIN_SIZE; a += 0x1000) {
-        kg_map64(g, KG_W32 + a, a);
-        kg_map64(g, KG_H1 + a, a);
-        kg_map64(g, KG_H2 + a, a);
+        kg_map64(g, KG_W32 + a, a, 7);
+        kg_map64(g, KG_H1 + a, a, 7);
+        kg_map64(g, KG_H2 + a, a, 7);
     }
     /* 32-bit tables: identity 0..0x7FFFF; kvm_modes remaps pages. */
     g->pd32 = (uint32_t)alloc_table(g);
@@ -448,7 +448,7 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-double kg_loop_ns(kg *g, enum kg_mode m)
+double kg_loop_ns(kg *g, enum kg_mode m, char *why, size_t whylen)
 {
     /* mov ecx, n; L: dec ecx; jnz L; then HLT or OUT 0xFE, AL */
     uint8_t *c = g->ram + KG_LOOP;
@@ -489,9 +489,8 @@ double kg_loop_ns(kg *g, enum kg_mode m)
             s.cs.base = 0;
             r.rip = KG_LOOP;
         }
-        char why[160];
         double t0 = now_ns();
-        if (kg_run(g, m, &r, &s, zero_port, why, sizeof why) < 0)
+        if (kg_run(g, m, &r, &s, zero_port, why, whylen) < 0)
             return -1;
         ns[i] = now_ns() - t0;
     }

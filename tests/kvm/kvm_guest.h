@@ -83,8 +83,9 @@ void kg_close(kg *g);
  * KG_CODE. */
 void kg_mode_state(const kg *g, enum kg_mode m, struct kvm_sregs *s, uint64_t *rip);
 
-/* Maps one 4 KiB page in the 64-bit tables (pte flags P|RW|U). */
-void kg_map64(kg *g, uint64_t va, uint64_t gpa);
+/* Maps one 4 KiB page in the 64-bit tables with the given PTE flags (the
+ * upper levels allow everything). */
+void kg_map64(kg *g, uint64_t va, uint64_t gpa, uint32_t flags);
 /* Maps one 4 KiB page in the 32-bit tables with the given PTE flags. */
 void kg_map32(kg *g, uint32_t va, uint32_t gpa, uint32_t flags);
 
@@ -105,7 +106,7 @@ int kg_run(kg *g, enum kg_mode m, struct kvm_regs *r, struct kvm_sregs *s,
 
 /* Nanoseconds per iteration of a two-instruction loop in mode m (difference
  * of two run lengths, so entry and exit costs cancel); negative if the
- * guest could not run. */
-double kg_loop_ns(kg *g, enum kg_mode m);
+ * guest could not run (the reason is in why). */
+double kg_loop_ns(kg *g, enum kg_mode m, char *why, size_t whylen);
 
 #endif /* WHVEMU_TESTS_KVM_GUEST_H */

@@ -222,7 +222,7 @@ typedef struct mcase {
     uint8_t exit_write;
     uint8_t exit_rmw;
     uint32_t exit_lin;
-    uint32_t eip; /* filled by the child */
+    uint32_t cs_lim; /* CS limit, 0 for the default */
     uint32_t gpr[8];
     uint32_t efl;
     uint32_t undef;
@@ -391,9 +391,9 @@ static void ld_gpr_cs(abuf *b, unsigned reg, uint32_t field)
     e32(b, STATE_ADDR - HARN + field);
 }
 
-static uint32_t build_case_code(const mcase *c)
+static uint32_t build_case_code(const mcase *c, uint8_t *dst)
 {
-    abuf b = {(uint8_t *)(uintptr_t)HARN, 0};
+    abuf b = {dst, 0};
     g_m16 = c->mode != M32;
     ld_sreg_cs(&b, S_SS, ST_OFF(flatsel));
     ld_gpr_cs(&b, R_SP, ST_OFF(hstack));
@@ -477,14 +477,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
                              ((uint64_t)USER_DS64 << 48));
 }
 
-static int set_ldt(int idx, const segd *s, int code16, int code)
+static int set_ldt(int idx, const segd *s, int code16, uint32_t code_lim, int code)
 {
     struct user_desc d;
     memset(&d, 0, sizeof d);
     d.entry_number = (unsigned)idx;
     if (code) {
         d.base_addr = HARN;
-        d.limit = code16 ? 0xFFFF : 0xFFFFF;
+        d.limit = code_lim ? code_lim : code16 ? 0xFFFF : 0xFFFFF;
         d.seg_32bit = !code16;
         d.contents = 2;
     } else {
@@ -549,7 +549,7 @@ static void child_main(batch *bt, int from)
     flat.lim_raw = 0xFFFFF;
     flat.g = 1;
     flat.big = 1;
-    if (set_ldt(LDT_FLAT, &flat, 0, 0) != 0) {
+    if (set_ldt(LDT_FLAT, &flat, 0, 0, 0) != 0) {
         bt->r[from].status = RS_SETUP;
         _exit(3);
     }
@@ -559,6 +559,7 @@ static void child_main(batch *bt, int from)
     st->far_ret[1] = USER_CS64;
     segd last[6];
     int have_last = 0, last_code16 = -1;
+    uint32_t last_cs_lim = 0;
     void (*enter)(void);
     void *ep = (void *)(uintptr_t)STUB_ADDR;
     memcpy(&enter, &ep, sizeof enter);
@@ -568,12 +569,14 @@ static void child_main(batch *bt, int from)
         const mcase *c = &bt->c[i];
         mresult *r = &bt->r[i];
         int code16 = c->mode != M32;
-        if (code16 != last_code16 && set_ldt(LDT_CODE, NULL, code16, 1) != 0) {
+        if ((code16 != last_code16 || c->cs_lim != last_cs_lim) &&
+            set_ldt(LDT_CODE, NULL, code16, c->cs_lim, 1) != 0) {
             r->status = RS_SETUP;
             bt->done = i + 1;
             continue;
         }
         last_code16 = code16;
+        last_cs_lim = c->cs_lim;
         int bad = 0;
         for (int s = 0; s < 6; s++) {
             if (s == S_CS)
@@ -585,7 +588,7 @@ static void child_main(batch *bt, int from)
             st->sel[s] = LDT_SEL(LDT_SEG(s));
             if (have_last && memcmp(&last[s], &c->seg[s], sizeof last[s]) == 0)
                 continue;
-            if (set_ldt(LDT_SEG(s), &c->seg[s], 0, 0) != 0)
+            if (set_ldt(LDT_SEG(s), &c->seg[s], 0, 0, 0) != 0)
                 bad = 1;
         }
         memcpy(last, c->seg, sizeof last);
@@ -596,7 +599,7 @@ static void child_main(batch *bt, int from)
             continue;
         }
         memcpy((void *)(uintptr_t)ARENA, c->arena, ARENA_SIZE);
-        uint32_t eip = build_case_code(c);
+        uint32_t eip = build_case_code(c, (uint8_t *)(uintptr_t)HARN);
         r->eip = eip;
         memcpy(st->in_gpr, c->gpr, sizeof st->in_gpr);
         st->in_efl = c->efl;
@@ -609,7 +612,14 @@ static void child_main(batch *bt, int from)
         enter();
         g_cur = NULL;
         apply_prot(c, 1);
-        if (r->status == RS_OK) {
+        if (r->status == RS_HARNESS && c->cs_lim && r->fault_eip == eip + c->len &&
+            r->trapno == 13) {
+            /* The instruction ended at the CS limit: it completed and the
+             * next fetch faulted; the registers at that fault are its
+             * results. */
+            r->status = RS_OK;
+            r->efl &= ~F_RF;
+        } else if (r->status == RS_OK) {
             memcpy(r->gpr, st->out_gpr, sizeof r->gpr);
             r->efl = st->out_efl;
         }
@@ -689,6 +699,7 @@ static mcase *g_c;
 static int g_dsize;       /* default operand/address size of the code segment */
 static int g_fault_left;  /* fault scenarios still allowed in this case */
 static char g_scen[96];   /* scenario text */
+static int g_gen_retry;   /* the case cannot keep its accesses in the arena */
 
 static void scen(const char *fmt, ...)
 {
@@ -814,6 +825,32 @@ static void limit_random(segd *s, uint32_t maxlim)
     }
 }
 
+/* An offset (asz mask maxoff) whose walk of `span` bytes (elements of n
+ * bytes, going down when df) lies in the arena from segment base `base`;
+ * 0 if there is none. */
+static int reach_arena(uint32_t base, uint32_t maxoff, uint32_t span, uint32_t n, int df,
+                       uint32_t *off)
+{
+    /* lowest byte of the walk: lin_lo; first element at lin_lo (up) or
+     * lin_lo + span - n (down); offsets must not wrap. */
+    uint64_t lo = ARENA + 16, hi = ARENA + ARENA_SIZE - 16 - span;
+    uint64_t b = base;
+    if (b > lo)
+        lo = b;
+    if (b + maxoff + 1 - span < hi)
+        hi = b + maxoff + 1 - span;
+    if (lo > hi)
+        return 0;
+    uint64_t lin_lo = lo + rnd() % (hi - lo + 1);
+    if (chance(1, 3)) {
+        uint64_t pb = ARENA + PG * (1 + rndn(2));
+        if (pb - span / 2 >= lo && pb - span / 2 <= hi)
+            lin_lo = pb - span / 2;
+    }
+    *off = (uint32_t)(lin_lo - b + (df ? span - n : 0));
+    return 1;
+}
+
 enum { SC_NORMAL, SC_LIMIT, SC_EXPDOWN, SC_RIGHTS, SC_NULL, SC_PAGE, SC_AC, SC_WRAP };
 
 /* Chooses segment s (unless an earlier operand fixed it) and the offset of
@@ -829,13 +866,11 @@ static uint32_t plan_seg(int s, uint32_t n, int rw, int asz, int allow_fault)
         /* Another operand fixed this segment: aim into the arena. */
         if (sd->kind == SK_NULL)
             return rnd_off(maxoff, n);
-        for (int tries = 0; tries < 40; tries++) {
-            uint32_t lin = pick_lin(n);
-            uint32_t off = lin - sd->base;
-            if (off <= maxoff - (n - 1))
-                return off;
-        }
-        return (ARENA + 0x100 - sd->base) & maxoff;
+        uint32_t off;
+        if (reach_arena(sd->base, maxoff, n, n, 0, &off))
+            return off;
+        g_gen_retry = 1; /* out of reach: the access would stray */
+        return 0;
     }
     sd->set = 1;
     int sc = SC_NORMAL;
@@ -1688,6 +1723,11 @@ static void gen_string(ienc *e, int kind)
         src_seg = (int)rndn(6);
         if (src_seg == S_CS)
             src_seg = S_ES;
+        /* Which of its two operands CMPS checks and reads first is not
+         * architectural (this host's CPU takes ES:rDI first), so CMPS keeps
+         * them in different segments: only one of them can fault. */
+        if (kind == 3 && src_seg == S_ES)
+            src_seg = S_FS;
         ovr = g_ovr_byte[src_seg];
     }
     uint32_t n = (uint32_t)size;
@@ -1707,9 +1747,24 @@ static void gen_string(ienc *e, int kind)
         uint32_t lin_first;
         /* the walk's lowest linear address lies in the arena */
         uint32_t lo = pick_lin(walk);
+        if (side != victim) /* away from the page a fault scenario may take */
+            lo = chance(1, 2) ? ARENA + 16 + rndn(PG - 32 - walk)
+                              : ARENA + 2 * PG + 16 + rndn(PG - 32 - walk);
         lin_first = df ? lo + walk - n : lo;
         if (sd->set) {
-            offs[side] = (lin_first - sd->base) & am;
+            /* Same segment as the other operand. The order in which CMPS
+             * reads its two operands is not architectural (this matters
+             * when both fault), so keep this walk off the page a fault
+             * scenario may take. */
+            int found = 0;
+            for (int t = 0; t < 30 && !found; t++) {
+                if (!reach_arena(sd->base, am, walk, n, df, &offs[side]))
+                    break;
+                uint32_t l0 = sd->base + (df ? offs[side] - (walk - n) : offs[side]);
+                found = l0 + walk <= ARENA + PG || l0 >= ARENA + 2 * PG;
+            }
+            if (!found)
+                offs[side] = offs[0];
             continue;
         }
         if (side == victim && sc < 55 && count && c->mode != MREAL) {
@@ -1740,7 +1795,7 @@ static void gen_string(ienc *e, int kind)
                 sd->big = (uint8_t)(asz == 2 ? rndn(2) : 1);
                 uint32_t off0;
                 if (df) {
-                    off0 = 0x1000 + rndn(asz == 2 ? 0xE000 : 0x100000);
+                    off0 = 0x1000 + rndn(asz == 2 ? 0xE000 : 0xFE000);
                     uint32_t offk = off0 - kstop * n;
                     uint32_t lim = offk + rndn(n);
                     sd->lim_raw = lim;
@@ -1904,6 +1959,106 @@ static void gen_scas(ienc *e)
     gen_string(e, 4);
 }
 
+/* SHLD/SHRD 0F A4/A5/AC/AD. SDM: masked count 0 changes nothing; AF
+ * undefined; OF undefined unless the count is 1; a 16-bit count above 16
+ * leaves result and flags undefined, so none is generated. */
+static void gen_shxd(ienc *e)
+{
+    int right = (int)rndn(2), bycl = (int)rndn(2);
+    int size = rnd_opsz();
+    uint8_t opc[2] = {0x0F, (uint8_t)((right ? 0xAC : 0xA4) + bycl)};
+    unsigned count;
+    do
+        count = chance(3, 4) ? rndn((uint64_t)size * 8 + 1) : rndn(256);
+    while (size == 2 && (count & 0x1F) > 16);
+    mform f;
+    plan_modrm(&f, (uint32_t)size, 3, bycl ? 1u << R_CX : 0u, 1);
+    put_mem(form_lin(&f), rnd_val(size), size);
+    if (bycl)
+        g_c->gpr[R_CX] = (g_c->gpr[R_CX] & ~0xFFu) | count;
+    ie_mem_insn(e, 0, &f, size, opc, 2, rndn(8));
+    if (!bycl)
+        ie8(e, count);
+    unsigned c = count & 0x1F;
+    g_c->undef = c == 0 ? 0 : (F_AF | (c != 1 ? F_OF : 0));
+    text("sh%cd%s m, r, %s (count %u)", right ? 'r' : 'l', g_szn[size], bycl ? "cl" : "imm8", count);
+}
+
+/* IMUL r, m (0F AF), r, m, iz (69), r, m, ib (6B): CF OF defined only. */
+static void gen_imul2(ienc *e)
+{
+    int k = (int)rndn(3);
+    static const uint8_t af[2] = {0x0F, 0xAF}, i69 = 0x69, i6b = 0x6B;
+    int size = rnd_opsz();
+    mform f;
+    plan_modrm(&f, (uint32_t)size, 1, 0, 1);
+    put_mem(form_lin(&f), rnd_val(size), size);
+    ie_mem_insn(e, 0, &f, size, k == 0 ? af : k == 1 ? &i69 : &i6b, k == 0 ? 2 : 1, rndn(8));
+    if (k == 1)
+        ie_n(e, rnd_val(size), size);
+    else if (k == 2)
+        ie8(e, rnd_val(1));
+    g_c->undef = F_SF | F_ZF | F_AF | F_PF;
+    text("imul%s %s", g_szn[size], k == 0 ? "r, m" : k == 1 ? "r, m, iz" : "r, m, ib");
+}
+
+/* CMPXCHG8B (0F C7 /1): ZF defined, the other flags unaffected. */
+static void gen_cmpxchg8b(ienc *e)
+{
+    static const uint8_t opc[2] = {0x0F, 0xC7};
+    int lock = chance(1, 4), eq = chance(1, 2);
+    mform f;
+    plan_modrm(&f, 8, 3, (1u << R_AX) | (1u << R_DX), 1);
+    uint32_t lo = (uint32_t)rnd(), hi = (uint32_t)rnd();
+    put_mem(form_lin(&f), lo, 4);
+    put_mem(form_lin(&f) + 4, hi, 4);
+    if (eq) {
+        g_c->gpr[R_AX] = lo;
+        g_c->gpr[R_DX] = hi;
+    }
+    ie_mem_insn(e, lock, &f, 4, opc, 2, 1);
+    text("%scmpxchg8b m (%s)", lock ? "lock " : "", eq ? "equal" : "random");
+}
+
+/* MOVBE 0F 38 F0/F1: no flags. */
+static void gen_movbe(ienc *e)
+{
+    int store = (int)rndn(2);
+    uint8_t opc[3] = {0x0F, 0x38, (uint8_t)(0xF0 + store)};
+    int size = rnd_opsz();
+    mform f;
+    plan_modrm(&f, (uint32_t)size, store ? 2 : 1, 0, 1);
+    put_mem(form_lin(&f), rnd_val(size), size);
+    ie_mem_insn(e, 0, &f, size, opc, 3, rndn(8));
+    text("movbe%s %s", g_szn[size], store ? "m, r" : "r, m");
+}
+
+static uint32_t case_eip(const mcase *c);
+
+/* A load or store whose bytes run past the CS limit: #GP(0) on the fetch
+ * (SDM Vol. 3 5.3), or, when it ends exactly at the limit, completion. The
+ * exit carries fewer bytes than fit, so the emulator fetches the rest. */
+static void gen_cslimit(ienc *e)
+{
+    static const uint8_t ops[4] = {0x89, 0x8B, 0xC7, 0x81};
+    int k = (int)rndn(4);
+    int size = rnd_opsz();
+    mform f;
+    plan_modrm(&f, (uint32_t)size, k == 1 ? 1 : k == 3 ? 3 : 2, 0, 0);
+    put_mem(form_lin(&f), rnd_val(size), size);
+    ie_mem_insn(e, 0, &f, size, &ops[k], 1, k >= 2 ? 0 : rndn(8));
+    if (k == 2)
+        ie_n(e, rnd_val(size), size);
+    else if (k == 3)
+        ie_n(e, rnd_val(size), size);
+    g_c->len = (uint8_t)e->n;
+    uint32_t eip = case_eip(g_c);
+    uint32_t cut = chance(1, 4) ? 0 : 1 + rndn((uint64_t)e->n - 1);
+    g_c->cs_lim = eip + (uint32_t)e->n - 1 - cut;
+    text("mov/add op %02x%s, CS limit %x (%u bytes past it)", ops[k], g_szn[size], g_c->cs_lim,
+         cut);
+}
+
 typedef struct family {
     const char *name;
     void (*gen)(ienc *e);
@@ -1917,12 +2072,20 @@ static const family g_fam[] = {
     {"xadd", gen_xadd, 1},        {"bt*", gen_bt, 2},          {"setcc", gen_setcc, 1},
     {"cmovcc", gen_cmovcc, 1},    {"push/pop m", gen_pushpop, 3}, {"mul/div", gen_muldiv, 2},
     {"movs", gen_movs, 3},        {"stos", gen_stos, 2},       {"lods", gen_lods, 2},
-    {"cmps", gen_cmps, 2},        {"scas", gen_scas, 2},
+    {"cmps", gen_cmps, 2},        {"scas", gen_scas, 2},       {"shld/shrd", gen_shxd, 2},
+    {"imul r,m", gen_imul2, 1},   {"cmpxchg8b", gen_cmpxchg8b, 1}, {"movbe", gen_movbe, 1},
+    {"fetch past CS limit", gen_cslimit, 1},
 };
+
+static uint32_t case_eip(const mcase *c)
+{
+    static uint8_t scratch[PG];
+    return build_case_code(c, scratch);
+}
 #define NFAM ((int)(sizeof g_fam / sizeof g_fam[0]))
 
 /* Builds case c of family fam in mode. */
-static void gen_case(mcase *c, int mode, int fam)
+static void gen_case_once(mcase *c, int mode, int fam)
 {
     memset(c, 0, offsetof(mcase, arena));
     g_c = c;
@@ -1946,12 +2109,28 @@ static void gen_case(mcase *c, int mode, int fam)
     c->len = (uint8_t)(e.n > 15 ? 15 : e.n);
     if (mode == MREAL)
         c->efl &= ~F_AC; /* CPL 0 in real mode: no #AC */
-    for (int s = 0; s < 6; s++)
+    for (int s = 0; s < 6; s++) {
         c->seg[s].set = 0;
+        if (c->seg[s].lim_raw > 0xFFFFF) {
+            fprintf(stderr, "generator bug: %s limit %x in %s\n", g_sname[s], c->seg[s].lim_raw,
+                    c->text);
+            c->seg[s].lim_raw &= 0xFFFFF;
+        }
+    }
     if (g_scen[0]) {
         size_t n = strlen(c->text);
         snprintf(c->text + n, TEXT_LEN - n, " [%s]", g_scen);
     }
+}
+
+/* Builds case c of family fam in mode, again when an access would stray
+ * outside the arena. */
+static void gen_case(mcase *c, int mode, int fam)
+{
+    do {
+        g_gen_retry = 0;
+        gen_case_once(c, mode, fam);
+    } while (g_gen_retry);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1965,8 +2144,11 @@ typedef struct stat {
     unsigned run, failed, faults;
 } stat;
 
+static unsigned g_vec[NVAR][32]; /* native fault vectors per mode */
+
 static stat g_stat[NVAR][NFAM];
 static fake_vmm *g_vm;
+static uint64_t g_code_pages[2];
 static WHV_EMULATOR_HANDLE g_emu;
 static unsigned g_maxprint = 8;
 static int g_verbose;
@@ -2006,7 +2188,7 @@ static WHV_X64_SEGMENT_REGISTER seg_reg(const mcase *c, int s)
         }
         r.Base = HARN;
         r.Selector = LDT_SEL(LDT_CODE);
-        r.Limit = c->mode == M32 ? 0xFFFFF : 0xFFFF;
+        r.Limit = c->cs_lim ? c->cs_lim : c->mode == M32 ? 0xFFFFF : 0xFFFF;
         r.SegmentType = 0xB;
         r.NonSystemSegment = 1;
         r.DescriptorPrivilegeLevel = 3;
@@ -2101,6 +2283,8 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
          pg += PG)
         fvmm_map_gva(vm, pg, CODE_GPA + (pg - (code_lin & ~(uint64_t)(PG - 1))));
     fvmm_gva_write(vm, code_lin, c->insn, c->len);
+    g_code_pages[0] = code_lin & ~(uint64_t)(PG - 1);
+    g_code_pages[1] = (code_lin + 15) & ~(uint64_t)(PG - 1);
 
     for (int i = 0; i < 8; i++)
         fvmm_set_reg64(vm, (WHV_REGISTER_NAME)i, c->gpr[i]);
@@ -2145,6 +2329,8 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
     memset(&d, 0, sizeof d);
     d.insn = c->insn;
     d.insn_count = chance(1, 10) ? rndn(c->len) : c->len;
+    if (c->cs_lim) /* fewer bytes than fit below the limit: the rest is fetched */
+        d.insn_count = rndn(c->cs_lim - nr->eip + 1 < c->len ? c->cs_lim - nr->eip + 1 : c->len);
     d.gpa = gpa;
     d.gva = gva_valid ? c->exit_lin : 0;
     d.gva_valid = gva_valid;
@@ -2253,6 +2439,7 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
 
 static void check_case(const mcase *c, const mresult *nr)
 {
+
     int vars[2], nv = 0;
     if (c->mode == M16) {
         vars[nv++] = V_COMPAT16;
@@ -2271,8 +2458,10 @@ static void check_case(const mcase *c, const mresult *nr)
         r.buf[0] = 0;
         int ok;
         s->run++;
-        if (nr->status == RS_FAULT)
+        if (nr->status == RS_FAULT) {
             s->faults++;
+            g_vec[var][nr->trapno & 31]++;
+        }
         if (nr->status == RS_FAULT && nr->trapno == 14 &&
             ((nr->cr2 >= HARN && nr->cr2 < HARN + HARN_LEN) ||
              (nr->cr2 >= 0x7FFF8000u && nr->cr2 < 0x90000000u) || nr->cr2 > 0xFFFFFFFFu)) {
@@ -2285,6 +2474,8 @@ static void check_case(const mcase *c, const mresult *nr)
             ok = 0;
         } else {
             ok = emulate(c, nr, var, &r);
+            fvmm_unmap_gva(g_vm, g_code_pages[0]);
+            fvmm_unmap_gva(g_vm, g_code_pages[1]);
         }
         if (ok) {
             g_pass++;
@@ -2326,7 +2517,7 @@ static void run_seed(uint64_t seed, double scale)
     unsigned wsum = 0;
     for (int f = 0; f < NFAM; f++)
         wsum += g_fam[f].weight;
-    unsigned total = (unsigned)(9000.0 * scale);
+    unsigned total = (unsigned)(20000.0 * scale);
     if (total < 60)
         total = 60;
     /* A deterministic list of (mode, family) in a shuffled order. */
@@ -2343,6 +2534,8 @@ static void run_seed(uint64_t seed, double scale)
             }
             unsigned mr = rndn(10);
             int mode = mr < 4 ? M16 : mr < 8 ? M32 : MREAL;
+            if (mode == MREAL && g_fam[fam].gen == gen_cslimit)
+                mode = (int)rndn(2); /* the real-mode CS limit is fixed */
             gen_case(&bt->c[bt->n], mode, fam);
             bt->n++;
             done++;
@@ -2402,7 +2595,13 @@ int main(void)
             tr += s->run;
             tf += s->failed;
         }
-        printf("  %-9s %-16s %6u cases %5u failed\n", g_vname[v], "(all)", tr, tf);
+        printf("  %-9s %-16s %6u cases %5u failed; CPU faults:", g_vname[v], "(all)", tr, tf);
+        static const char *const vn[32] = {[0] = "#DE", [6] = "#UD", [12] = "#SS", [13] = "#GP",
+                                           [14] = "#PF", [17] = "#AC"};
+        for (int k = 0; k < 32; k++)
+            if (g_vec[v][k])
+                printf(" %s %u", vn[k] ? vn[k] : "?", g_vec[v][k]);
+        printf("\n");
     }
     if (g_crashes)
         printf("native child crashes or timeouts: %u\n", g_crashes);
