@@ -507,6 +507,72 @@ static void merge_names(struct sandbox_name_count *dst, unsigned *n,
     }
 }
 
+static void print_uart_report(const struct worker *w, unsigned rounds)
+{
+    const struct port_bus *b = &w->ports;
+    const struct uart16550 *u = &b->com1;
+    const struct uart_driver_result *r = &w->ures;
+    unsigned lines = 0;
+
+    for (unsigned i = 0; i < u->tx_len; i++)
+        lines += u->tx[i] == '\n';
+    printf("  COM1 (16550 at 0x%03x), %s round, %" PRIu64
+           " port I/O emulations, %" PRIu64 " port accesses:\n",
+           DEMO_COM1, rounds > 1 ? "last" : "the", w->uart_emulations,
+           w->uart_accesses);
+    printf("    transmitted %" PRIu32 " bytes, %u lines%s; the last line, %u "
+           "bytes, was one REP OUTSB\n",
+           u->tx_count, lines,
+           w->index == 0 && rounds == 1 ? " (the COM1> lines above)" : "",
+           r->burst_len);
+    print_text("received from the RX FIFO while LSR.DR was set", r->rx,
+               r->rx_len);
+    printf("    divisor latch 0x%04x = %u (%u baud from %u Hz), LCR 0x%02x "
+           "(8N1, DLAB off),\n    IER 0x%02x, FCR 0x%02x, MCR 0x%02x, SCR "
+           "0x%02x; IIR read 0x%02x (16550A, FIFOs on), MSR 0x%02x\n",
+           ports_uart_divisor(b), ports_uart_divisor(b),
+           UART_CLOCK_HZ / 16u / (ports_uart_divisor(b) ? ports_uart_divisor(b) : 1u),
+           UART_CLOCK_HZ, u->lcr, u->ier, u->fcr, u->mcr, u->scr, r->iir,
+           r->msr);
+    printf("    LSR read %" PRIu32 " times (THRE before each polled byte, DR "
+           "while draining), final 0x%02x\n",
+           u->lsr_reads, r->lsr_end);
+    printf("  board: ID 0x%08" PRIx32 " (IN EAX, DX), CFG wrote 0x%04x read "
+           "0x%04x (OUT DX, AX; IN AX, DX)\n",
+           r->board_id, r->cfg_written, r->cfg_read);
+    printf("    name \"%.*s\" (one REP INSB of %u bytes from port 0x%03x)\n",
+           (int)r->name_len, (const char *)r->name, UART_DRIVER_NAME_CAP,
+           DEMO_PORT_BOARD_NAME);
+    printf("    POST codes (OUT 0x80, AL):");
+    for (unsigned i = 0; i < b->n_post; i++)
+        printf(" 0x%02x", b->post_log[i]);
+    printf(", read back 0x%02x (IN AL, 0x80)\n", r->post_read);
+    printf("    unclaimed ports: %" PRIu32 " accesses (COM2 scratch read "
+           "0x%02x, 32-bit read at 0x%03x 0x%08" PRIx32 ")\n\n",
+           b->unknown_round, r->com2_scratch, DEMO_COM2, r->com2_wide);
+}
+
+static void print_io_totals(const struct sandbox_stats *t, unsigned threads,
+                            unsigned rounds)
+{
+    printf("port I/O emulations: %" PRIu64 " in total (%" PRIu64
+           " per round)\n",
+           t->io_emulations, t->io_emulations / ((uint64_t)threads * rounds));
+    printf("  by form:              8-bit  16-bit  32-bit\n");
+    for (int f = 0; f < SANDBOX_IO_FORM_COUNT; f++) {
+        const uint64_t *n = t->io_form[f];
+        if (!n[0] && !n[1] && !n[2])
+            continue;
+        printf("    %-16s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 "\n",
+               sandbox_io_form_name((enum sandbox_io_form)f), n[0], n[1], n[2]);
+    }
+    printf("  exit context: %" PRIu64 " carried the instruction bytes, %"
+           PRIu64 " did not;\n  %" PRIu64 " gave the InstructionLength, %"
+           PRIu64 " gave 0\n",
+           t->io_with_bytes, t->io_without_bytes, t->io_with_length,
+           t->io_without_length);
+}
+
 static const char *bytes_mode_name(enum sandbox_bytes m)
 {
     switch (m) {
@@ -530,6 +596,9 @@ int main(int argc, char **argv)
     struct device_stats_sum {
         uint64_t reads, writes, by_size[9][2];
     } dev_total;
+    struct port_stats_sum {
+        uint64_t accesses, by_size[3][2], unknown;
+    } io_total;
     unsigned failed = 0;
     unsigned eax, ebx, ecx = 0, edx;
     int have_movbe;
@@ -569,11 +638,13 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("whvemu-demo: a driver routine runs natively; each access to its "
+    printf("whvemu-demo: driver routines run natively; each access to the "
            "device's\nPROT_NONE window faults and is completed by "
-           "WHvEmulatorTryMmioEmulation\n(whvemu %s). threads %u, rounds %u, "
-           "instruction bytes %s.\n\n",
+           "WHvEmulatorTryMmioEmulation, each\nIN/OUT/INS/OUTS raises #GP "
+           "and is completed by WHvEmulatorTryIoEmulation\n(whvemu %s). "
+           "threads %u, rounds %u, instruction bytes %s.\n\n",
            whvemu_version(), threads, rounds, bytes_mode_name(mode));
+    printf("COM1 console of thread 0, round 0, as the UART transmits it:\n");
     fflush(stdout);
 
     have_movbe = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_MOVBE);
@@ -594,11 +665,14 @@ int main(int argc, char **argv)
         workers[t].rounds = rounds;
         workers[t].have_movbe = have_movbe;
         device_reset(&workers[t].dev);
+        ports_reset(&workers[t].ports);
+        workers[t].ports.com1.echo_prefix = "  COM1> ";
         if (sandbox_init(&workers[t].sb, &workers[t].dev, mode, err,
                          sizeof(err))) {
             fprintf(stderr, "whvemu-demo: %s\n", err);
             return 2;
         }
+        workers[t].sb.ports = &workers[t].ports;
     }
 
     if (threads == 1) {
@@ -617,8 +691,10 @@ int main(int argc, char **argv)
             pthread_join(tid[t], NULL);
     }
 
+    printf("\n");
     memset(&total, 0, sizeof(total));
     memset(&dev_total, 0, sizeof(dev_total));
+    memset(&io_total, 0, sizeof(io_total));
     for (unsigned t = 0; t < threads; t++) {
         struct worker *w = &workers[t];
         const struct sandbox_stats *s = &w->sb.st;
@@ -642,6 +718,19 @@ int main(int argc, char **argv)
         total.mem_ram_read += s->mem_ram_read;
         total.mem_ram_write += s->mem_ram_write;
         total.translate_flags |= s->translate_flags;
+        total.io_emulations += s->io_emulations;
+        for (int f = 0; f < SANDBOX_IO_FORM_COUNT; f++)
+            for (int z = 0; z < 3; z++)
+                total.io_form[f][z] += s->io_form[f][z];
+        total.io_with_bytes += s->io_with_bytes;
+        total.io_without_bytes += s->io_without_bytes;
+        total.io_with_length += s->io_with_length;
+        total.io_without_length += s->io_without_length;
+        io_total.accesses += w->ports.accesses;
+        io_total.unknown += w->ports.unknown;
+        for (int z = 0; z < 3; z++)
+            for (int dir = 0; dir < 2; dir++)
+                io_total.by_size[z][dir] += w->ports.by_size[z][dir];
         merge_names(total.got, &total.n_got, s->got, s->n_got);
         merge_names(total.set, &total.n_set, s->set, s->n_set);
         dev_total.reads += d->reads;
@@ -680,6 +769,7 @@ int main(int argc, char **argv)
             printf("  STAMP (POP to MMIO, read back) 0x%016" PRIx64
                    "; COUNTER (PUSH from MMIO) %" PRIu64 "\n\n",
                    w->res.stamp, w->res.counter);
+            print_uart_report(w, rounds);
         }
         if (w->failed_rounds) {
             failed++;
@@ -688,7 +778,8 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("emulations: %" PRIu64 " in total (%" PRIu64 " per round)\n",
+    printf("memory-access emulations: %" PRIu64 " in total (%" PRIu64
+           " per round)\n",
            total.emulations, total.emulations / ((uint64_t)threads * rounds));
     printf("  by faulting access: %" PRIu64 " reads, %" PRIu64 " writes\n",
            total.read_faults, total.write_faults);
@@ -700,6 +791,14 @@ int main(int argc, char **argv)
         if (total.kind[k])
             printf("    %6" PRIu64 "  %s\n", total.kind[k],
                    sandbox_kind_name((enum sandbox_kind)k));
+    print_io_totals(&total, threads, rounds);
+    printf("port accesses: %" PRIu64 " (IN", io_total.accesses);
+    for (int z = 0; z < 3; z++)
+        printf(" %d-bit %" PRIu64, 8 << z, io_total.by_size[z][0]);
+    printf("; OUT");
+    for (int z = 0; z < 3; z++)
+        printf(" %d-bit %" PRIu64, 8 << z, io_total.by_size[z][1]);
+    printf("), to unclaimed ports %" PRIu64 "\n", io_total.unknown);
     printf("callbacks: get-registers %" PRIu64 " (%" PRIu64 " values), "
            "set-registers %" PRIu64 " (%" PRIu64 " values),\n"
            "  translate %" PRIu64 " (flags seen 0x%" PRIx32 "), memory %" PRIu64

@@ -171,8 +171,10 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
         vvvv = (~b2 >> 3) & 0xF;
         L = (b2 >> 2) & 1;
         pp = b2 & 3;
-        if (mmmmm < 1 || mmmmm > 3)
+        if (mmmmm == 0)
             return DEC_UD;
+        if (mmmmm > 3) /* maps newer CPUs define: not ours to judge */
+            return DEC_UNSUPPORTED;
         in->map = (uint8_t)(MAP_VEX_0F + mmmmm - 1);
     } else {
         DTRY(dec_next(d, &b1));
@@ -188,10 +190,10 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
             return DEC_UD; /* EVEX.P[10] must be 1 */
         pp = b2 & 3;
         L = (b3 >> 5) & 3;
-        if (mmmmm == 5 || mmmmm == 6)
-            return DEC_UNSUPPORTED; /* EVEX maps 5 and 6: AVX512-FP16 */
-        if (mmmmm < 1 || mmmmm > 3)
+        if (mmmmm == 0)
             return DEC_UD;
+        if (mmmmm > 3) /* maps 4-7: APX, AVX512-FP16 and later */
+            return DEC_UNSUPPORTED;
         in->map = (uint8_t)(MAP_EVEX_0F + mmmmm - 1);
     }
     if (!d->m->long64) {

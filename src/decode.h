@@ -114,7 +114,8 @@ enum { MEM_MODRM, MEM_MOFFS, MEM_STR_SRC, MEM_STR_DST };
 struct insn {
     const struct op_row *row;
     uint8_t len;
-    uint8_t opsize;   /* effective operand size in bytes: 2, 4, 8 (1 for byte rows) */
+    uint8_t opsize;   /* effective operand size in bytes: 2, 4, 8 (byte operands carry
+                         their own size in op[i].size) */
     uint8_t addrsize; /* 2, 4, 8 */
     uint8_t seg;      /* segment of the ModRM/moffs/string-source operand */
     uint8_t seg_override; /* SEG_NONE when absent */
