@@ -6,7 +6,7 @@
  * Each round is the driver's packet-RAM test (run once on ordinary memory,
  * natively, and once on the device; the two result logs must be equal),
  * one message transaction, checked against the device's documented
- * behaviour, and one serial-console session on COM1 (board bring-up,
+ * behaviour, and one serial-console run on COM1 (board bring-up,
  * UART set-up, a greeting, reading what the other end typed, a REP OUTSB
  * burst), checked against the UART's state. Every thread has its own
  * UART; the console of thread 0's first round is echoed to stdout live.
@@ -63,7 +63,7 @@ struct worker {
     uint64_t memtest_emulations, transaction_emulations;
     uint64_t log_from; /* first device log entry of the last transaction */
 
-    /* The serial console session of the last round. */
+    /* The serial console of the last round. */
     struct port_bus ports;
     struct uart_driver_result ures;
     int uart_rc;
@@ -209,7 +209,7 @@ static int check_round(struct worker *w, unsigned round, int failed)
     return failed;
 }
 
-/* The line rate of a round's console session; the divisor is computed
+/* The line rate of a round's console run; the divisor is computed
  * independently of the driver below. */
 static unsigned round_baud(unsigned round)
 {
@@ -235,7 +235,7 @@ static int expected_console(const struct worker *w, unsigned round,
         DEMO_UART_RX_TEXT, (unsigned)strlen(DEMO_UART_RX_TEXT));
 }
 
-/* Compares the console session with what the UART and the board saw. */
+/* Compares the console run with what the UART and the board saw. */
 static int check_uart(struct worker *w, unsigned round, int failed)
 {
     const struct port_bus *b = &w->ports;
@@ -255,10 +255,6 @@ static int check_uart(struct worker *w, unsigned round, int failed)
           "round %u: the UART transmitted %" PRIu32 " bytes, the driver "
           "sent %u (or the text differs)",
           round, u->tx_count, r->sent_len);
-    CHECK(want_n > 0 && (unsigned)want_n == u->tx_len &&
-              memcmp(u->tx, want, u->tx_len) == 0,
-          "round %u: the console text differs from the expected %d bytes",
-          round, want_n);
     CHECK(r->rx_len == rx_n && memcmp(r->rx, DEMO_UART_RX_TEXT, rx_n) == 0 &&
               u->rx_taken == rx_n && u->rx_count == 0,
           "round %u: received %u bytes \"%.*s\", expected \"%s\"", round,
@@ -311,6 +307,11 @@ static int check_uart(struct worker *w, unsigned round, int failed)
           " I/O instructions making %" PRIu32 " accesses",
           round, w->uart_emulations, w->uart_accesses, r->io_insns,
           r->io_accesses);
+    /* Last, as it is the least specific. */
+    CHECK(want_n > 0 && (unsigned)want_n == u->tx_len &&
+              memcmp(u->tx, want, u->tx_len) == 0,
+          "round %u: the console text differs from the expected %d bytes",
+          round, want_n);
     return failed;
 }
 
@@ -516,17 +517,20 @@ static void print_uart_report(const struct worker *w, unsigned rounds)
 
     for (unsigned i = 0; i < u->tx_len; i++)
         lines += u->tx[i] == '\n';
-    printf("  COM1 (16550 at 0x%03x), %s round, %" PRIu64
+    printf("  COM1 (16550 at 0x%03x), %s, %" PRIu64
            " port I/O emulations, %" PRIu64 " port accesses:\n",
-           DEMO_COM1, rounds > 1 ? "last" : "the", w->uart_emulations,
+           DEMO_COM1, rounds > 1 ? "last round" : "round 0", w->uart_emulations,
            w->uart_accesses);
     printf("    transmitted %" PRIu32 " bytes, %u lines%s; the last line, %u "
            "bytes, was one REP OUTSB\n",
            u->tx_count, lines,
            w->index == 0 && rounds == 1 ? " (the COM1> lines above)" : "",
            r->burst_len);
-    print_text("received from the RX FIFO while LSR.DR was set", r->rx,
-               r->rx_len);
+    printf("    received %u bytes from the RX FIFO while LSR.DR was set: \"",
+           r->rx_len);
+    for (unsigned i = 0; i < r->rx_len; i++)
+        putchar(r->rx[i] >= 0x20 && r->rx[i] < 0x7F ? r->rx[i] : '?');
+    printf("\"\n");
     printf("    divisor latch 0x%04x = %u (%u baud from %u Hz), LCR 0x%02x "
            "(8N1, DLAB off),\n    IER 0x%02x, FCR 0x%02x, MCR 0x%02x, SCR "
            "0x%02x; IIR read 0x%02x (16550A, FIFOs on), MSR 0x%02x\n",

@@ -17,9 +17,17 @@
 
 #include "WinHvPlatformDefs.h"
 
+/* WHVEMU_API marks the exported functions: imported from the DLL on
+ * Windows (define WHVEMU_STATIC to link the static library instead). */
 #ifndef WHVEMU_API
-#if defined(_WIN32)
+#if defined(_WIN32) && !defined(WHVEMU_STATIC)
+#ifdef WHVEMU_BUILDING
+#define WHVEMU_API __declspec(dllexport)
+#else
 #define WHVEMU_API __declspec(dllimport)
+#endif
+#elif defined(WHVEMU_BUILDING) && defined(__GNUC__)
+#define WHVEMU_API __attribute__((visibility("default")))
 #else
 #define WHVEMU_API
 #endif

@@ -11,13 +11,12 @@
 #include "mem.h"
 #include "whvemu.h"
 
-#define WHVEMU_EXPORT __attribute__((visibility("default")))
 
 #define ST_SUCCESS 0x001u
 #define ST_INTERNAL 0x002u
 #define ST_INTERRUPT 0x100u
 
-WHVEMU_EXPORT const char *whvemu_version(void)
+WHVEMU_API const char *whvemu_version(void)
 {
     return "0.1.0";
 }
@@ -32,7 +31,7 @@ static struct emu_handle *handle_of(WHV_EMULATOR_HANDLE h)
     return eh;
 }
 
-WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS *Callbacks,
+WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS *Callbacks,
                                                        WHV_EMULATOR_HANDLE *Emulator)
 {
     if (!Emulator)
@@ -56,7 +55,7 @@ WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBA
     return S_OK;
 }
 
-WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emulator)
+WHVEMU_API HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emulator)
 {
     struct emu_handle *eh = handle_of(Emulator);
     if (!eh)
@@ -69,7 +68,7 @@ WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emul
     return S_OK;
 }
 
-WHVEMU_EXPORT const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
+WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
 {
     struct emu_handle *eh = handle_of(Emulator);
     return eh ? eh->last_failure : NULL;
@@ -301,7 +300,7 @@ static void release(struct emu_handle *eh)
     atomic_store(&eh->busy, 0);
 }
 
-WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorTryMmioEmulation(
+WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
     const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
@@ -347,7 +346,7 @@ WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     return S_OK;
 }
 
-WHVEMU_EXPORT HRESULT WINAPI WHvEmulatorTryIoEmulation(
+WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
     const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)

@@ -18,8 +18,8 @@ static enum rc bitop(struct emu *e, const struct insn *in, enum bit_op op)
     uint64_t v, bit;
     uint8_t seg = 0;
     uint64_t addr = 0;
-    bool far = in->op[0].type == OPND_MEM && in->op[1].type == OPND_REG;
-    if (far) {
+    bool beyond = in->op[0].type == OPND_MEM && in->op[1].type == OPND_REG;
+    if (beyond) {
         int64_t sofs = (int64_t)sign_extend(ofs, size);
         int64_t unit = sofs >= 0 ? sofs / (int64_t)bits : -((-sofs + bits - 1) / (int64_t)bits);
         TRY(op_addr(e, in, 0, &seg, &addr));
@@ -44,7 +44,7 @@ static enum rc bitop(struct emu *e, const struct insn *in, enum bit_op op)
     else if (op == BTC)
         r = v ^ mask;
     if (op != BT) {
-        if (far) {
+        if (beyond) {
             uint8_t buf[8];
             for (unsigned i = 0; i < size; i++)
                 buf[i] = (uint8_t)(r >> (8 * i));
