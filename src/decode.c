@@ -292,15 +292,8 @@ static const struct op_row *select_row(const struct op_row *first, uint8_t mand,
     return best;
 }
 
-static bool kind_uses_modrm(uint8_t k)
-{
-    return (k >= K_Eb && k <= K_Gy);
-}
-
-static bool kind_is_mem_only(uint8_t k)
-{
-    return k == K_Mv || k == K_My || k == K_Mcx;
-}
+static bool kind_uses_modrm(uint8_t k);
+static bool kind_is_mem_only(uint8_t k);
 
 /* 16-bit ModRM forms (SDM Vol. 2 table 2-1). */
 static const uint8_t rm16_base[8] = {GPR_RBX, GPR_RBX, GPR_RBP, GPR_RBP,
@@ -385,181 +378,161 @@ static enum dec_status dec_modrm(struct dec *d)
     return DEC_OK;
 }
 
-static unsigned kind_size(const struct insn *in, uint8_t k)
+/* What each operand kind is: its class (where the operand comes from), its
+ * size class, and the immediate bytes it takes from the instruction. */
+enum { KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX };
+enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_COUNT };
+enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z };
+
+static const struct kind_info {
+    uint8_t cls, sz, imm;
+} kinds[K_COUNT] = {
+    [K_Eb] = {KC_E, SZ_1, 0},        [K_Ew] = {KC_E, SZ_2, 0},       [K_Ev] = {KC_E, SZ_V, 0},
+    [K_Ez] = {KC_E, SZ_Z, 0},        [K_Mv] = {KC_M, SZ_V, 0},       [K_My] = {KC_M, SZ_Y, 0},
+    [K_Mcx] = {KC_M, SZ_CX, 0},      [K_Gb] = {KC_G, SZ_1, 0},       [K_Gv] = {KC_G, SZ_V, 0},
+    [K_Gy] = {KC_G, SZ_Y, 0},        [K_Ib] = {KC_IMM, SZ_1, IMM_B}, [K_Ibs] = {KC_IMM, SZ_V, IMM_BS},
+    [K_Ibu] = {KC_IMM, SZ_1, IMM_B}, [K_Iz] = {KC_IMM, SZ_V, IMM_Z}, [K_AL] = {KC_RAX, SZ_1, 0},
+    [K_rAX] = {KC_RAX, SZ_V, 0},     [K_CL] = {KC_RCX, SZ_1, 0},     [K_ONE] = {KC_ONE, SZ_1, 0},
+    [K_Ob] = {KC_MOFFS, SZ_1, 0},    [K_Ov] = {KC_MOFFS, SZ_V, 0},   [K_Xb] = {KC_X, SZ_1, 0},
+    [K_Xv] = {KC_X, SZ_V, 0},        [K_Yb] = {KC_Y, SZ_1, 0},       [K_Yv] = {KC_Y, SZ_V, 0},
+    [K_eAX] = {KC_RAX, SZ_Z, 0},     [K_DX] = {KC_DX, SZ_2, 0},      [K_Xz] = {KC_X, SZ_Z, 0},
+    [K_Yz] = {KC_Y, SZ_Z, 0},
+};
+
+/* A byte register operand: AH..BH without any REX, else the low byte. */
+static void set_reg(struct opnd *o, unsigned reg, bool anyrex)
 {
-    switch (k) {
-    case K_Eb: case K_Gb: case K_Ib: case K_AL: case K_Ob: case K_Xb: case K_Yb:
-        return 1;
-    case K_Ew:
-        return 2;
-    case K_Ez: case K_eAX: case K_Xz: case K_Yz:
-        return in->opsize == 2 ? 2 : 4;
-    case K_DX:
-        return 2;
-    case K_My: case K_Gy:
-        return (in->rex & 8) ? 8 : 4;
-    case K_Mcx:
-        return (in->rex & 8) ? 16 : 8;
-    case K_Ibu: case K_CL: case K_ONE:
-        return 1;
-    default:
-        return in->opsize;
-    }
+    o->type = OPND_REG;
+    o->high8 = o->size == 1 && !anyrex && reg >= 4 && reg < 8;
+    o->reg = (uint8_t)(o->high8 ? reg - 4 : reg);
 }
 
-/* Operands from kinds; immediates are read here, in operand order (they
- * always follow ModRM/SIB/displacement). */
+/* Operands from kinds, immediates read in operand order (they follow
+ * ModRM/SIB/displacement), and the vcpu slots the instruction needs. */
 static enum dec_status dec_operands(struct dec *d)
 {
     struct insn *in = d->in;
     const struct op_row *r = in->row;
-    bool anyrex = in->rex != 0;
-    for (unsigned i = 0; i < 3; i++) {
-        uint8_t k = r->k[i];
+    const bool long64 = d->m->long64, anyrex = in->rex != 0;
+    const uint8_t sizes[SZ_COUNT] = {
+        0, 1, 2, in->opsize, in->opsize == 2 ? 2 : 4, (in->rex & 8) ? 8 : 4,
+        (in->rex & 8) ? 16 : 8,
+    };
+    uint32_t need = r->needs;
+    bool modrm_mem = false;
+    for (unsigned i = 0; i < 3 && r->k[i] != K_NONE; i++) {
+        const struct kind_info *ki = &kinds[r->k[i]];
         struct opnd *o = &in->op[i];
-        if (k == K_NONE)
-            break;
+        uint64_t v;
         in->nops = (uint8_t)(i + 1);
-        o->size = (uint8_t)kind_size(in, k);
-        switch (k) {
-        case K_Eb: case K_Ew: case K_Ev: case K_Ez:
+        o->size = sizes[ki->sz];
+        switch (ki->cls) {
+        case KC_E:
             if (in->mod == 3) {
-                o->type = OPND_REG;
-                o->reg = in->rm;
-                o->high8 = o->size == 1 && !anyrex && in->rm >= 4 && in->rm < 8;
-                if (o->high8)
-                    o->reg = (uint8_t)(in->rm - 4);
-            } else {
-                o->type = OPND_MEM;
+                set_reg(o, in->rm, anyrex);
+                break;
             }
-            break;
-        case K_Mv: case K_My: case K_Mcx:
+            /* fall through */
+        case KC_M:
             o->type = OPND_MEM;
+            modrm_mem = true;
+            continue;
+        case KC_G:
+            set_reg(o, in->reg, anyrex);
             break;
-        case K_Gb: case K_Gv: case K_Gy:
-            o->type = OPND_REG;
-            o->reg = in->reg;
-            o->high8 = o->size == 1 && !anyrex && in->reg >= 4 && in->reg < 8;
-            if (o->high8)
-                o->reg = (uint8_t)(in->reg - 4);
-            break;
-        case K_AL: case K_rAX: case K_eAX:
+        case KC_RAX:
             o->type = OPND_REG;
             o->reg = GPR_RAX;
             break;
-        case K_DX: /* the port comes from the exit context, not DX */
-            o->type = OPND_NONE;
-            break;
-        case K_CL:
+        case KC_RCX:
             o->type = OPND_REG;
             o->reg = GPR_RCX;
             break;
-        case K_ONE:
+        case KC_DX: /* the port comes from the exit context, not DX */
+            continue;
+        case KC_ONE:
             o->type = OPND_IMM;
             o->imm = 1;
-            break;
-        case K_Ib: case K_Ibu: {
-            uint64_t v;
-            DTRY(dec_le(d, 1, &v));
-            o->type = OPND_IMM;
-            o->imm = v;
-            break;
-        }
-        case K_Ibs: {
-            uint64_t v;
-            DTRY(dec_le(d, 1, &v));
-            o->type = OPND_IMM;
-            o->imm = sign_extend(v, 1) & size_mask(o->size);
-            break;
-        }
-        case K_Iz: {
-            uint64_t v;
-            unsigned n = in->opsize == 2 ? 2 : 4;
+            continue;
+        case KC_IMM: {
+            unsigned n = ki->imm == IMM_Z ? (in->opsize == 2 ? 2u : 4u) : 1u;
             DTRY(dec_le(d, n, &v));
             o->type = OPND_IMM;
-            o->imm = sign_extend(v, n) & size_mask(o->size);
-            break;
+            o->imm = ki->imm == IMM_B ? v : sign_extend(v, n) & size_mask(o->size);
+            continue;
         }
-        case K_Ob: case K_Ov: {
-            uint64_t v;
+        case KC_MOFFS:
             DTRY(dec_le(d, in->addrsize, &v));
             o->type = OPND_MEM;
             in->mem_form = MEM_MOFFS;
             in->disp = v;
-            in->base = in->index = NO_REG;
             in->seg = SEG_DS;
-            break;
-        }
-        case K_Xb: case K_Xv: case K_Xz:
+            modrm_mem = true;
+            continue;
+        case KC_X:
             o->type = OPND_MEM;
             o->reg = MEM_STR_SRC;
             in->seg = SEG_DS;
-            break;
-        case K_Yb: case K_Yv: case K_Yz:
+            need |= VR_GPR_BIT(GPR_RSI);
+            continue;
+        case KC_Y:
             o->type = OPND_MEM;
             o->reg = MEM_STR_DST;
-            break;
+            need |= VR_GPR_BIT(GPR_RDI);
+            if (!long64)
+                need |= VR_SEG_BIT(SEG_ES);
+            continue;
         default:
             return DEC_UNSUPPORTED;
         }
-    }
-    return DEC_OK;
-}
-
-/* The vcpu slots the instruction needs, and its memory-operand intent. */
-static void dec_needs(const struct dec_mode *m, struct insn *in)
-{
-    const struct op_row *r = in->row;
-    uint32_t need = r->needs;
-    bool has_mem = false;
-    for (unsigned i = 0; i < in->nops; i++) {
-        const struct opnd *o = &in->op[i];
-        /* A destination register that is only written in full (32-bit
-         * writes zero-extend) need not be fetched. */
-        bool write_only = i == 0 && (r->traits & T_MOV) && o->size >= 4 && !o->high8;
-        if (o->type == OPND_REG && !write_only)
+        /* A register operand; a destination written in full (32-bit writes
+         * zero-extend) need not be fetched. */
+        if (!(i == 0 && (r->traits & T_MOV) && o->size >= 4))
             need |= VR_GPR_BIT(o->reg);
-        if (o->type != OPND_MEM)
-            continue;
-        if (r->k[i] == K_Xb || r->k[i] == K_Xv || r->k[i] == K_Xz) {
-            need |= VR_GPR_BIT(GPR_RSI);
-            if (!m->long64 || in->seg >= SEG_FS)
-                need |= VR_SEG_BIT(in->seg);
-        } else if (r->k[i] == K_Yb || r->k[i] == K_Yv || r->k[i] == K_Yz) {
-            need |= VR_GPR_BIT(GPR_RDI);
-            if (!m->long64)
-                need |= VR_SEG_BIT(SEG_ES);
-        } else {
-            has_mem = true;
-        }
     }
-    if (has_mem) {
+    if (modrm_mem) {
         if (in->base != NO_REG)
             need |= VR_GPR_BIT(in->base);
         if (in->index != NO_REG)
             need |= VR_GPR_BIT(in->index);
-        if (!m->long64 || in->seg >= SEG_FS)
-            need |= VR_SEG_BIT(in->seg);
-        uint8_t acc;
-        if (r->traits & T_NOWRITE)
-            acc = ACC_R;
-        else if (r->traits & T_MOV)
-            acc = ACC_W;
+        /* The destination is operand 0; a memory source is only read. */
+        if (in->op[0].type != OPND_MEM || (r->traits & T_NOWRITE))
+            in->mem_access = ACC_R;
         else
-            acc = ACC_R | ACC_W;
-        /* The destination is operand 0; a memory source is read only. */
-        if (in->op[0].type != OPND_MEM)
-            acc = ACC_R;
-        in->mem_access = acc;
+            in->mem_access = (r->traits & T_MOV) ? ACC_W : ACC_R | ACC_W;
     }
     if (in->rep && (r->traits & (T_REP | T_REPCC)))
         need |= VR_GPR_BIT(GPR_RCX);
-    if (r->traits & T_DEF64) { /* PUSH/POP: the stack segment */
+    if (r->traits & T_DEF64) { /* PUSH/POP: the stack */
         need |= VR_GPR_BIT(GPR_RSP);
-        if (!m->long64)
+        if (!long64)
             need |= VR_SEG_BIT(SEG_SS);
     }
     in->needs = need;
+    return DEC_OK;
+}
+
+static bool kind_uses_modrm(uint8_t k)
+{
+    uint8_t c = kinds[k].cls;
+    return c == KC_E || c == KC_M || c == KC_G;
+}
+
+static bool kind_is_mem_only(uint8_t k)
+{
+    return kinds[k].cls == KC_M;
+}
+
+/* The segment register the memory operand uses is needed outside 64-bit
+ * mode, and for FS/GS bases in it; decided once overrides are applied. */
+static void dec_segment_needs(const struct dec_mode *m, struct insn *in)
+{
+    bool uses_seg = in->mem_access != 0;
+    for (unsigned i = 0; i < in->nops; i++)
+        if (in->op[i].type == OPND_MEM && in->op[i].reg == MEM_STR_SRC)
+            uses_seg = true;
+    if (uses_seg && (!m->long64 || in->seg >= SEG_FS))
+        in->needs |= VR_SEG_BIT(in->seg);
 }
 
 enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsigned n,
@@ -644,7 +617,7 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     if (ovr != SEG_NONE)
         in->seg = ovr;
     in->len = (uint8_t)d.pos;
-    dec_needs(m, in);
+    dec_segment_needs(m, in);
     return DEC_OK;
 }
 
