@@ -168,6 +168,17 @@ static enum rc emu_decode(struct emu *e)
     }
 }
 
+/* A single-step trap after the instruction, or after one iteration of a
+ * string instruction that is not finished. */
+static void queue_single_step(struct emu *e)
+{
+    WHV_REGISTER_VALUE v;
+    v.Reg128.Low64 = 0;
+    v.Reg128.High64 = 0;
+    v.PendingDebugException.SingleStep = 1;
+    vcpu_set(e, VR_PENDING_DBG, &v);
+}
+
 /* After the instruction completed: RIP past it, RF cleared, a single-step
  * trap queued, an interrupt shadow ended (SDM Vol. 3 6.8.3, 17.3.1.4). */
 static void emu_complete(struct emu *e)
@@ -180,13 +191,8 @@ static void emu_complete(struct emu *e)
     uint64_t rf = vcpu_rflags(e);
     if (rf & FL_RF)
         vcpu_set_rflags(e, rf & ~(uint64_t)FL_RF);
-    if (rf & FL_TF) {
-        WHV_REGISTER_VALUE v;
-        v.Reg128.Low64 = 0;
-        v.Reg128.High64 = 0;
-        v.PendingDebugException.SingleStep = 1;
-        vcpu_set(e, VR_PENDING_DBG, &v);
-    }
+    if (rf & FL_TF)
+        queue_single_step(e);
     if (e->vp->ExecutionState.InterruptShadow && (e->regs.valid & VR_BIT(VR_INT_STATE))) {
         WHV_REGISTER_VALUE v = e->regs.v[VR_INT_STATE];
         v.InterruptState.InterruptShadow = 0;
@@ -251,6 +257,8 @@ static uint32_t emu_run(struct emu *e)
         /* Progress of completed iterations; RIP is written unchanged so the
          * VMM sees the instruction is to be re-executed. */
         e->regs.dirty |= VR_BIT(VR_RIP);
+        if (vcpu_rflags(e) & FL_TF)
+            queue_single_step(e);
         break;
     case RC_FAULT:
         e->regs.dirty &= e->keep_on_fault;

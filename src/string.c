@@ -36,6 +36,9 @@ enum rc str_may_iterate(struct emu *e, const struct insn *in, const struct str_s
     }
     if (e->rep_done >= EMU_REP_BUDGET || mem_free_slots(e) < STR_SLOTS_PER_ITER)
         return RC_RETRY;
+    /* Single-stepping traps after every iteration (SDM Vol. 3 17.3.1.4). */
+    if (e->rep_done && (vcpu_rflags(e) & FL_TF))
+        return RC_RETRY;
     (void)in;
     return RC_OK;
 }

@@ -658,6 +658,27 @@ static void test_trap_flag_queues_single_step_and_rf_is_cleared(void)
     fx_fini(&f);
 }
 
+static void test_single_step_traps_after_each_rep_iteration(void)
+{
+    struct fixture f;
+    fx_init(&f, 0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRflags, 0x102); /* TF */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRcx, 3);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRdi, MMIO_GVA);
+    static const uint8_t rep[] = {0xf3, 0xaa}; /* rep stosb */
+    for (int i = 0; i < 3; i++) {
+        fx_run(&f, rep, 2, fvmm_reg64(f.vm, WHvX64RegisterRdi), 1, WHvMemoryAccessWrite);
+        CHECK_EQ(f.st.AsUINT32, 1);
+        CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1);
+        CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRcx), 2 - i);
+        CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), i < 2 ? RIP0 : RIP0 + 2);
+        WHV_REGISTER_VALUE v;
+        CHECK(fvmm_set_call_find(f.vm, WHvX64RegisterPendingDebugException, &v));
+        CHECK_EQ(v.PendingDebugException.SingleStep, 1);
+    }
+    fx_fini(&f);
+}
+
 static void test_interrupt_shadow_is_ended_by_the_instruction(void)
 {
     struct fixture f;
@@ -710,6 +731,7 @@ int main(void)
     RUN(test_rep_movsb_yields_after_the_budget_with_progress);
     RUN(test_rep_with_zero_count_only_advances_rip);
     RUN(test_trap_flag_queues_single_step_and_rf_is_cleared);
+    RUN(test_single_step_traps_after_each_rep_iteration);
     RUN(test_interrupt_shadow_is_ended_by_the_instruction);
     return CHECK_SUMMARY();
 }
