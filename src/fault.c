@@ -53,17 +53,19 @@ enum rc emu_unsupported(struct emu *e, const char *why)
     return RC_UNSUPPORTED;
 }
 
-/* The registers that deliver the recorded fault. */
+/* The registers that deliver the recorded fault. In real-address mode no
+ * exception pushes an error code (SDM Vol. 3 20.1.4). */
 void fault_inject(struct emu *e)
 {
     WHV_REGISTER_VALUE v;
+    bool ec = e->fault.has_error_code && e->mode != MODE_REAL;
     v.Reg128.Low64 = 0;
     v.Reg128.High64 = 0;
     v.PendingInterruption.InterruptionPending = 1;
     v.PendingInterruption.InterruptionType = WHvX64PendingException;
-    v.PendingInterruption.DeliverErrorCode = e->fault.has_error_code;
+    v.PendingInterruption.DeliverErrorCode = ec;
     v.PendingInterruption.InterruptionVector = e->fault.vector;
-    v.PendingInterruption.ErrorCode = e->fault.error_code;
+    v.PendingInterruption.ErrorCode = ec ? e->fault.error_code : 0;
     vcpu_set(e, VR_PENDING_INT, &v);
     if (e->fault.vector == VEC_PF) {
         v.Reg128.Low64 = e->fault.cr2;

@@ -38,12 +38,9 @@ static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t first, uint6
     return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");
 }
 
-/* The #GP(0) or #SS(0) a segment violation raises (SDM Vol. 3 6.15); in
- * real-address mode without an error code (SDM Vol. 3 20.1.4). */
+/* The #GP(0) or #SS(0) a segment violation raises (SDM Vol. 3 6.15). */
 static enum rc seg_fault(struct emu *e, uint8_t seg)
 {
-    if (e->mode == MODE_REAL)
-        return fault_raise(e, seg == SEG_SS ? VEC_SS : VEC_GP, false, 0);
     return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
 }
 

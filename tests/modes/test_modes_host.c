@@ -26,10 +26,22 @@
  * completed string iterations. fvmm_check_round_trip is asserted on every
  * emulation.
  *
+ * Each case puts at most one deliberate problem on one operand: a limit the
+ * operand straddles or a REP walk runs into, an expand-down segment (16- or
+ * 32-bit upper bound), a read-only data or readable code segment written, a
+ * null selector, a linear address wrapping at 4 GiB, an absent or read-only
+ * page (also met in the middle of a walk), EFLAGS.AC with a misaligned
+ * operand, or an instruction running past the CS limit (fetched by the
+ * emulator because the exit carries fewer bytes). Things the CPU does not
+ * define are kept out: undefined flags are masked, and CMPS never has both
+ * operands able to fault, since which one the CPU checks first is not
+ * architectural (an AMD host checks ES:rDI first; the emulator DS:rSI).
+ *
  * Environment: WHVEMU_MODES_SEED=<n> runs only that seed; WHVEMU_MODES_SCALE
  * scales the case counts; WHVEMU_MODES_MAXPRINT=<n> limits the failures
  * printed per mode and family (default 0 = all); WHVEMU_MODES_VERBOSE=1
- * prints every case.
+ * prints every case. Exit status 77 (skip) when the host cannot map the
+ * fixed pages or install LDT entries.
  */
 #define _GNU_SOURCE
 #include <asm/ldt.h>
@@ -1710,6 +1722,36 @@ static void gen_pushpop(ienc *e)
         c->exit_rmw = 0;
     }
     static const uint8_t ff = 0xFF, f8 = 0x8F;
+    if (c->mode != MREAL && chance(1, 4)) {
+        /* [esp + disp8]: PUSH computes the address before decrementing
+         * ESP, POP after incrementing it (SDM Vol. 2 POP); with a 16-bit
+         * stack only SP moves. ESP's upper half is kept small so that the
+         * 32-bit address stays near the stack slot. */
+        int32_t disp = (int32_t)rndn(17) - 8;
+        if (sasz == 2)
+            c->gpr[R_SP] &= 0xFFFF;
+        uint32_t sp2 = c->gpr[R_SP];
+        if (pop)
+            sp2 = sasz == 2 ? (sp2 & 0xFFFF0000u) | ((sp2 + (uint32_t)size) & 0xFFFF)
+                            : sp2 + (uint32_t)size;
+        put_mem(c->seg[S_SS].base + sp2 + (uint32_t)disp, rnd_val(size), size);
+        if (!pop) {
+            c->has_exit = 1;
+            c->exit_lin = c->seg[S_SS].base + sp2 + (uint32_t)disp;
+            c->exit_write = 0;
+            c->exit_rmw = 0;
+        }
+        if (size != g_dsize)
+            ie8(e, 0x66);
+        if (g_dsize == 2)
+            ie8(e, 0x67);
+        ie8(e, pop ? f8 : ff);
+        ie8(e, pop ? 0x44 : 0x74); /* mod 01, reg 0 or 6, rm SIB */
+        ie8(e, 0x24);              /* base ESP, no index */
+        ie8(e, (unsigned)disp & 0xFF);
+        text("%s%s [esp%+d] (%d-bit stack)", pop ? "pop" : "push", g_szn[size], disp, sasz * 8);
+        return;
+    }
     ie_mem_insn(e, 0, &f, size, pop ? &f8 : &ff, 1, pop ? 0 : 6);
     text("%s%s m (%d-bit stack)", pop ? "pop" : "push", g_szn[size], sasz * 8);
 }

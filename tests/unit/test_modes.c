@@ -128,8 +128,16 @@ static void test_real_mode_word_at_ffff_is_gp(void)
     fx_run(&f, mov, 2, 0, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
     CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(injected(&f).DeliverErrorCode, 0); /* real mode pushes none */
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0x100);
+    /* Neither does the #GP of an over-long instruction. */
+    uint8_t longi[16];
+    memset(longi, 0x26, 15);
+    longi[15] = 0x8b;
+    fx_run(&f, longi, 16, 0, 0);
+    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(injected(&f).DeliverErrorCode, 0);
     fx_fini(&f);
 }
 
