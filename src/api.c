@@ -308,27 +308,48 @@ static void release(struct emu_handle *eh)
     atomic_store(&eh->busy, 0);
 }
 
+/* The checks both Try functions share; on S_OK the handle is held. */
+static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void *access,
+                         UINT8 byte_count, WHV_EMULATOR_STATUS *status, struct emu_handle **eh)
+{
+    if (status)
+        status->AsUINT32 = 0;
+    *eh = handle_of(handle);
+    if (!*eh || !vp || !access || !status || byte_count > 16)
+        return E_INVALIDARG;
+    if (!acquire(*eh))
+        return E_INVALIDARG; /* re-entered, or another thread is in it */
+    return S_OK;
+}
+
+static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STATUS *status)
+{
+    status->AsUINT32 = emu_run(e);
+    eh->last_failure = (status->AsUINT32 == ST_SUCCESS || !e->why) ? "" : e->why;
+    release(eh);
+    return S_OK;
+}
+
+static void take_bytes(struct emu *e, const UINT8 *bytes, UINT8 count)
+{
+    e->nbytes = count > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN : count;
+    memcpy(e->bytes, bytes, e->nbytes);
+}
+
 WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
     const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
-    if (EmulatorReturnStatus)
-        EmulatorReturnStatus->AsUINT32 = 0;
-    struct emu_handle *eh = handle_of(Emulator);
-    if (!eh || !VpContext || !MmioInstructionContext || !EmulatorReturnStatus)
-        return E_INVALIDARG;
     const WHV_MEMORY_ACCESS_CONTEXT *mc = MmioInstructionContext;
-    if (mc->InstructionByteCount > 16)
-        return E_INVALIDARG;
-    if (!acquire(eh))
-        return E_INVALIDARG;
-
+    struct emu_handle *eh;
+    HRESULT hr = try_enter(Emulator, VpContext, mc, mc ? mc->InstructionByteCount : 0,
+                           EmulatorReturnStatus, &eh);
+    if (hr != S_OK)
+        return hr;
     struct emu e;
     emu_init(&e, eh, Context, VpContext);
-    e.nbytes = mc->InstructionByteCount > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN
-                                                           : mc->InstructionByteCount;
-    memcpy(e.bytes, mc->InstructionBytes, e.nbytes);
+    take_bytes(&e, mc->InstructionBytes, mc->InstructionByteCount);
     if (mc->AccessInfo.GvaValid) {
         e.exit_gva_valid = true;
         e.exit_gva = mc->Gva;
@@ -348,10 +369,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
             break;
         }
     }
-    EmulatorReturnStatus->AsUINT32 = emu_run(&e);
-    eh->last_failure = (EmulatorReturnStatus->AsUINT32 == ST_SUCCESS || !e.why) ? "" : e.why;
-    release(eh);
-    return S_OK;
+    return try_finish(eh, &e, EmulatorReturnStatus);
 }
 
 WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
@@ -359,24 +377,18 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
-    if (EmulatorReturnStatus)
-        EmulatorReturnStatus->AsUINT32 = 0;
-    struct emu_handle *eh = handle_of(Emulator);
-    if (!eh || !VpContext || !IoInstructionContext || !EmulatorReturnStatus)
-        return E_INVALIDARG;
-    if (IoInstructionContext->InstructionByteCount > 16)
-        return E_INVALIDARG;
-    if (!acquire(eh))
-        return E_INVALIDARG;
     const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc = IoInstructionContext;
+    struct emu_handle *eh;
+    HRESULT hr = try_enter(Emulator, VpContext, ioc, ioc ? ioc->InstructionByteCount : 0,
+                           EmulatorReturnStatus, &eh);
+    if (hr != S_OK)
+        return hr;
     struct emu e;
     emu_init(&e, eh, Context, VpContext);
     e.io = true;
     e.ioc = ioc;
     e.io_port = ioc->PortNumber;
-    e.nbytes = ioc->InstructionByteCount > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN
-                                                            : ioc->InstructionByteCount;
-    memcpy(e.bytes, ioc->InstructionBytes, e.nbytes);
+    take_bytes(&e, ioc->InstructionBytes, ioc->InstructionByteCount);
     /* The exit context carries these: never fetched. */
     vcpu_seed(&e, GPR_RAX, ioc->Rax);
     vcpu_seed(&e, GPR_RCX, ioc->Rcx);
@@ -387,8 +399,5 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
     if (e.nbytes == 0 && !ioc->AccessInfo.StringOp && VpContext->InstructionLength)
         io_synthesize(&e);
-    EmulatorReturnStatus->AsUINT32 = emu_run(&e);
-    eh->last_failure = (EmulatorReturnStatus->AsUINT32 == ST_SUCCESS || !e.why) ? "" : e.why;
-    release(eh);
-    return S_OK;
+    return try_finish(eh, &e, EmulatorReturnStatus);
 }

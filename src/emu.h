@@ -185,17 +185,19 @@ uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);
 uint64_t addr_mask(unsigned addrsize);
 
-/* string.c: the REP loop shared by the string and string I/O instructions. */
+/* string.c: the REP loop shared by the string and string I/O instructions.
+ * str_run() checks the count and the call's budget before each iteration,
+ * runs `step` for one element (memory and port accesses first, then the
+ * index registers through str_bump), counts rCX down and ends REPE/REPNE. */
 struct str_state {
-    unsigned size;
-    uint64_t amask;
-    uint64_t step; /* +size or -size */
+    unsigned size;  /* element size */
+    uint64_t amask; /* address-size mask of rSI/rDI/rCX */
+    uint64_t step;  /* +size or -size (DF) */
     bool rep;
 };
-void str_begin(struct emu *e, const struct insn *in, struct str_state *s);
-enum rc str_may_iterate(struct emu *e, const struct insn *in, const struct str_state *s, bool *go);
-void str_bump(struct emu *e, unsigned reg, uint64_t delta, const struct str_state *s);
-void str_end_iteration(struct emu *e, const struct str_state *s);
+typedef enum rc (*str_step_fn)(struct emu *e, const struct insn *in, const struct str_state *s);
+enum rc str_run(struct emu *e, const struct insn *in, str_step_fn step);
+void str_bump(struct emu *e, unsigned reg, const struct str_state *s);
 
 /* flags.c: arithmetic flags in portable C. */
 uint32_t flags_szp(uint64_t r, unsigned size);

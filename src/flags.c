@@ -25,38 +25,36 @@ uint32_t flags_szp(uint64_t r, unsigned size)
     return f;
 }
 
-uint32_t flags_add(uint64_t a, uint64_t b, uint64_t carry, uint64_t r, unsigned size)
+/* SF ZF PF of the result, AF of the operands, and OF from `ovf` (the bit
+ * pattern whose top bit is set on a signed overflow). */
+static uint32_t arith(uint64_t a, uint64_t b, uint64_t r, uint64_t ovf, bool cf, unsigned size)
 {
-    uint64_t m = size_mask(size);
-    unsigned top = 8 * size - 1;
-    a &= m;
-    b &= m;
-    r &= m;
     uint32_t f = flags_szp(r, size);
-    if (r < a || (carry && r == a))
+    if (cf)
         f |= FL_CF;
-    if ((((a ^ r) & (b ^ r)) >> top) & 1)
+    if ((ovf >> (8 * size - 1)) & 1)
         f |= FL_OF;
     if ((a ^ b ^ r) & 0x10)
         f |= FL_AF;
     return f;
 }
 
-uint32_t flags_sub(uint64_t a, uint64_t b, uint64_t borrow, uint64_t r, unsigned size)
+uint32_t flags_add(uint64_t a, uint64_t b, uint64_t carry, uint64_t r, unsigned size)
 {
     uint64_t m = size_mask(size);
-    unsigned top = 8 * size - 1;
     a &= m;
     b &= m;
     r &= m;
-    uint32_t f = flags_szp(r, size);
-    if (a < b || (borrow && a == b))
-        f |= FL_CF;
-    if ((((a ^ b) & (a ^ r)) >> top) & 1)
-        f |= FL_OF;
-    if ((a ^ b ^ r) & 0x10)
-        f |= FL_AF;
-    return f;
+    return arith(a, b, r, (a ^ r) & (b ^ r), r < a || (carry && r == a), size);
+}
+
+uint32_t flags_sub(uint64_t a, uint64_t b, uint64_t borrow, uint64_t r, unsigned size)
+{
+    uint64_t m = size_mask(size);
+    a &= m;
+    b &= m;
+    r &= m;
+    return arith(a, b, r, (a ^ b) & (a ^ r), a < b || (borrow && a == b), size);
 }
 
 uint32_t flags_logic(uint64_t r, unsigned size)

@@ -41,45 +41,28 @@ enum rc io_out(struct emu *e, const struct insn *in)
     return io_port(e, in->op[1].size, true, &v);
 }
 
-enum rc io_ins(struct emu *e, const struct insn *in)
+static enum rc ins_step(struct emu *e, const struct insn *in, const struct str_state *s)
 {
-    struct str_state s;
-    str_begin(e, in, &s);
-    for (;;) {
-        bool go;
-        uint32_t v = 0;
-        uint8_t seg;
-        uint64_t off;
-        TRY(str_may_iterate(e, in, &s, &go));
-        if (!go)
-            return RC_OK;
-        TRY(op_addr(e, in, 0, &seg, &off));
-        TRY(mem_check(e, seg, off, s.size, ACC_W));
-        TRY(io_port(e, s.size, false, &v));
-        TRY(op_write(e, in, 0, v));
-        str_bump(e, GPR_RDI, s.step, &s);
-        str_end_iteration(e, &s);
-        if (!s.rep)
-            return RC_OK;
-    }
+    uint32_t v = 0;
+    uint8_t seg;
+    uint64_t off;
+    TRY(op_addr(e, in, 0, &seg, &off));
+    TRY(mem_check(e, seg, off, s->size, ACC_W));
+    TRY(io_port(e, s->size, false, &v));
+    TRY(op_write(e, in, 0, v));
+    str_bump(e, GPR_RDI, s);
+    return RC_OK;
 }
 
-enum rc io_outs(struct emu *e, const struct insn *in)
+static enum rc outs_step(struct emu *e, const struct insn *in, const struct str_state *s)
 {
-    struct str_state s;
-    str_begin(e, in, &s);
-    for (;;) {
-        bool go;
-        uint64_t v;
-        TRY(str_may_iterate(e, in, &s, &go));
-        if (!go)
-            return RC_OK;
-        TRY(op_read(e, in, 1, &v));
-        uint32_t d = (uint32_t)v;
-        TRY(io_port(e, s.size, true, &d));
-        str_bump(e, GPR_RSI, s.step, &s);
-        str_end_iteration(e, &s);
-        if (!s.rep)
-            return RC_OK;
-    }
+    uint64_t v;
+    TRY(op_read(e, in, 1, &v));
+    uint32_t d = (uint32_t)v;
+    TRY(io_port(e, s->size, true, &d));
+    str_bump(e, GPR_RSI, s);
+    return RC_OK;
 }
+
+enum rc io_ins(struct emu *e, const struct insn *in) { return str_run(e, in, ins_step); }
+enum rc io_outs(struct emu *e, const struct insn *in) { return str_run(e, in, outs_step); }

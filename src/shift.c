@@ -64,7 +64,7 @@ static uint64_t rotl(uint64_t a, unsigned n, unsigned bits, uint64_t m)
     return n ? ((a << n) | (a >> (bits - n))) & m : a;
 }
 
-enum rc shift_rol(struct emu *e, const struct insn *in)
+static enum rc rotate(struct emu *e, const struct insn *in, bool left)
 {
     uint64_t a, c;
     unsigned size = in->op[0].size, bits = 8 * size;
@@ -73,24 +73,15 @@ enum rc shift_rol(struct emu *e, const struct insn *in)
     unsigned n = masked_count(in, c);
     if (n == 0)
         return RC_OK;
-    uint64_t r = rotl(a, n, bits, size_mask(size));
-    uint64_t cf = r & 1;
-    return finish(e, in, r, (cf ? FL_CF : 0) | ((msb(r, bits) ^ cf) ? FL_OF : 0));
+    uint64_t r = rotl(a, left ? n : bits - n % bits, bits, size_mask(size));
+    /* ROL: CF = bit 0, OF = MSB ^ CF. ROR: CF = MSB, OF = MSB ^ MSB-1. */
+    uint64_t cf = left ? r & 1 : msb(r, bits);
+    uint64_t of = msb(r, bits) ^ (left ? cf : msb(r, bits - 1));
+    return finish(e, in, r, (cf ? FL_CF : 0) | (of ? FL_OF : 0));
 }
 
-enum rc shift_ror(struct emu *e, const struct insn *in)
-{
-    uint64_t a, c;
-    unsigned size = in->op[0].size, bits = 8 * size;
-    TRY(op_read(e, in, 0, &a));
-    TRY(op_read(e, in, 1, &c));
-    unsigned n = masked_count(in, c);
-    if (n == 0)
-        return RC_OK;
-    uint64_t r = rotl(a, bits - n % bits, bits, size_mask(size));
-    uint64_t cf = msb(r, bits);
-    return finish(e, in, r, (cf ? FL_CF : 0) | ((cf ^ msb(r, bits - 1)) ? FL_OF : 0));
-}
+enum rc shift_rol(struct emu *e, const struct insn *in) { return rotate(e, in, true); }
+enum rc shift_ror(struct emu *e, const struct insn *in) { return rotate(e, in, false); }
 
 /* RCL/RCR rotate the bits+1-bit value CF:operand; the count is taken modulo
  * 9 or 17 for byte and word operands. */
