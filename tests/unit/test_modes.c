@@ -328,6 +328,40 @@ static void test_push_on_a_16bit_stack_wraps_sp(void)
     fx_fini(&f);
 }
 
+static void test_v86_mode_addresses_like_real_mode_with_cpl3_checks(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0); /* real-mode style caches: base = selector * 16 */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRflags, 0x20002 | 0x40000); /* VM, AC */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x11);
+    uint16_t v = 0x4242;
+    fvmm_gpa_write(f.vm, 0x20011, &v, 2);
+    static const uint8_t mov[] = {0x8b, 0x07}; /* mov ax, [bx] */
+    fx_run(&f, mov, 2, 1, 3);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRax) & 0xFFFF, 0x4242);
+    /* With CR0.AM the misaligned word raises #AC(0), with its error code:
+     * virtual-8086 mode is protected mode. */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
+    WHV_REGISTER_VALUE cs;
+    fvmm_reg_get(f.vm, WHvX64RegisterCs, &cs);
+    memset(&f.vp, 0, sizeof(f.vp));
+    f.vp.ExecutionState.Cr0Pe = 1;
+    f.vp.ExecutionState.Cr0Am = 1;
+    f.vp.ExecutionState.Cpl = 3;
+    f.vp.Cs = cs.Segment;
+    f.vp.Rip = 0x100;
+    f.vp.Rflags = 0x60002;
+    memset(&f.mc, 0, sizeof(f.mc));
+    f.mc.InstructionByteCount = 2;
+    memcpy(f.mc.InstructionBytes, mov, 2);
+    fvmm_reset_log(f.vm);
+    CHECK_EQ(WHvEmulatorTryMmioEmulation(f.emu, f.vm, &f.vp, &f.mc, &f.st), S_OK);
+    CHECK_EQ(injected(&f).InterruptionVector, 17);
+    CHECK_EQ(injected(&f).DeliverErrorCode, 1);
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k);
@@ -343,5 +377,6 @@ int main(void)
     RUN(test_prot16_rep_movsw_with_32bit_addresses);
     RUN(test_prot32_linear_address_wraps_at_4g);
     RUN(test_push_on_a_16bit_stack_wraps_sp);
+    RUN(test_v86_mode_addresses_like_real_mode_with_cpl3_checks);
     return CHECK_SUMMARY();
 }
