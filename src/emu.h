@@ -32,9 +32,10 @@
  *  RC_FAULT            an architectural fault is recorded in e->fault; device
  *                      side effects of earlier steps stay, registers are only
  *                      the progress of completed REP iterations.
- *  RC_RETRY            stopped early (REP budget or page slots used up): the
- *                      completed iterations' registers are committed, RIP
- *                      stays on the instruction.
+ *  RC_RETRY            stopped early (REP budget or page slots used up, or one
+ *                      iteration done under single-stepping): the completed
+ *                      iterations' registers are committed, RIP stays on the
+ *                      instruction.
  *  RC_CALLBACK_FAILED  a VMM callback failed; e->status names it; nothing
  *                      more is written, not even registers.
  *  RC_UNSUPPORTED      the instruction (or this form of it) is not emulated;

@@ -3,8 +3,9 @@
  * callbacks. Order of checks for one access (SDM Vol. 3 ch. 3-5):
  * segmentation or canonical form, alignment check, translation of every page
  * the access touches (all before any byte moves), then the pieces.
- * Invariants: a page is translated at most once per intent per call; a
- * piece is 1..8 bytes within one page; pieces go in ascending address order.
+ * Invariants: a page is translated once per call, again only to validate a
+ * kind of access (read, write, execute) it was not validated for; a piece is
+ * 1..8 bytes within one page; pieces go in ascending address order.
  */
 #include <string.h>
 

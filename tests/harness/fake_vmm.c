@@ -1150,3 +1150,11 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
     }
     return NULL;
 }
+
+WHV_X64_PENDING_INTERRUPTION_REGISTER fvmm_injected(const fake_vmm *vm)
+{
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof(v));
+    fvmm_set_call_find(vm, WHvRegisterPendingInterruption, &v);
+    return v.PendingInterruption;
+}

@@ -229,6 +229,9 @@ const WHV_REGISTER_NAME *fvmm_call_reg_names(const fake_vmm *vm, const fvmm_call
 const WHV_REGISTER_VALUE *fvmm_call_reg_values(const fake_vmm *vm, const fvmm_call *c);
 /* Looks `name` up in the last set-registers call; 1 and *value if present. */
 int fvmm_set_call_find(const fake_vmm *vm, WHV_REGISTER_NAME name, WHV_REGISTER_VALUE *value);
+/* The WHvRegisterPendingInterruption value of the last set-registers call:
+ * the fault the emulator injected (all zero when it injected none). */
+WHV_X64_PENDING_INTERRUPTION_REGISTER fvmm_injected(const fake_vmm *vm);
 /* Prints the log, one call per line. */
 void fvmm_dump_log(const fake_vmm *vm, FILE *out);
 const char *fvmm_cb_kind_name(fvmm_cb_kind kind);

@@ -62,14 +62,6 @@ static void fx_run(struct fixture *f, const uint8_t *bytes, unsigned n, uint64_t
     CHECK(why == NULL);
 }
 
-static WHV_X64_PENDING_INTERRUPTION_REGISTER injected(struct fixture *f)
-{
-    WHV_REGISTER_VALUE v;
-    memset(&v, 0, sizeof(v));
-    fvmm_set_call_find(f->vm, WHvRegisterPendingInterruption, &v);
-    return v.PendingInterruption;
-}
-
 static HRESULT CALLBACK nop_io(VOID *c, WHV_EMULATOR_IO_ACCESS_INFO *a)
 {
     (void)c;
@@ -399,7 +391,7 @@ static void test_translate_results_map_to_faults_or_access(void)
         CHECK_EQ(WHvEmulatorTryMmioEmulation(f.emu, f.vm, &f.vp, &f.mc, &f.st), S_OK);
         CHECK_EQ(f.st.AsUINT32, 1);
         CHECK(fvmm_check_round_trip(f.vm, &f.vp, &f.mc, &f.st) == NULL);
-        WHV_X64_PENDING_INTERRUPTION_REGISTER pi = injected(&f);
+        WHV_X64_PENDING_INTERRUPTION_REGISTER pi = fvmm_injected(f.vm);
         if (cases[i].vector < 0) {
             CHECK_EQ(pi.InterruptionPending, 0);
             CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1);
@@ -470,7 +462,7 @@ static void test_page_crossing_store_translates_both_pages_before_writing(void)
     fx_run(&f, mov, 3, gva, 1, WHvMemoryAccessWrite);
     CHECK_EQ(f.st.AsUINT32, 1);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
-    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = injected(&f);
+    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = fvmm_injected(f.vm);
     CHECK_EQ(pi.InterruptionVector, 14);
     CHECK_EQ(pi.ErrorCode, 0x6); /* W|U */
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterCr2), MMIO_GVA + 0x1000);
@@ -489,7 +481,7 @@ static void test_overlong_instruction_injects_gp(void)
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, MMIO_GVA);
     fx_run(&f, bytes, 16, MMIO_GVA, 1, WHvMemoryAccessRead);
     CHECK_EQ(f.st.AsUINT32, 1);
-    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = injected(&f);
+    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = fvmm_injected(f.vm);
     CHECK_EQ(pi.InterruptionPending, 1);
     CHECK_EQ(pi.InterruptionVector, 13);
     CHECK_EQ(pi.ErrorCode, 0);
@@ -506,7 +498,7 @@ static void test_lock_on_mov_injects_ud(void)
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, MMIO_GVA);
     fx_run(&f, lockmov, 3, MMIO_GVA, 1, WHvMemoryAccessWrite);
     CHECK_EQ(f.st.AsUINT32, 1);
-    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = injected(&f);
+    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = fvmm_injected(f.vm);
     CHECK_EQ(pi.InterruptionVector, 6);
     CHECK_EQ(pi.DeliverErrorCode, 0);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
@@ -534,7 +526,7 @@ static void test_div_by_zero_injects_de_and_changes_no_register(void)
     static const uint8_t div[] = {0xf7, 0x33}; /* div dword [rbx] */
     fx_run(&f, div, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
     CHECK_EQ(f.st.AsUINT32, 1);
-    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = injected(&f);
+    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = fvmm_injected(f.vm);
     CHECK_EQ(pi.InterruptionVector, 0);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRax), 1234);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0);
@@ -543,32 +535,41 @@ static void test_div_by_zero_injects_de_and_changes_no_register(void)
     fx_fini(&f);
 }
 
-static void test_alignment_check_injects_ac_at_cpl3(void)
+/* Runs `mov eax, [rbx]` on a misaligned address with the exit's CR0.AM and
+ * CPL as given and RFLAGS.AC set; returns the injected vector or -1. */
+static int misaligned_load(unsigned cpl, unsigned am)
 {
     struct fixture f;
-    fx_init(&f, 3);
+    fx_init(&f, cpl);
     fvmm_set_reg64(f.vm, WHvX64RegisterRflags, 0x40002);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, MMIO_GVA + 2);
     static const uint8_t mov[] = {0x8b, 0x03};
-    fx_run(&f, mov, 2, MMIO_GVA + 2, 1, WHvMemoryAccessRead);
-    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = {0};
-    /* The exit's CR0.AM bit decides. */
-    CHECK_EQ(f.st.AsUINT32, 1);
-    pi = injected(&f);
-    CHECK_EQ(pi.InterruptionPending, f.vp.ExecutionState.Cr0Am ? 1 : 0);
-    fvmm_set_reg64(f.vm, WHvX64RegisterRip, RIP0);
     UINT64 gpa;
     fvmm_translate(f.vm, MMIO_GVA + 2, 0, &gpa);
     fvmm_mmio_exit d = {mov, 2, gpa, MMIO_GVA + 2, 1, 1, WHvMemoryAccessRead};
     fvmm_build_mmio_exit64(f.vm, &f.vp, &f.mc, &d);
-    f.vp.ExecutionState.Cr0Am = 1;
+    f.vp.ExecutionState.Cr0Am = am & 1;
     fvmm_reset_log(f.vm);
     CHECK_EQ(WHvEmulatorTryMmioEmulation(f.emu, f.vm, &f.vp, &f.mc, &f.st), S_OK);
-    pi = injected(&f);
-    CHECK_EQ(pi.InterruptionVector, 17);
-    CHECK_EQ(pi.InterruptionPending, 1);
-    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK(fvmm_check_round_trip(f.vm, &f.vp, &f.mc, &f.st) == NULL);
+    WHV_X64_PENDING_INTERRUPTION_REGISTER pi = fvmm_injected(f.vm);
+    int vec = pi.InterruptionPending ? (int)pi.InterruptionVector : -1;
+    if (vec >= 0) {
+        CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
+        CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0);
+    } else {
+        CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1);
+    }
     fx_fini(&f);
+    return vec;
+}
+
+static void test_alignment_check_injects_ac_at_cpl3(void)
+{
+    CHECK_EQ(misaligned_load(3, 1), 17); /* CPL 3, CR0.AM, RFLAGS.AC: #AC(0) */
+    CHECK_EQ(misaligned_load(3, 0), -1); /* CR0.AM clear */
+    CHECK_EQ(misaligned_load(0, 1), -1); /* CPL 0 */
 }
 
 static void test_non_canonical_address_injects_gp_or_ss(void)
@@ -579,26 +580,26 @@ static void test_non_canonical_address_injects_gp_or_ss(void)
     static const uint8_t mov[] = {0x8b, 0x03};       /* [rbx]: #GP(0) */
     static const uint8_t movbp[] = {0x8b, 0x45, 0x00}; /* [rbp]: #SS(0) */
     fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
-    CHECK_EQ(injected(&f).ErrorCode, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).ErrorCode, 0);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbp, 0x8000000000000000ull);
     fx_run(&f, movbp, 3, MMIO_GVA, 1, WHvMemoryAccessRead);
-    CHECK_EQ(injected(&f).InterruptionVector, 12);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 12);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
     /* A 4-byte access whose last byte leaves the canonical range. */
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x00FFFFFFFFFFFFFEull);
     fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     /* Canonical only with 5-level paging: CR4.LA57 decides. */
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x0000800000000000ull);
     fvmm_map_gva(f.vm, 0x0000800000000000ull, MMIO_GPA);
     fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
     CHECK_EQ(f.st.AsUINT32, 1);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     fvmm_set_reg64(f.vm, WHvX64RegisterCr4, fvmm_reg64(f.vm, WHvX64RegisterCr4) | (1u << 12));
     fx_run(&f, mov, 2, 0x0000800000000000ull, 1, WHvMemoryAccessRead);
     CHECK_EQ(f.st.AsUINT32, 1);
-    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0 + 2);
     fx_fini(&f);
 }

@@ -307,10 +307,9 @@ static void test_ins_to_a_missing_page_faults_before_reading_the_port(void)
     fx_run(&f, insb, 2, 0x80, 1, 0, 1, 1, 2);
     CHECK_EQ(f.st.AsUINT32, 1);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_IO), 0);
-    WHV_REGISTER_VALUE v;
-    CHECK(fvmm_set_call_find(f.vm, WHvRegisterPendingInterruption, &v));
-    CHECK_EQ(v.PendingInterruption.InterruptionVector, 14);
-    CHECK_EQ(v.PendingInterruption.ErrorCode, 2);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 14);
+    CHECK_EQ(fvmm_injected(f.vm).ErrorCode, 2);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterCr2), BUF + 8);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRcx), 3);

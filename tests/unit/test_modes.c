@@ -79,14 +79,6 @@ static void fx_run(struct mfx *f, const uint8_t *b, unsigned n, int pe, int cpl)
     CHECK(why == NULL);
 }
 
-static WHV_X64_PENDING_INTERRUPTION_REGISTER injected(struct mfx *f)
-{
-    WHV_REGISTER_VALUE v;
-    memset(&v, 0, sizeof(v));
-    fvmm_set_call_find(f->vm, WHvRegisterPendingInterruption, &v);
-    return v.PendingInterruption;
-}
-
 static void test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k(void)
 {
     struct mfx f;
@@ -127,8 +119,8 @@ static void test_real_mode_word_at_ffff_is_gp(void)
     static const uint8_t mov[] = {0x8b, 0x07}; /* mov ax, [bx] */
     fx_run(&f, mov, 2, 0, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
-    CHECK_EQ(injected(&f).DeliverErrorCode, 0); /* real mode pushes none */
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).DeliverErrorCode, 0); /* real mode pushes none */
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0x100);
     /* Neither does the #GP of an over-long instruction. */
@@ -136,8 +128,8 @@ static void test_real_mode_word_at_ffff_is_gp(void)
     memset(longi, 0x26, 15);
     longi[15] = 0x8b;
     fx_run(&f, longi, 16, 0, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
-    CHECK_EQ(injected(&f).DeliverErrorCode, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).DeliverErrorCode, 0);
     fx_fini(&f);
 }
 
@@ -170,8 +162,8 @@ static void test_prot32_limit_and_base(void)
     fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFD);
     fx_run(&f, mov, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
-    CHECK_EQ(injected(&f).ErrorCode, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).ErrorCode, 0);
     fx_fini(&f);
 }
 
@@ -183,7 +175,7 @@ static void test_prot32_ss_violation_is_ss_fault(void)
     fvmm_set_reg64(f.vm, WHvX64RegisterRbp, 0x10000);
     static const uint8_t mov[] = {0x8b, 0x45, 0x00}; /* mov eax, [ebp] */
     fx_run(&f, mov, 3, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 12);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 12);
     fx_fini(&f);
 }
 
@@ -196,15 +188,15 @@ static void test_expand_down_segment_valid_range(void)
     static const uint8_t mov[] = {0x8b, 0x03};
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x1000);
     fx_run(&f, mov, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
     fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFF);
     fx_run(&f, mov, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0xFFFE); /* 4 bytes past 0xFFFF */
     fx_run(&f, mov, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     fx_fini(&f);
 }
 
@@ -215,18 +207,18 @@ static void test_write_to_read_only_or_code_segment_is_gp(void)
     static const uint8_t store[] = {0x89, 0x03}; /* mov [ebx], eax */
     set_seg(&f, DS, 0x28, 0, 0xFFFFFFFF, 0x4091); /* read-only data */
     fx_run(&f, store, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     set_seg(&f, DS, 0x30, 0, 0xFFFFFFFF, 0x409B); /* readable code */
     fx_run(&f, store, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     static const uint8_t load[] = {0x8b, 0x03};
     fx_run(&f, load, 2, 1, 0); /* reading readable code is fine */
-    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
     fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
     set_seg(&f, DS, 0x38, 0, 0xFFFFFFFF, 0x4099); /* execute-only code */
     fx_run(&f, load, 2, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     fx_fini(&f);
 }
 
@@ -237,7 +229,7 @@ static void test_null_segment_access_is_gp(void)
     set_seg(&f, ES, 0, 0, 0, 0); /* unusable */
     static const uint8_t stosb[] = {0xaa};
     fx_run(&f, stosb, 1, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
     fx_fini(&f);
 }
@@ -252,13 +244,13 @@ static void test_fetch_stops_at_the_cs_limit(void)
     fvmm_gva_write(f.vm, 0x10100, mov, 2);
     fx_run(&f, NULL, 0, 1, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
-    CHECK_EQ(injected(&f).InterruptionPending, 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
     /* mov eax, [ebx+disp8] is 3 bytes: runs past the limit. */
     static const uint8_t mov3[] = {0x8b, 0x43, 0x04};
     fvmm_gva_write(f.vm, 0x10100, mov3, 3);
     fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0x100);
     fx_run(&f, NULL, 0, 1, 0);
-    CHECK_EQ(injected(&f).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
     fx_fini(&f);
 }
 
@@ -357,8 +349,8 @@ static void test_v86_mode_addresses_like_real_mode_with_cpl3_checks(void)
     memcpy(f.mc.InstructionBytes, mov, 2);
     fvmm_reset_log(f.vm);
     CHECK_EQ(WHvEmulatorTryMmioEmulation(f.emu, f.vm, &f.vp, &f.mc, &f.st), S_OK);
-    CHECK_EQ(injected(&f).InterruptionVector, 17);
-    CHECK_EQ(injected(&f).DeliverErrorCode, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 17);
+    CHECK_EQ(fvmm_injected(f.vm).DeliverErrorCode, 1);
     fx_fini(&f);
 }
 
