@@ -1,6 +1,6 @@
 /*
- * api.c - the four WHvEmulator* entry points: argument checks, the handle's
- * busy guard, the path of one emulation (mode, instruction bytes, decode,
+ * api.c - the four WHvEmulator* entry points: argument checks, the claim on
+ * the handle, the path of one emulation (mode, instruction bytes, decode,
  * execute, commit) and the one mapping of internal results to
  * WHV_EMULATOR_STATUS. Calls no callback itself.
  */
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "handle.h"
 #include "mem.h"
 #include "whvemu.h"
 
@@ -19,16 +20,6 @@
 WHVEMU_API const char *whvemu_version(void)
 {
     return "0.1.0";
-}
-
-static struct emu_handle *handle_of(WHV_EMULATOR_HANDLE h)
-{
-    struct emu_handle *eh = h;
-    if (!eh || ((uintptr_t)eh & (_Alignof(struct emu_handle) - 1)))
-        return NULL;
-    if (eh->magic != EMU_HANDLE_MAGIC)
-        return NULL;
-    return eh;
 }
 
 WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS *Callbacks,
@@ -47,31 +38,35 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     struct emu_handle *eh = calloc(1, sizeof(*eh));
     if (!eh)
         return E_OUTOFMEMORY;
-    eh->magic = EMU_HANDLE_MAGIC;
     eh->cb = *Callbacks;
-    atomic_init(&eh->busy, 0);
     eh->last_failure = "";
-    *Emulator = eh;
-    return S_OK;
+    HRESULT hr = handle_register(eh, Emulator);
+    if (hr != S_OK) {
+        free(eh);
+        *Emulator = NULL;
+    }
+    return hr;
 }
 
+/* A handle that is not live, or that a call holds (a callback destroying
+ * its own emulator), is refused. */
 WHVEMU_API HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emulator)
 {
-    struct emu_handle *eh = handle_of(Emulator);
+    struct emu_handle *eh = handle_unregister(Emulator);
     if (!eh)
         return E_INVALIDARG;
-    int idle = 0;
-    if (!atomic_compare_exchange_strong(&eh->busy, &idle, 1))
-        return E_INVALIDARG; /* a Try* call is running on it */
-    eh->magic = 0;
     free(eh);
     return S_OK;
 }
 
 WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
 {
-    struct emu_handle *eh = handle_of(Emulator);
-    return eh ? eh->last_failure : NULL;
+    struct emu_handle *eh = handle_acquire(Emulator);
+    if (!eh)
+        return NULL;
+    const char *why = eh->last_failure;
+    handle_release(Emulator);
+    return why;
 }
 
 static enum cpu_mode mode_of(const WHV_VP_EXIT_CONTEXT *vp)
@@ -112,7 +107,8 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
 {
     e->h = eh;
     e->ctx = ctx;
-    e->vp = vp;
+    e->vpc = *vp;
+    e->vp = vp = &e->vpc;
     e->mode = mode_of(vp);
     e->cpl = (uint8_t)vp->ExecutionState.Cpl;
     e->exit_gva_valid = false;
@@ -131,7 +127,6 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
     e->why = NULL;
     e->io = false;
     e->len_override = 0;
-    e->ioc = NULL;
     e->io_port = 0;
     vcpu_seed(e, VR_RIP, vp->Rip);
     vcpu_seed(e, VR_RFLAGS, vp->Rflags);
@@ -217,7 +212,7 @@ static enum rc io_check(struct emu *e)
 {
     const struct insn *in = &e->in;
     const struct op_row *r = in->row;
-    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->ioc->AccessInfo;
+    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     if (!(r->traits & T_IO)) {
         e->why = "the instruction is not a port I/O instruction";
         return RC_INTERNAL;
@@ -286,7 +281,7 @@ static uint32_t emu_run(struct emu *e)
  * nothing is fetched. */
 static void io_synthesize(struct emu *e)
 {
-    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->ioc->AccessInfo;
+    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     struct dec_mode dm;
     dec_mode_of(e->mode, &dm);
     unsigned n = 0;
@@ -297,36 +292,27 @@ static void io_synthesize(struct emu *e)
     e->len_override = (uint8_t)e->vp->InstructionLength;
 }
 
-static bool acquire(struct emu_handle *eh)
-{
-    int idle = 0;
-    return atomic_compare_exchange_strong(&eh->busy, &idle, 1);
-}
-
-static void release(struct emu_handle *eh)
-{
-    atomic_store(&eh->busy, 0);
-}
-
 /* The checks both Try functions share; on S_OK the handle is held. */
 static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void *access,
-                         UINT8 byte_count, WHV_EMULATOR_STATUS *status, struct emu_handle **eh)
+                         WHV_EMULATOR_STATUS *status, struct emu_handle **eh)
 {
     if (status)
         status->AsUINT32 = 0;
-    *eh = handle_of(handle);
-    if (!*eh || !vp || !access || !status || byte_count > 16)
+    if (!vp || !access || !status)
         return E_INVALIDARG;
-    if (!acquire(*eh))
-        return E_INVALIDARG; /* re-entered, or another thread is in it */
+    *eh = handle_acquire(handle);
+    if (!*eh)
+        return E_INVALIDARG; /* not a live handle, re-entered, or another thread is in it */
     return S_OK;
 }
 
-static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STATUS *status)
+static HRESULT try_finish(WHV_EMULATOR_HANDLE handle, struct emu_handle *eh, struct emu *e,
+                          WHV_EMULATOR_STATUS *status)
 {
-    status->AsUINT32 = emu_run(e);
-    eh->last_failure = (status->AsUINT32 == ST_SUCCESS || !e->why) ? "" : e->why;
-    release(eh);
+    uint32_t st = emu_run(e);
+    eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
+    handle_release(handle);
+    status->AsUINT32 = st;
     return S_OK;
 }
 
@@ -341,20 +327,24 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
-    const WHV_MEMORY_ACCESS_CONTEXT *mc = MmioInstructionContext;
     struct emu_handle *eh;
-    HRESULT hr = try_enter(Emulator, VpContext, mc, mc ? mc->InstructionByteCount : 0,
-                           EmulatorReturnStatus, &eh);
+    HRESULT hr = try_enter(Emulator, VpContext, MmioInstructionContext, EmulatorReturnStatus, &eh);
     if (hr != S_OK)
         return hr;
+    /* The contexts are read once, here: callbacks may change them. */
+    const WHV_MEMORY_ACCESS_CONTEXT mc = *MmioInstructionContext;
+    if (mc.InstructionByteCount > 16) {
+        handle_release(Emulator);
+        return E_INVALIDARG;
+    }
     struct emu e;
     emu_init(&e, eh, Context, VpContext);
-    take_bytes(&e, mc->InstructionBytes, mc->InstructionByteCount);
-    if (mc->AccessInfo.GvaValid) {
+    take_bytes(&e, mc.InstructionBytes, mc.InstructionByteCount);
+    if (mc.AccessInfo.GvaValid) {
         e.exit_gva_valid = true;
-        e.exit_gva = mc->Gva;
-        e.exit_gpa = mc->Gpa;
-        switch (mc->AccessInfo.AccessType) {
+        e.exit_gva = mc.Gva;
+        e.exit_gpa = mc.Gpa;
+        switch (mc.AccessInfo.AccessType) {
         case WHvMemoryAccessRead:
             e.exit_access = ACC_R;
             break;
@@ -369,7 +359,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
             break;
         }
     }
-    return try_finish(eh, &e, EmulatorReturnStatus);
+    return try_finish(Emulator, eh, &e, EmulatorReturnStatus);
 }
 
 WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
@@ -377,27 +367,31 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
-    const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc = IoInstructionContext;
     struct emu_handle *eh;
-    HRESULT hr = try_enter(Emulator, VpContext, ioc, ioc ? ioc->InstructionByteCount : 0,
-                           EmulatorReturnStatus, &eh);
+    HRESULT hr = try_enter(Emulator, VpContext, IoInstructionContext, EmulatorReturnStatus, &eh);
     if (hr != S_OK)
         return hr;
+    /* The contexts are read once, here: callbacks may change them. */
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *IoInstructionContext;
+    if (ioc.InstructionByteCount > 16) {
+        handle_release(Emulator);
+        return E_INVALIDARG;
+    }
     struct emu e;
     emu_init(&e, eh, Context, VpContext);
     e.io = true;
-    e.ioc = ioc;
-    e.io_port = ioc->PortNumber;
-    take_bytes(&e, ioc->InstructionBytes, ioc->InstructionByteCount);
+    e.io_info = ioc.AccessInfo;
+    e.io_port = ioc.PortNumber;
+    take_bytes(&e, ioc.InstructionBytes, ioc.InstructionByteCount);
     /* The exit context carries these: never fetched. */
-    vcpu_seed(&e, GPR_RAX, ioc->Rax);
-    vcpu_seed(&e, GPR_RCX, ioc->Rcx);
-    vcpu_seed(&e, GPR_RSI, ioc->Rsi);
-    vcpu_seed(&e, GPR_RDI, ioc->Rdi);
-    e.regs.v[VR_SEG0 + SEG_DS].Segment = ioc->Ds;
-    e.regs.v[VR_SEG0 + SEG_ES].Segment = ioc->Es;
+    vcpu_seed(&e, GPR_RAX, ioc.Rax);
+    vcpu_seed(&e, GPR_RCX, ioc.Rcx);
+    vcpu_seed(&e, GPR_RSI, ioc.Rsi);
+    vcpu_seed(&e, GPR_RDI, ioc.Rdi);
+    e.regs.v[VR_SEG0 + SEG_DS].Segment = ioc.Ds;
+    e.regs.v[VR_SEG0 + SEG_ES].Segment = ioc.Es;
     e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
-    if (e.nbytes == 0 && !ioc->AccessInfo.StringOp && VpContext->InstructionLength)
+    if (e.nbytes == 0 && !ioc.AccessInfo.StringOp && e.vp->InstructionLength)
         io_synthesize(&e);
-    return try_finish(eh, &e, EmulatorReturnStatus);
+    return try_finish(Emulator, eh, &e, EmulatorReturnStatus);
 }

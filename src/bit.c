@@ -20,11 +20,17 @@ static enum rc bitop(struct emu *e, const struct insn *in, enum bit_op op)
     uint64_t addr = 0;
     bool beyond = in->op[0].type == OPND_MEM && in->op[1].type == OPND_REG;
     if (beyond) {
-        int64_t sofs = (int64_t)sign_extend(ofs, size);
-        int64_t unit = sofs >= 0 ? sofs / (int64_t)bits : -((-sofs + bits - 1) / (int64_t)bits);
+        /* The operand-sized unit is offset SAR log2(bits), computed on
+         * unsigned values so no offset (INT64_MIN included) overflows; the
+         * address wraps at the address size (SDM Vol. 2 BT). */
+        unsigned shift = size == 2 ? 4 : size == 4 ? 5 : 6;
+        uint64_t u = sign_extend(ofs, size);
+        uint64_t unit = u >> shift;
+        if (u >> 63)
+            unit |= ~(~(uint64_t)0 >> shift);
         TRY(op_addr(e, in, 0, &seg, &addr));
-        addr = (addr + (uint64_t)unit * size) & addr_mask(in->addrsize);
-        bit = (uint64_t)(sofs - unit * (int64_t)bits);
+        addr = (addr + unit * size) & addr_mask(in->addrsize);
+        bit = u & (bits - 1);
         uint8_t buf[8];
         TRY(mem_read(e, seg, addr, size, op == BT ? ACC_R : ACC_R | ACC_W, buf));
         v = 0;

@@ -4,8 +4,8 @@
  *
  * One emulation lives in a `struct emu` on the Try* function's stack; every
  * internal function takes it first. Nothing here is global or mutable
- * outside that struct; the handle is read-only during a call except for its
- * busy guard.
+ * outside that struct; the handle's state is read-only during a call (the
+ * registry in handle.c holds the call's claim on it).
  */
 #ifndef WHVEMU_EMU_H
 #define WHVEMU_EMU_H
@@ -119,14 +119,12 @@ enum {
 #include "vcpu.h"
 #include "decode.h"
 
+/* What a handle holds between calls. Changed only by the thread that holds
+ * the handle (handle.c). */
 struct emu_handle {
-    uint64_t magic;
     WHV_EMULATOR_CALLBACKS cb;
-    atomic_int busy;
     const char *last_failure;
 };
-
-#define EMU_HANDLE_MAGIC 0x776876656d753031ull
 
 struct page_slot {
     uint64_t gva_page;
@@ -145,7 +143,8 @@ struct emu {
     /* input, fixed for the call */
     const struct emu_handle *h;
     void *ctx;
-    const WHV_VP_EXIT_CONTEXT *vp;
+    const WHV_VP_EXIT_CONTEXT *vp; /* = &vpc: the caller's context is read once */
+    WHV_VP_EXIT_CONTEXT vpc;
     enum cpu_mode mode;
     uint8_t cpl;
     bool exit_gva_valid;
@@ -164,7 +163,7 @@ struct emu {
     uint32_t want;     /* vcpu slots needed besides the instruction's */
     uint32_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
     bool io;           /* a port I/O exit */
-    const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc;
+    WHV_X64_IO_PORT_ACCESS_INFO io_info; /* the port exit's access, copied at entry */
     uint16_t io_port;  /* its port */
     uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
 

@@ -12,6 +12,8 @@
 #include "mem.h"
 
 #define CR4_LA57 (1u << 12)
+#define MEM_RESULT_UNWRITTEN 0x7FFFFFFFu
+#define MEM_GPA_UNWRITTEN (~(uint64_t)0)
 
 static bool canonical(uint64_t a, unsigned bits)
 {
@@ -121,16 +123,36 @@ static WHV_TRANSLATE_GVA_FLAGS translate_flags(uint8_t intent)
     return (WHV_TRANSLATE_GVA_FLAGS)f;
 }
 
-static uint32_t pf_error_code(const struct emu *e, uint8_t intent, uint32_t bits)
+#define CR4_PAE (1u << 5)
+#define CR4_SMEP (1u << 20)
+#define EFER_NXE (1u << 11)
+
+/* The #PF for an access with `intent` (SDM Vol. 3 4.7). The I/D bit is
+ * reported only where the CPU reports it: with CR4.SMEP, or with PAE or
+ * 4/5-level paging and EFER.NXE. A fetch fault happens before the
+ * instruction's register batch, so CR4 and EFER are fetched for it here
+ * (the emulation's one get call). */
+static enum rc pf_fault(struct emu *e, uint64_t lin, uint8_t intent, uint32_t bits)
 {
     uint32_t ec = bits;
     if (intent & ACC_W)
         ec |= PF_W;
-    if (intent & ACC_X)
-        ec |= PF_I;
     if (e->cpl == 3)
         ec |= PF_U;
-    return ec;
+    if (intent & ACC_X) {
+        TRY(vcpu_fetch(e, VR_BIT(VR_CR4) | VR_BIT(VR_EFER)));
+        uint64_t cr4 = e->regs.v[VR_CR4].Reg64, efer = e->regs.v[VR_EFER].Reg64;
+        if ((cr4 & CR4_SMEP) || ((cr4 & CR4_PAE) && (efer & EFER_NXE)))
+            ec |= PF_I;
+    }
+    return fault_pf(e, lin, ec);
+}
+
+/* The result codes whose GPA the access goes on with. */
+static bool result_has_gpa(WHV_TRANSLATE_GVA_RESULT_CODE r)
+{
+    return r == WHvTranslateGvaResultSuccess || r == WHvTranslateGvaResultGpaUnmapped ||
+           r == WHvTranslateGvaResultGpaNoReadAccess || r == WHvTranslateGvaResultGpaNoWriteAccess;
 }
 
 /* Intents a validated page already covers: a writable page is readable. */
@@ -169,10 +191,15 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
         slot = &e->pages[e->npages];
     }
 
-    WHV_TRANSLATE_GVA_RESULT_CODE result = WHvTranslateGvaResultSuccess;
-    WHV_GUEST_PHYSICAL_ADDRESS gpa = 0;
+    /* Outputs the callback leaves unwritten keep these markers and make the
+     * call a failed one. */
+    WHV_TRANSLATE_GVA_RESULT_CODE result = (WHV_TRANSLATE_GVA_RESULT_CODE)MEM_RESULT_UNWRITTEN;
+    WHV_GUEST_PHYSICAL_ADDRESS gpa = MEM_GPA_UNWRITTEN;
     HRESULT hr = e->h->cb.WHvEmulatorTranslateGvaPage(e->ctx, page, translate_flags(intent),
                                                        &result, &gpa);
+    if (hr == S_OK && ((uint32_t)result == MEM_RESULT_UNWRITTEN ||
+                       (gpa == MEM_GPA_UNWRITTEN && result_has_gpa(result))))
+        hr = E_FAIL;
     if (hr != S_OK) {
         e->status = 1u << 4; /* TranslateGvaPageCallbackFailed */
         e->why = "the translate callback failed";
@@ -185,11 +212,11 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
     case WHvTranslateGvaResultGpaNoWriteAccess:
         break;
     case WHvTranslateGvaResultPageNotPresent:
-        return fault_pf(e, lin, pf_error_code(e, intent, 0));
+        return pf_fault(e, lin, intent, 0);
     case WHvTranslateGvaResultPrivilegeViolation:
-        return fault_pf(e, lin, pf_error_code(e, intent, PF_P));
+        return pf_fault(e, lin, intent, PF_P);
     case WHvTranslateGvaResultInvalidPageTableFlags:
-        return fault_pf(e, lin, pf_error_code(e, intent, PF_P | PF_RSVD));
+        return pf_fault(e, lin, intent, PF_P | PF_RSVD);
     case WHvTranslateGvaResultGpaIllegalOverlayAccess:
         return fault_gp(e, 0);
     case WHvTranslateGvaResultIntercept:
@@ -317,7 +344,10 @@ enum rc mem_fetch_insn(struct emu *e)
         const WHV_X64_SEGMENT_REGISTER *cs = &e->vp->Cs;
         uint64_t ipmask = (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu
                                                                                  : 0xFFFFu;
-        uint64_t ip = (e->vp->Rip + e->nbytes) & ipmask;
+        /* The offset of the next byte is not wrapped: an instruction that
+         * runs past 0xFFFF (16-bit) or 0xFFFFFFFF (32-bit) is beyond any
+         * such limit and raises #GP(0), in real mode too (SDM Vol. 3 20.1.1). */
+        uint64_t ip = (e->vp->Rip & ipmask) + e->nbytes;
         if (ip > cs->Limit)
             return seg_fault(e, SEG_CS);
         if (cs->Limit - ip + 1 < avail)

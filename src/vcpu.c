@@ -59,6 +59,9 @@ enum rc vcpu_fetch(struct emu *e, uint32_t want)
         slot[n] = (uint8_t)r;
         n++;
     }
+    /* A value the callback leaves unwritten reads as zero: never as host
+     * memory (docs/api-notes.md). */
+    memset(vals, 0, n * sizeof(vals[0]));
     e->regs.fetched = true;
     HRESULT hr = e->h->cb.WHvEmulatorGetVirtualProcessorRegisters(e->ctx, names, n, vals);
     if (hr != S_OK) {

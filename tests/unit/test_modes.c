@@ -146,6 +146,35 @@ static void test_real_mode_ip_wraps_at_64k(void)
     fx_fini(&f);
 }
 
+/* An instruction fetched by the emulator that runs past offset 0xFFFF is
+ * beyond the real-mode CS limit: #GP(0), delivered without an error code,
+ * nothing done. The bytes must not be taken from CS:0000. */
+static void test_real_mode_fetch_past_ffff_is_gp(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, 0xFFFE);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, 0x10);
+    static const uint8_t head[] = {0x89, 0x47}; /* mov [bx+8], ax: disp8 at IP 0x10000 */
+    static const uint8_t tail[] = {0x08, 0x90};
+    fvmm_gpa_write(f.vm, 0x10000 + 0xFFFE, head, 2);
+    fvmm_gpa_write(f.vm, 0x10000, tail, 2);     /* CS:0000, where a wrap would read */
+    fvmm_gpa_write(f.vm, 0x10000 + 0x10000, tail, 2); /* CS.base + 0x10000 */
+    fx_run(&f, NULL, 0, 0, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).DeliverErrorCode, 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0xFFFE);
+    /* Only the two bytes inside the limit were read. */
+    for (size_t i = 0; i < fvmm_call_count(f.vm); i++) {
+        const fvmm_call *c = fvmm_call_at(f.vm, i);
+        if (c->kind == FVMM_CB_MEMORY)
+            CHECK(c->u.mem.direction == 0 && c->u.mem.gpa == 0x1FFFE && c->u.mem.size == 2);
+    }
+    fx_fini(&f);
+}
+
 static void test_prot32_limit_and_base(void)
 {
     struct mfx f;
@@ -360,6 +389,7 @@ int main(void)
     RUN(test_real_mode_bp_defaults_to_ss);
     RUN(test_real_mode_word_at_ffff_is_gp);
     RUN(test_real_mode_ip_wraps_at_64k);
+    RUN(test_real_mode_fetch_past_ffff_is_gp);
     RUN(test_prot32_limit_and_base);
     RUN(test_prot32_ss_violation_is_ss_fault);
     RUN(test_expand_down_segment_valid_range);
