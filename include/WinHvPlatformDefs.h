@@ -29,6 +29,7 @@ typedef int64_t INT64;
 #if !defined(_WINDEF_) && !defined(_WINDEF_H) && !defined(WHVEMU_BASE_WORDS_DEFINED)
 #define WHVEMU_BASE_WORDS_DEFINED 1
 typedef uint8_t BOOLEAN;
+typedef int BOOL; /* as windef.h: a 32-bit int */
 #endif
 #ifndef VOID
 #define VOID void

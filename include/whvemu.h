@@ -21,9 +21,41 @@ WHVEMU_API const char *whvemu_version(void);
 
 /* Why the most recent Try* call on this handle did not complete the
  * instruction, as a short static English sentence ("" after a success).
- * Must not be called while a Try* call on the same handle is running.
- * Returns NULL for a NULL or foreign handle. */
+ * Returns NULL for a handle that is not live, or while a Try* call on it
+ * is running. */
 WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator);
+
+/*
+ * Extended vector state (YMM upper halves, opmasks, ZMM).
+ *
+ * The standard register set has XMM0-15 and MXCSR but nothing above 128
+ * bits, no XMM16-31 and no opmask registers. A VMM that wants VEX and EVEX
+ * forms emulated hands its extended state over through this callback
+ * (WHP: WHvGetVirtualProcessorXsaveState; KVM: KVM_GET_XSAVE2).
+ *
+ * Component is the XSAVE state-component number: 2 = YMM_Hi128 (256 bytes),
+ * 5 = opmask k0-k7 (64 bytes), 6 = ZMM_Hi256 (512 bytes), 7 = Hi16_ZMM
+ * (1024 bytes). Write FALSE: fill Buffer from the vCPU; TRUE: store Buffer
+ * into it. Buffer holds the component exactly as the XSAVE standard format
+ * lays it out; Size is the component's size as above.
+ *
+ * Per emulation the callback reads at most once per component, only the
+ * components the instruction needs, and writes each modified component once,
+ * after the instruction is known to succeed, together with the standard set
+ * call. A failing read reports GetVirtualProcessorRegistersCallbackFailed,
+ * a failing write SetVirtualProcessorRegistersCallbackFailed. Without the
+ * callback an instruction that needs more than XMM0-15 is refused with
+ * InternalEmulationFailure and nothing is changed (a VEX.128 form that
+ * writes a register zeroes bits 255:128, so it needs the callback too; a
+ * VEX.128 store to memory does not).
+ */
+typedef HRESULT(CALLBACK *WHVEMU_XSTATE_CALLBACK)(VOID *Context, UINT32 Component, BOOL Write,
+                                                   VOID *Buffer, UINT32 Size);
+
+/* Sets (or, with NULL, removes) the handle's extended-state callback.
+ * E_INVALIDARG for a handle that is not live or that a call holds. */
+WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulator,
+                                                     WHVEMU_XSTATE_CALLBACK Callback);
 
 #ifdef __cplusplus
 }

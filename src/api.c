@@ -69,6 +69,17 @@ WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
     return why;
 }
 
+WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulator,
+                                                     WHVEMU_XSTATE_CALLBACK Callback)
+{
+    struct emu_handle *eh = handle_acquire(Emulator);
+    if (!eh)
+        return E_INVALIDARG;
+    eh->xstate = Callback;
+    handle_release(Emulator);
+    return S_OK;
+}
+
 static enum cpu_mode mode_of(const WHV_VP_EXIT_CONTEXT *vp)
 {
     if (!vp->ExecutionState.Cr0Pe)

@@ -124,6 +124,8 @@ enum {
 struct emu_handle {
     WHV_EMULATOR_CALLBACKS cb;
     const char *last_failure;
+    /* extensions (whvemu.h) */
+    HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
 };
 
 struct page_slot {

@@ -21,8 +21,10 @@ dll="$work/WinHvEmulation.dll"
 
 fail=0
 exports=$($objdump -p "$dll" | awk '/\[Ordinal\/Name Pointer\] Table/{t=1;next} t&&/^\t\[/{print $NF} t&&!/^\t\[/{t=0}' | sort)
+# The four entry points and every whvemu_* function whvemu.h declares.
+ext=$(grep -o 'whvemu_[a-z0-9_]*(' "$src/include/whvemu.h" | tr -d '(' | sort -u)
 expected=$(printf '%s\n' WHvEmulatorCreateEmulator WHvEmulatorDestroyEmulator \
-  WHvEmulatorTryIoEmulation WHvEmulatorTryMmioEmulation whvemu_last_failure whvemu_version | sort)
+  WHvEmulatorTryIoEmulation WHvEmulatorTryMmioEmulation $ext | sort)
 if [ "$exports" != "$expected" ]; then
   echo "FAIL: exports differ"; echo "got:"; echo "$exports"; fail=1
 else
