@@ -129,6 +129,8 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
     e->regs.valid = 0;
     e->regs.dirty = 0;
     e->regs.fetched = false;
+    e->regs.xvalid = 0;
+    e->regs.xdirty = 0;
     e->nbytes = 0;
     e->npages = 0;
     e->rep_done = 0;
@@ -268,6 +270,7 @@ static uint32_t emu_run(struct emu *e)
         break;
     case RC_FAULT:
         e->regs.dirty &= e->keep_on_fault;
+        e->regs.xdirty = 0;
         fault_inject(e);
         if (!e->why)
             e->why = "an architectural fault was injected";

@@ -201,7 +201,8 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
         vvvv &= 7;
     }
     in->vex = true;
-    in->rex = (uint8_t)(0x40 | (W << 3) | ((!R) << 2) | ((!X) << 1) | (!B));
+    /* VEX.W widens general-purpose operands only in 64-bit mode. */
+    in->rex = (uint8_t)(0x40 | ((d->m->long64 ? W : 0) << 3) | ((!R) << 2) | ((!X) << 1) | (!B));
     in->vw = W;
     in->vl = L;
     in->vvvv = vvvv;
@@ -380,8 +381,11 @@ static enum dec_status dec_modrm(struct dec *d)
 
 /* What each operand kind is: its class (where the operand comes from), its
  * size class, and the immediate bytes it takes from the instruction. */
-enum { KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX };
-enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_COUNT };
+enum {
+    KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX,
+    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI,
+};
+enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z };
 
 static const struct kind_info {
@@ -396,7 +400,15 @@ static const struct kind_info {
     [K_Ob] = {KC_MOFFS, SZ_1, 0},    [K_Ov] = {KC_MOFFS, SZ_V, 0},   [K_Xb] = {KC_X, SZ_1, 0},
     [K_Xv] = {KC_X, SZ_V, 0},        [K_Yb] = {KC_Y, SZ_1, 0},       [K_Yv] = {KC_Y, SZ_V, 0},
     [K_eAX] = {KC_RAX, SZ_Z, 0},     [K_DX] = {KC_DX, SZ_2, 0},      [K_Xz] = {KC_X, SZ_Z, 0},
-    [K_Yz] = {KC_Y, SZ_Z, 0},
+    [K_Yz] = {KC_Y, SZ_Z, 0},        [K_Ey] = {KC_E, SZ_Y, 0},
+    [K_Vx] = {KC_V, SZ_X, 0},        [K_Vdq] = {KC_V, SZ_16, 0},     [K_Vq] = {KC_V, SZ_8, 0},
+    [K_Vd] = {KC_V, SZ_4, 0},        [K_Wx] = {KC_W, SZ_X, 0},       [K_Wdq] = {KC_W, SZ_16, 0},
+    [K_Wq] = {KC_W, SZ_8, 0},        [K_Wd] = {KC_W, SZ_4, 0},       [K_Ux] = {KC_U, SZ_X, 0},
+    [K_Udq] = {KC_U, SZ_16, 0},      [K_Hx] = {KC_H, SZ_X, 0},       [K_Hdq] = {KC_H, SZ_16, 0},
+    [K_Mx] = {KC_M, SZ_X, 0},        [K_Mdq] = {KC_M, SZ_16, 0},     [K_Mq] = {KC_M, SZ_8, 0},
+    [K_Md] = {KC_M, SZ_4, 0},        [K_Pq] = {KC_P, SZ_8, 0},       [K_Qq] = {KC_Q, SZ_8, 0},
+    [K_Nq] = {KC_N, SZ_8, 0},        [K_DSDI] = {KC_DI, SZ_X, 0},
+    [K_DSDIq] = {KC_DI, SZ_8, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -405,6 +417,25 @@ static void set_reg(struct opnd *o, unsigned reg, bool anyrex)
     o->type = OPND_REG;
     o->high8 = o->size == 1 && !anyrex && reg >= 4 && reg < 8;
     o->reg = (uint8_t)(o->high8 ? reg - 4 : reg);
+}
+
+/* What a vector or MMX register operand needs: its value unless it is a
+ * destination written in full, the YMM upper halves when it is 32 bytes
+ * wide or a VEX destination (whose write zeroes them), the x87 state for
+ * MMX (an MMX instruction makes every x87 tag valid). */
+static void need_vec(struct insn *in, const struct opnd *o, bool is_dst, const struct op_row *r,
+                     bool dst_written, uint64_t *need)
+{
+    bool full_write = is_dst && (r->traits & T_MOV);
+    if (o->type == OPND_MMX) {
+        if (!full_write)
+            *need |= VR_MM_BIT(o->reg);
+        return;
+    }
+    if (!full_write)
+        *need |= VR_XMM_BIT(o->reg & 15);
+    if (o->size > 16 || (in->vex && is_dst && dst_written))
+        in->xneeds |= XC_YMM_HI;
 }
 
 /* Operands from kinds, immediates read in operand order (they follow
@@ -416,10 +447,13 @@ static enum dec_status dec_operands(struct dec *d)
     const bool long64 = d->m->long64, anyrex = in->rex != 0;
     const uint8_t sizes[SZ_COUNT] = {
         0, 1, 2, in->opsize, in->opsize == 2 ? 2 : 4, (in->rex & 8) ? 8 : 4,
-        (in->rex & 8) ? 16 : 8,
+        (in->rex & 8) ? 16 : 8, 4, 8, 16, (uint8_t)(16u << in->vl),
     };
-    uint32_t need = r->needs;
+    uint64_t need = r->needs;
     bool modrm_mem = false;
+    /* The destination (operand 0) is written unless the row says it is
+     * only read; a VEX write zeroes the register above its size. */
+    const bool dst_written = !(r->traits & T_NOWRITE);
     for (unsigned i = 0; i < 3 && r->k[i] != K_NONE; i++) {
         const struct kind_info *ki = &kinds[r->k[i]];
         struct opnd *o = &in->op[i];
@@ -482,6 +516,49 @@ static enum dec_status dec_operands(struct dec *d)
             if (!long64)
                 need |= VR_SEG_BIT(SEG_ES);
             continue;
+        case KC_DI:
+            o->type = OPND_MEM;
+            in->mem_form = MEM_DSDI;
+            in->seg = SEG_DS;
+            need |= VR_GPR_BIT(GPR_RDI);
+            modrm_mem = true;
+            continue;
+        case KC_W:
+        case KC_Q:
+            if (in->mod != 3) {
+                o->type = OPND_MEM;
+                modrm_mem = true;
+                continue;
+            }
+            /* fall through */
+        case KC_U:
+        case KC_N:
+            if (in->mod != 3)
+                return DEC_UD; /* a register-only form with a memory operand */
+            if (ki->cls == KC_Q || ki->cls == KC_N) {
+                o->type = OPND_MMX;
+                o->reg = in->modrm & 7;
+            } else {
+                o->type = OPND_VREG;
+                o->reg = in->rm;
+            }
+            need_vec(in, o, i == 0, r, dst_written, &need);
+            continue;
+        case KC_V:
+            o->type = OPND_VREG;
+            o->reg = in->reg;
+            need_vec(in, o, i == 0, r, dst_written, &need);
+            continue;
+        case KC_H:
+            o->type = OPND_VREG;
+            o->reg = in->vvvv;
+            need_vec(in, o, i == 0, r, dst_written, &need);
+            continue;
+        case KC_P:
+            o->type = OPND_MMX;
+            o->reg = (in->modrm >> 3) & 7; /* REX.R does not apply to MMX */
+            need_vec(in, o, i == 0, r, dst_written, &need);
+            continue;
         default:
             return DEC_UNSUPPORTED;
         }
@@ -489,6 +566,13 @@ static enum dec_status dec_operands(struct dec *d)
          * zero-extend) need not be fetched. */
         if (!(i == 0 && (r->traits & T_MOV) && o->size >= 4))
             need |= VR_GPR_BIT(o->reg);
+    }
+    if (r->traits & (T_SSE | T_MMX)) {
+        need |= VR_BIT(VR_CR0) | VR_BIT(VR_CR4);
+        if (in->vex)
+            need |= VR_BIT(VR_XCR0);
+        if (r->traits & T_MMX)
+            need |= VR_BIT(VR_FPCS);
     }
     if (modrm_mem) {
         if (in->base != NO_REG)
@@ -515,7 +599,8 @@ static enum dec_status dec_operands(struct dec *d)
 static bool kind_uses_modrm(uint8_t k)
 {
     uint8_t c = kinds[k].cls;
-    return c == KC_E || c == KC_M || c == KC_G;
+    return c == KC_E || c == KC_M || c == KC_G || c == KC_V || c == KC_W || c == KC_U ||
+           c == KC_P || c == KC_Q || c == KC_N;
 }
 
 static bool kind_is_mem_only(uint8_t k)
@@ -575,7 +660,8 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     const struct op_row *first = find_opcode(in->map, b);
     if (!first)
         return DEC_UNSUPPORTED;
-    bool modrm = kind_uses_modrm(first->k[0]) || kind_uses_modrm(first->k[1]);
+    bool modrm = kind_uses_modrm(first->k[0]) || kind_uses_modrm(first->k[1]) ||
+                 kind_uses_modrm(first->k[2]);
 
     if (in->rex & 8) {
         in->opsize = 8;
@@ -601,10 +687,18 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     if (!(r->traits & (T_REP | T_REPCC)))
         in->rep = 0;
     DTRY(dec_operands(&d));
+    bool has_h = false;
     for (unsigned i = 0; i < in->nops; i++) {
         if (kind_is_mem_only(r->k[i]) && in->mod == 3)
             return DEC_UD;
+        has_h |= kinds[r->k[i]].cls == KC_H;
     }
+    /* VEX: an unused vvvv must be 1111b, and VEX.L = 1 is #UD where only
+     * 128-bit forms exist (SDM Vol. 2 2.3.6, 2.3.12). */
+    if ((r->traits & T_MEMFORM) && in->mod == 3)
+        return DEC_UNSUPPORTED;
+    if (in->vex && ((!has_h && in->vvvv) || ((r->traits & T_L0) && in->vl)))
+        return DEC_UD;
     /* LOCK only on lockable rows with a memory destination (SDM Vol. 2
      * LOCK: otherwise #UD). */
     if (in->lock && (!(r->traits & (T_LOCK | T_XCHG)) || in->op[0].type != OPND_MEM))
@@ -647,7 +741,11 @@ const char *dec_kind_name(uint8_t k)
         [K_Ibu] = "Ib", [K_Iz] = "Iz",   [K_AL] = "AL",   [K_rAX] = "rAX", [K_CL] = "CL",
         [K_ONE] = "1",  [K_Ob] = "Ob",   [K_Ov] = "Ov",   [K_Xb] = "Xb",   [K_Xv] = "Xv",
         [K_Yb] = "Yb",  [K_Yv] = "Yv",   [K_eAX] = "eAX", [K_DX] = "DX",  [K_Xz] = "Xz",
-        [K_Yz] = "Yz",
+        [K_Yz] = "Yz",  [K_Ey] = "Ey",   [K_Vx] = "Vx",   [K_Vdq] = "Vdq", [K_Vq] = "Vq",
+        [K_Vd] = "Vd",  [K_Wx] = "Wx",   [K_Wdq] = "Wdq", [K_Wq] = "Wq",   [K_Wd] = "Wd",
+        [K_Ux] = "Ux",  [K_Udq] = "Udq", [K_Hx] = "Hx",   [K_Hdq] = "Hdq", [K_Mx] = "Mx",
+        [K_Mdq] = "Mdq", [K_Mq] = "Mq",  [K_Md] = "Md",   [K_Pq] = "Pq",   [K_Qq] = "Qq",
+        [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

@@ -56,6 +56,16 @@ enum opk {
     K_eAX,                        /* AX or EAX (port I/O data) */
     K_DX,                         /* the port in DX */
     K_Xz, K_Yz,                   /* string I/O elements: word or dword */
+    K_Ey,                         /* ModRM r/m: dword, qword with REX.W (64-bit mode) */
+    /* Vector operands. V: ModRM.reg, W: ModRM r/m register or memory,
+     * U: ModRM r/m register only, H: VEX.vvvv, M: memory only; P/Q/N the
+     * same for MMX registers. x: 16 or 32 bytes by VEX.L; dq 16, q 8, d 4. */
+    K_Vx, K_Vdq, K_Vq, K_Vd,
+    K_Wx, K_Wdq, K_Wq, K_Wd,
+    K_Ux, K_Udq, K_Hx, K_Hdq,
+    K_Mx, K_Mdq, K_Mq, K_Md,
+    K_Pq, K_Qq, K_Nq,
+    K_DSDI, K_DSDIq,              /* DS:rDI (segment overridable), 16 / 8 bytes: MASKMOVDQU, MASKMOVQ */
     K_COUNT
 };
 
@@ -69,11 +79,15 @@ enum opk {
 #define T_NOWRITE 0x0040u  /* destination is read, never written (CMP TEST BT) */
 #define T_MOV 0x0080u      /* destination is written, never read */
 #define T_NOREP 0x0100u    /* F2/F3 make the encoding another instruction */
-#define T_ALIGN16 0x0200u  /* memory operand must be 16-byte aligned (#GP) */
+#define T_ALIGNED 0x0200u  /* memory operand must be aligned to its size (#GP(0)) */
 #define T_XCHG 0x0400u     /* implicitly locked */
 #define T_BITOFS 0x0800u   /* register bit offset addresses beyond the operand */
 #define T_NP 0x1000u       /* no 66/F2/F3 allowed (they select another instruction) */
 #define T_IO 0x2000u       /* port I/O: only through WHvEmulatorTryIoEmulation */
+#define T_SSE 0x4000u      /* SSE/AVX register state: #UD/#NM from CR0, CR4, XCR0 */
+#define T_MMX 0x8000u      /* MMX register state: #UD/#NM/#MF, x87 tags made valid */
+#define T_MEMFORM 0x10000u /* only the memory form is emulated (register forms cause no exit) */
+#define T_L0 0x20000u      /* VEX.L must be 0 (#UD) */
 
 /* Implicit registers a row needs (GPR bit numbers). */
 #define N_AX (1u << 0)
@@ -88,7 +102,7 @@ struct op_row {
     uint32_t key;
     const char *mnem;
     uint8_t k[3];      /* operand kinds: destination, source, second source */
-    uint16_t traits;
+    uint32_t traits;
     uint16_t fl_out;   /* RFLAGS bits the instruction defines */
     uint16_t fl_undef; /* RFLAGS bits the SDM leaves undefined */
     uint16_t needs;    /* implicit GPRs */
@@ -97,19 +111,19 @@ struct op_row {
 };
 
 /* Operand after decoding. */
-enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM };
+enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM, OPND_VREG, OPND_MMX };
 
 struct opnd {
     uint8_t type;
     uint8_t size;  /* bytes */
-    uint8_t reg;   /* GPR number for OPND_REG */
+    uint8_t reg;   /* GPR, vector or MMX register number */
     bool high8;    /* AH CH DH BH */
     uint64_t imm;  /* OPND_IMM value, already extended */
 };
 
 /* Memory operand address parts. */
 #define NO_REG 0xFF
-enum { MEM_MODRM, MEM_MOFFS, MEM_STR_SRC, MEM_STR_DST };
+enum { MEM_MODRM, MEM_MOFFS, MEM_STR_SRC, MEM_STR_DST, MEM_DSDI };
 
 struct insn {
     const struct op_row *row;
@@ -136,7 +150,8 @@ struct insn {
     uint64_t disp;    /* sign-extended displacement, or the moffs value */
     uint8_t nops;
     struct opnd op[3];
-    uint32_t needs;   /* vcpu slots the instruction needs (VR_* bits) */
+    uint64_t needs;   /* vcpu slots the instruction needs (VR_* bits) */
+    uint8_t xneeds;   /* extended-state components it reads (XC_* bits) */
     uint8_t mem_access; /* ACC_* for the ModRM/moffs memory operand */
 };
 

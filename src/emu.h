@@ -22,7 +22,7 @@
 #define EMU_PAGE_SIZE 4096u
 #define EMU_PAGE_MASK (~(uint64_t)(EMU_PAGE_SIZE - 1))
 #define EMU_MAX_PIECE 8         /* bytes per memory callback */
-#define EMU_MAX_ACCESS 16       /* largest single operand (CMPXCHG16B) */
+#define EMU_MAX_ACCESS 64       /* largest single operand (a ZMM register) */
 #define EMU_PAGE_SLOTS 16       /* distinct pages one emulation may touch */
 #define EMU_REP_BUDGET 4096     /* REP iterations per call before yielding */
 
@@ -98,9 +98,11 @@ enum {
     VEC_DE = 0,
     VEC_DB = 1,
     VEC_UD = 6,
+    VEC_NM = 7,
     VEC_SS = 12,
     VEC_GP = 13,
     VEC_PF = 14,
+    VEC_MF = 16,
     VEC_AC = 17,
 };
 
@@ -115,6 +117,7 @@ enum {
 #define ACC_R 0x1u
 #define ACC_W 0x2u
 #define ACC_X 0x4u
+#define ACC_ALIGN 0x8u /* not a validation: the access must be aligned to its size, #GP(0) */
 
 #include "vcpu.h"
 #include "decode.h"
@@ -162,12 +165,13 @@ struct emu {
     uint8_t npages;
     struct page_slot pages[EMU_PAGE_SLOTS];
     uint32_t rep_done; /* REP iterations completed in this call */
-    uint32_t want;     /* vcpu slots needed besides the instruction's */
-    uint32_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
+    uint64_t want;     /* vcpu slots needed besides the instruction's */
+    uint64_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
     bool io;           /* a port I/O exit */
     WHV_X64_IO_PORT_ACCESS_INFO io_info; /* the port exit's access, copied at entry */
     uint16_t io_port;  /* its port */
     uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
+    uint8_t vlmax;     /* bytes a VEX/EVEX register write defines (16, 32 or 64, by XCR0) */
 
     /* output */
     struct fault fault;
@@ -182,6 +186,12 @@ enum rc exec_insn(struct emu *e);
 enum rc op_read(struct emu *e, const struct insn *in, unsigned idx, uint64_t *val);
 enum rc op_write(struct emu *e, const struct insn *in, unsigned idx, uint64_t val);
 enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg, uint64_t *off);
+/* Vector-sized operand access: `buf` holds EMU_MAX_ACCESS bytes, of which
+ * the operand's size is used. A vector register destination is written with
+ * the VEX/EVEX zeroing above its size; a legacy SSE write keeps bits above
+ * 127. An aligned row's memory operand must be aligned to its size. */
+enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf);
+enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);
@@ -213,6 +223,8 @@ enum rc fault_raise(struct emu *e, uint8_t vector, bool has_ec, uint32_t ec);
 enum rc fault_gp(struct emu *e, uint32_t ec);
 enum rc fault_ss(struct emu *e, uint32_t ec);
 enum rc fault_ud(struct emu *e);
+enum rc fault_nm(struct emu *e);
+enum rc fault_mf(struct emu *e);
 enum rc fault_de(struct emu *e);
 enum rc fault_ac(struct emu *e);
 enum rc fault_pf(struct emu *e, uint64_t lin, uint32_t ec);

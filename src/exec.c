@@ -46,6 +46,11 @@ enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg
         *off = vcpu_gpr(e, GPR_RDI) & amask;
         return RC_OK;
     }
+    if (in->mem_form == MEM_DSDI && k == K_DSDI) {
+        *seg = in->seg;
+        *off = vcpu_gpr(e, GPR_RDI) & amask;
+        return RC_OK;
+    }
     uint64_t a = in->disp;
     if (in->mem_form == MEM_MODRM) {
         if (in->base != NO_REG)
@@ -144,14 +149,125 @@ void flags_set(struct emu *e, const struct insn *in, uint32_t fl)
     vcpu_set_rflags(e, (rf & ~(uint64_t)mask) | (fl & mask));
 }
 
+enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf)
+{
+    const struct opnd *o = &in->op[idx];
+    switch (o->type) {
+    case OPND_VREG:
+        vcpu_vec_read(e, o->reg, o->size, buf);
+        return RC_OK;
+    case OPND_MMX:
+        le_store(buf, e->regs.v[VR_MM0 + (o->reg & 7)].Reg128.Low64, 8);
+        return RC_OK;
+    case OPND_REG:
+        le_store(buf, vcpu_read_reg(e, o->reg, o->size, o->high8), o->size);
+        return RC_OK;
+    case OPND_MEM: {
+        uint8_t seg;
+        uint64_t off;
+        uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        TRY(op_addr(e, in, idx, &seg, &off));
+        return mem_read(e, seg, off, o->size, op_intent(in, idx, ACC_R) | align, buf);
+    }
+    default:
+        return RC_INTERNAL;
+    }
+}
+
+enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf)
+{
+    const struct opnd *o = &in->op[idx];
+    switch (o->type) {
+    case OPND_VREG:
+        vcpu_vec_write(e, o->reg, buf, o->size, in->vex ? e->vlmax : 16);
+        return RC_OK;
+    case OPND_MMX: {
+        /* An MMX write sets the x87 exponent field to all ones (SDM Vol. 1 9.5.1). */
+        WHV_REGISTER_VALUE v;
+        v.Reg128.Low64 = le_load(buf, 8);
+        v.Reg128.High64 = 0xFFFF;
+        vcpu_set(e, VR_MM0 + (o->reg & 7), &v);
+        return RC_OK;
+    }
+    case OPND_REG:
+        vcpu_write_reg(e, o->reg, o->size, o->high8, le_load(buf, o->size));
+        return RC_OK;
+    case OPND_MEM: {
+        uint8_t seg;
+        uint64_t off;
+        uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        TRY(op_addr(e, in, idx, &seg, &off));
+        return mem_write(e, seg, off, o->size, op_intent(in, idx, ACC_W) | align, buf);
+    }
+    default:
+        return RC_INTERNAL;
+    }
+}
+
+#define CR0_MP 0x2u
+#define CR0_EM 0x4u
+#define CR0_TS 0x8u
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXSAVE (1u << 18)
+#define XCR0_SSE_AVX 0x6u
+#define XCR0_AVX512 0xE0u
+#define FSW_ES 0x80u
+
+/* The register-state checks of SSE, AVX and MMX instructions, in the
+ * processor's order: #UD before #NM before any memory fault (SDM Vol. 2
+ * 2.5 exception classes, Vol. 3 2.5 and 13.1). That the processor accepted
+ * the instruction at all (CPUID) is shown by the exit it caused. Then the
+ * extended-state components the instruction touches are read. */
+static enum rc exec_simd_state(struct emu *e, const struct insn *in)
+{
+    uint64_t cr0 = e->regs.v[VR_CR0].Reg64, cr4 = e->regs.v[VR_CR4].Reg64;
+    uint64_t xcr0 = in->vex ? e->regs.v[VR_XCR0].Reg64 : 0;
+    if (in->row->traits & T_MMX) {
+        if (cr0 & CR0_EM)
+            return fault_ud(e);
+        if (cr0 & CR0_TS)
+            return fault_nm(e);
+        if (e->regs.v[VR_FPCS].FpControlStatus.FpStatus & FSW_ES)
+            return fault_mf(e);
+        return RC_OK;
+    }
+    if (in->vex) {
+        if (e->mode == MODE_REAL || e->mode == MODE_V86 || !(cr4 & CR4_OSXSAVE) ||
+            (xcr0 & XCR0_SSE_AVX) != XCR0_SSE_AVX)
+            return fault_ud(e);
+    } else if ((cr0 & CR0_EM) || !(cr4 & CR4_OSFXSR)) {
+        return fault_ud(e);
+    }
+    if (cr0 & CR0_TS)
+        return fault_nm(e);
+    uint8_t xneeds = in->xneeds;
+    e->vlmax = (xcr0 & XCR0_AVX512) == XCR0_AVX512 ? 64 : 32;
+    if (in->vex && e->vlmax == 64 && (xneeds & XC_YMM_HI) && in->op[0].type == OPND_VREG &&
+        !(in->row->traits & T_NOWRITE))
+        xneeds |= XC_ZMM_HI; /* the write zeroes bits 511:256 too */
+    return vcpu_xfetch(e, xneeds);
+}
+
 enum rc exec_insn(struct emu *e)
 {
     const struct insn *in = &e->in;
-    uint32_t want = in->needs | e->want;
+    uint64_t want = in->needs | e->want;
     /* Whether 48-bit or 57-bit addresses are canonical depends on CR4.LA57;
      * when a get call is made anyway, CR4 rides along at no extra cost. */
     if (e->mode == MODE_LONG64 && (want & ~e->regs.valid))
         want |= VR_BIT(VR_CR4);
     TRY(vcpu_fetch(e, want));
-    return in->row->fn(e, in);
+    if (in->row->traits & (T_SSE | T_MMX))
+        TRY(exec_simd_state(e, in));
+    TRY(in->row->fn(e, in));
+    if (in->row->traits & T_MMX) {
+        /* Every MMX instruction but EMMS sets the x87 TOP to 0 and makes
+         * all tags valid (SDM Vol. 1 9.5.1); the abridged tag byte has a
+         * 1 for a valid register. */
+        WHV_REGISTER_VALUE v = e->regs.v[VR_FPCS];
+        v.FpControlStatus.FpStatus &= (UINT16)~0x3800u;
+        v.FpControlStatus.FpTag = 0xFF;
+        vcpu_set(e, VR_FPCS, &v);
+    }
+    return RC_OK;
 }

@@ -30,6 +30,16 @@ enum rc fault_ud(struct emu *e)
     return fault_raise(e, VEC_UD, false, 0);
 }
 
+enum rc fault_nm(struct emu *e)
+{
+    return fault_raise(e, VEC_NM, false, 0);
+}
+
+enum rc fault_mf(struct emu *e)
+{
+    return fault_raise(e, VEC_MF, false, 0);
+}
+
 enum rc fault_de(struct emu *e)
 {
     return fault_raise(e, VEC_DE, false, 0);

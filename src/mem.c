@@ -96,12 +96,17 @@ static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned siz
 
 /* #AC(0): CR0.AM, RFLAGS.AC and CPL 3 with a misaligned data access
  * (SDM Vol. 3 6.15, interrupt 17). */
-static enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size)
+static enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size, uint8_t intent)
 {
-    if (e->cpl != 3 || !e->vp->ExecutionState.Cr0Am || !(vcpu_rflags(e) & FL_AC))
+    /* Aligned vector forms (MOVAPS, MOVDQA, ...) and CMPXCHG16B: #GP(0),
+     * checked before #AC (SDM Vol. 2 2.4, exception classes). */
+    if ((intent & ACC_ALIGN) && (lin & (size - 1)))
+        return fault_gp(e, 0);
+    /* #AC applies to 2-, 4- and 8-byte data; wider vector accesses are not
+     * checked (SDM Vol. 2 2.5, exception types 4 and 5). */
+    if (size > 8 || e->cpl != 3 || !e->vp->ExecutionState.Cr0Am || !(vcpu_rflags(e) & FL_AC))
         return RC_OK;
-    unsigned align = size > 8 ? 8 : size;
-    if (align > 1 && (lin & (align - 1)))
+    if (size > 1 && (lin & (size - 1)))
         return fault_ac(e);
     return RC_OK;
 }
@@ -296,7 +301,8 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
     TRY(mem_linear(e, seg, off, size, intent, &lin));
-    TRY(check_alignment(e, lin, size));
+    TRY(check_alignment(e, lin, size, intent));
+    intent &= ACC_R | ACC_W | ACC_X;
     return mem_move(e, lin, size, intent | ACC_R, false, out);
 }
 
@@ -308,7 +314,8 @@ enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
     TRY(mem_linear(e, seg, off, size, intent, &lin));
-    TRY(check_alignment(e, lin, size));
+    TRY(check_alignment(e, lin, size, intent));
+    intent &= ACC_R | ACC_W | ACC_X;
     memcpy(buf, data, size);
     return mem_move(e, lin, size, intent | ACC_W, true, buf);
 }
@@ -319,7 +326,8 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
     TRY(mem_linear(e, seg, off, size, intent, &lin));
-    TRY(check_alignment(e, lin, size));
+    TRY(check_alignment(e, lin, size, intent));
+    intent &= ACC_R | ACC_W | ACC_X;
     uint64_t lmask = e->mode == MODE_LONG64 ? ~(uint64_t)0 : 0xFFFFFFFFu;
     uint64_t first = lin & EMU_PAGE_MASK, last = ((lin + size - 1) & lmask) & EMU_PAGE_MASK;
     TRY(mem_page(e, first, lin, intent, &gpa));

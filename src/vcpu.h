@@ -1,5 +1,6 @@
 /*
- * vcpu.h - the per-call register cache (valid/dirty bitmaps) and the mode.
+ * vcpu.h - the per-call register cache (valid/dirty bitmaps), including the
+ * vector registers and the extended-state components, and the mode.
  */
 #ifndef WHVEMU_VCPU_H
 #define WHVEMU_VCPU_H
@@ -23,26 +24,58 @@ enum vreg {
     VR_INT_STATE,
     VR_PENDING_INT,
     VR_PENDING_DBG,
+    VR_XMM0 = 32,   /* XMM0..15 (low 128 bits): 32..47 */
+    VR_MXCSR = 48,  /* WHvX64RegisterXmmControlStatus */
+    VR_XCR0 = 49,
+    VR_MM0 = 50,    /* MM0..7 (WHvX64RegisterFpMmx0..7): 50..57 */
+    VR_FPCS = 58,   /* WHvX64RegisterFpControlStatus */
     VR_COUNT
 };
 
-#define VR_BIT(r) (1u << (r))
-#define VR_GPR_BIT(n) (1u << (n))
-#define VR_SEG_BIT(s) (1u << (VR_SEG0 + (s)))
+#define VR_BIT(r) ((uint64_t)1 << (r))
+#define VR_GPR_BIT(n) ((uint64_t)1 << (n))
+#define VR_SEG_BIT(s) ((uint64_t)1 << (VR_SEG0 + (s)))
+#define VR_XMM_BIT(n) ((uint64_t)1 << (VR_XMM0 + (n)))
+#define VR_MM_BIT(n) ((uint64_t)1 << (VR_MM0 + (n)))
+
+/* XSAVE state components the xstate extension moves (whvemu.h), as bits
+ * of `struct vcpu`.xvalid / xdirty and `struct insn`.xneeds. */
+#define XC_YMM_HI 0x04u  /* component 2: YMM0-15 bits 255:128, 256 bytes */
+#define XC_OPMASK 0x20u  /* component 5: k0-k7, 64 bytes */
+#define XC_ZMM_HI 0x40u  /* component 6: ZMM0-15 bits 511:256, 512 bytes */
+#define XC_HI16 0x80u    /* component 7: ZMM16-31, 1024 bytes */
 
 struct vcpu {
-    uint32_t valid; /* slot holds the VP's value (or our newer one) */
-    uint32_t dirty; /* slot must be written back */
+    uint64_t valid; /* slot holds the VP's value (or our newer one) */
+    uint64_t dirty; /* slot must be written back */
     bool fetched;   /* the one get-registers call has been made */
+    uint8_t xvalid; /* XC_* components read this call */
+    uint8_t xdirty; /* XC_* components to write back */
     WHV_REGISTER_VALUE v[VR_COUNT];
+    uint8_t ymm_hi[256];
+    uint8_t opmask[64];
+    uint8_t zmm_hi[512];
+    uint8_t hi16[1024];
 };
 
 struct emu;
 
 /* Fetch, in one get-registers call, every slot of `want` not yet valid. */
-enum rc vcpu_fetch(struct emu *e, uint32_t want);
-/* Write the dirty slots in one set-registers call. */
+enum rc vcpu_fetch(struct emu *e, uint64_t want);
+/* Read the XC_* components of `want` not yet valid through the xstate
+ * callback, one call per component (RC_UNSUPPORTED without a callback). */
+enum rc vcpu_xfetch(struct emu *e, uint8_t want);
+/* Write the dirty components (one call each), then the dirty slots in one
+ * set-registers call. */
 enum rc vcpu_commit(struct emu *e);
+
+/* Vector register n (0..31), `bytes` (16, 32 or 64) from the low end; the
+ * parts above 128 bits come from the components, which must be valid. */
+void vcpu_vec_read(const struct emu *e, unsigned n, unsigned bytes, uint8_t *out);
+/* Store `bytes` bytes into vector register n and zero bytes [bytes, upto);
+ * bytes at and above `upto` are kept (upto >= bytes; 16 keeps YMM/ZMM, the
+ * maximum vector length zeroes them as a VEX or EVEX write does). */
+void vcpu_vec_write(struct emu *e, unsigned n, const uint8_t *val, unsigned bytes, unsigned upto);
 
 uint64_t vcpu_gpr(const struct emu *e, unsigned n);
 void vcpu_set_gpr(struct emu *e, unsigned n, uint64_t v);

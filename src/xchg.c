@@ -54,13 +54,9 @@ enum rc xchg_cmpxchgnb(struct emu *e, const struct insn *in)
     unsigned size = in->op[0].size, half = size / 2;
     uint8_t seg, buf[16];
     uint64_t off;
+    uint8_t align = size == 16 ? ACC_ALIGN : 0;
     TRY(op_addr(e, in, 0, &seg, &off));
-    if (size == 16) {
-        uint64_t base = (seg == SEG_FS || seg == SEG_GS) ? vcpu_seg(e, seg)->Base : 0;
-        if ((base + off) & 15)
-            return fault_gp(e, 0);
-    }
-    TRY(mem_read(e, seg, off, size, ACC_R | ACC_W, buf));
+    TRY(mem_read(e, seg, off, size, ACC_R | ACC_W | align, buf));
     uint64_t lo, hi;
     if (half == 8) {
         lo = le64(buf);
@@ -83,7 +79,7 @@ enum rc xchg_cmpxchgnb(struct emu *e, const struct insn *in)
             put_le64(buf, (cx << 32) | bx);
         }
     }
-    TRY(mem_write(e, seg, off, size, ACC_R | ACC_W, buf));
+    TRY(mem_write(e, seg, off, size, ACC_R | ACC_W | align, buf));
     if (!eq) {
         vcpu_write_reg(e, GPR_RAX, half, false, lo);
         vcpu_write_reg(e, GPR_RDX, half, false, hi);
