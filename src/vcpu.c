@@ -156,7 +156,7 @@ enum rc vcpu_xfetch(struct emu *e, uint8_t want)
 
 enum rc vcpu_commit(struct emu *e)
 {
-    for (unsigned b = 0; b < 8; b++) {
+    for (unsigned b = 0; e->regs.xdirty && b < 8; b++) {
         uint8_t bit = (uint8_t)(1u << b);
         if (!(e->regs.xdirty & bit))
             continue;
