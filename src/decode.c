@@ -192,6 +192,16 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
         L = (b3 >> 5) & 3;
         if (mmmmm == 0)
             return DEC_UD;
+        in->evex = true;
+        in->zeroing = b3 >> 7;
+        in->bcst = (b3 >> 4) & 1;
+        in->mask = b3 & 7;
+        if (d->m->long64) {
+            in->reg_hi = (b1 & 0x10) ? 0 : 16;   /* R' is stored inverted */
+            vvvv |= (b3 & 0x08) ? 0 : 16;        /* so is V' */
+        } else if (!(b3 & 0x08)) {
+            return DEC_UD; /* EVEX.V' must be 1 outside 64-bit mode; R' is ignored */
+        }
         if (mmmmm > 3) /* maps 4-7: APX, AVX512-FP16 and later */
             return DEC_UNSUPPORTED;
         in->map = (uint8_t)(MAP_EVEX_0F + mmmmm - 1);
@@ -250,7 +260,7 @@ static const struct op_row *find_opcode(uint8_t map, uint8_t op)
     if (!last)
         return NULL;
     const struct op_row *r = &rows[last - 1];
-    while (r > rows && (r[-1].key >> 6) == (r->key >> 6))
+    while (r > rows && OPC_GROUP(r[-1].key) == OPC_GROUP(r->key))
         r--;
     return r;
 }
@@ -258,14 +268,16 @@ static const struct op_row *find_opcode(uint8_t map, uint8_t op)
 /* Among the rows of one opcode pick the one that matches the mandatory
  * prefix and ModRM.reg. An exact prefix row wins over a prefix-agnostic one. */
 static const struct op_row *select_row(const struct op_row *first, uint8_t mand, bool has66,
-                                       uint8_t reg)
+                                       uint8_t reg, bool vw)
 {
     const struct op_row *best = NULL;
     int best_score = -1;
     const struct op_row *end = rows + NROWS;
-    uint32_t op = first->key >> 6;
-    for (const struct op_row *r = first; r < end && (r->key >> 6) == op; r++) {
-        unsigned rreg = OPC_REG(r->key), rpfx = OPC_PFX(r->key);
+    uint32_t op = OPC_GROUP(first->key);
+    for (const struct op_row *r = first; r < end && OPC_GROUP(r->key) == op; r++) {
+        unsigned rreg = OPC_REG(r->key), rpfx = OPC_PFX(r->key), rw = OPC_W(r->key);
+        if (rw != W_ANY && rw != (vw ? W_1 : W_0))
+            continue;
         if (rreg != REG_ANY && rreg != reg)
             continue;
         int score;
@@ -310,7 +322,7 @@ static enum dec_status dec_modrm(struct dec *d)
     in->has_modrm = true;
     in->modrm = m;
     in->mod = m >> 6;
-    in->reg = (uint8_t)(((m >> 3) & 7) | ((in->rex & 4) << 1));
+    in->reg = (uint8_t)(((m >> 3) & 7) | ((in->rex & 4) << 1) | in->reg_hi);
     in->rm = (uint8_t)((m & 7) | ((in->rex & 1) << 3));
     if (in->mod == 3)
         return DEC_OK;
@@ -427,6 +439,25 @@ static void need_vec(struct insn *in, const struct opnd *o, bool is_dst, const s
                      bool dst_written, uint64_t *need)
 {
     bool full_write = is_dst && (r->traits & T_MOV);
+    if (in->evex) {
+        /* A merge-masked destination keeps its disabled elements; an EVEX
+         * write zeroes the register up to bit 511. Registers 16-31 live
+         * whole in component 7. */
+        bool read = !full_write || (is_dst && in->mask && !in->zeroing);
+        bool write = is_dst && dst_written;
+        if (o->reg >= 16) {
+            if (read || write)
+                in->xneeds |= XC_HI16;
+            return;
+        }
+        if (read)
+            *need |= VR_XMM_BIT(o->reg);
+        if ((read && o->size > 16) || write)
+            in->xneeds |= XC_YMM_HI;
+        if ((read && o->size > 32) || write)
+            in->xneeds |= XC_ZMM_HI;
+        return;
+    }
     if (o->type == OPND_MMX) {
         if (!full_write)
             *need |= VR_MM_BIT(o->reg);
@@ -567,6 +598,8 @@ static enum dec_status dec_operands(struct dec *d)
         if (!(i == 0 && (r->traits & T_MOV) && o->size >= 4))
             need |= VR_GPR_BIT(o->reg);
     }
+    if (in->evex && in->mask)
+        in->xneeds |= XC_OPMASK;
     if (r->traits & (T_SSE | T_MMX)) {
         need |= VR_BIT(VR_CR0) | VR_BIT(VR_CR4);
         if (in->vex)
@@ -618,6 +651,29 @@ static void dec_segment_needs(const struct dec_mode *m, struct insn *in)
             uses_seg = true;
     if (uses_seg && (!m->long64 || in->seg >= SEG_FS))
         in->needs |= VR_SEG_BIT(in->seg);
+}
+
+/* What an EVEX memory form allows (SDM Vol. 2 2.7): L'L = 11b, broadcast
+ * (no row has it yet) and zeroing into memory are #UD, as are opmask and
+ * zeroing on rows without masking. A disp8 is scaled by N, the memory
+ * operand's size for the tuple types of these rows (2.7.5). */
+static enum dec_status dec_evex_checks(struct insn *in)
+{
+    const struct op_row *r = in->row;
+    if (in->mod == 3)
+        return DEC_UNSUPPORTED;
+    if (in->vl == 3 || in->bcst || (in->zeroing && in->op[0].type == OPND_MEM))
+        return DEC_UD;
+    if ((r->traits & T_NOMASK) && (in->mask || in->zeroing))
+        return DEC_UD;
+    if (in->zeroing && !in->mask)
+        return DEC_UD;
+    if (in->mod == 1 && in->mem_form == MEM_MODRM) {
+        for (unsigned i = 0; i < in->nops; i++)
+            if (in->op[i].type == OPND_MEM)
+                in->disp *= in->op[i].size;
+    }
+    return DEC_OK;
 }
 
 enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsigned n,
@@ -672,7 +728,8 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
         DTRY(dec_modrm(&d));
 
     uint8_t mand = d.pfx_last;
-    const struct op_row *r = select_row(first, mand, in->opsize66, in->has_modrm ? (in->modrm >> 3) & 7 : 0);
+    const struct op_row *r = select_row(first, mand, in->opsize66,
+                                        in->has_modrm ? (in->modrm >> 3) & 7 : 0, in->vw);
     if (!r)
         return DEC_UNSUPPORTED;
     in->row = r;
@@ -699,6 +756,8 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
         return DEC_UNSUPPORTED;
     if (in->vex && ((!has_h && in->vvvv) || ((r->traits & T_L0) && in->vl)))
         return DEC_UD;
+    if (in->evex)
+        DTRY(dec_evex_checks(in));
     /* LOCK only on lockable rows with a memory destination (SDM Vol. 2
      * LOCK: otherwise #UD). */
     if (in->lock && (!(r->traits & (T_LOCK | T_XCHG)) || in->op[0].type != OPND_MEM))

@@ -30,14 +30,20 @@ enum {
 enum { PFX_NONE = 0, PFX_66 = 1, PFX_F3 = 2, PFX_F2 = 3 };
 #define REG_ANY 8
 
-/* A row's key: map, opcode, mandatory prefix, ModRM.reg (or REG_ANY).
- * Rows are sorted by key, so all rows of one opcode are adjacent. */
-#define OPC(map, pfx, op, reg)                                                                     \
-    ((uint32_t)(map) << 14 | (uint32_t)(op) << 6 | (uint32_t)(pfx) << 4 | (uint32_t)(reg))
-#define OPC_MAP(k) ((k) >> 14)
-#define OPC_OP(k) (((k) >> 6) & 0xFF)
-#define OPC_PFX(k) (((k) >> 4) & 3)
-#define OPC_REG(k) ((k)&0xF)
+/* A row's key: map, opcode, mandatory prefix, ModRM.reg (or REG_ANY) and
+ * the VEX/EVEX.W the row needs (W_ANY, W_0, W_1). Rows are sorted by key, so
+ * all rows of one opcode (key >> 8) are adjacent. */
+enum { W_ANY = 0, W_0 = 1, W_1 = 2 };
+#define OPCW(map, pfx, op, reg, w)                                                                 \
+    ((uint32_t)(map) << 16 | (uint32_t)(op) << 8 | (uint32_t)(pfx) << 6 | (uint32_t)(reg) << 2 |  \
+     (uint32_t)(w))
+#define OPC(map, pfx, op, reg) OPCW(map, pfx, op, reg, W_ANY)
+#define OPC_MAP(k) ((k) >> 16)
+#define OPC_OP(k) (((k) >> 8) & 0xFF)
+#define OPC_PFX(k) (((k) >> 6) & 3)
+#define OPC_REG(k) (((k) >> 2) & 0xF)
+#define OPC_W(k) ((k)&3)
+#define OPC_GROUP(k) ((k) >> 8) /* map and opcode */
 
 /* Operand kinds, SDM Vol. 2 appendix A letters plus a size. */
 enum opk {
@@ -87,7 +93,12 @@ enum opk {
 #define T_SSE 0x4000u      /* SSE/AVX register state: #UD/#NM from CR0, CR4, XCR0 */
 #define T_MMX 0x8000u      /* MMX register state: #UD/#NM/#MF, x87 tags made valid */
 #define T_MEMFORM 0x10000u /* only the memory form is emulated (register forms cause no exit) */
-#define T_L0 0x20000u      /* VEX.L must be 0 (#UD) */
+#define T_L0 0x20000u      /* VEX.L / EVEX.L'L must be 0 (#UD) */
+#define T_ESZ_SHIFT 18     /* log2 of the element size EVEX masking works on */
+#define T_E16 (1u << T_ESZ_SHIFT)
+#define T_E32 (2u << T_ESZ_SHIFT)
+#define T_E64 (3u << T_ESZ_SHIFT)
+#define T_NOMASK 0x100000u /* EVEX: no opmask or zeroing (aaa = 0, z = 0), else #UD */
 
 /* Implicit registers a row needs (GPR bit numbers). */
 #define N_AX (1u << 0)
@@ -138,7 +149,12 @@ struct insn {
     bool opsize66;
     uint8_t rex;      /* the REX byte, 0 if none */
     bool vex;         /* VEX or EVEX encoded */
-    uint8_t vvvv, vl, vw;
+    bool evex;        /* EVEX encoded */
+    uint8_t vvvv, vl, vw; /* vvvv: 0..15, 0..31 with EVEX.V'; vl: 0, 1, 2 = 128, 256, 512 */
+    uint8_t mask;     /* EVEX.aaa: opmask register, 0 = none */
+    bool zeroing;     /* EVEX.z */
+    bool bcst;        /* EVEX.b */
+    uint8_t reg_hi;   /* EVEX.R' as 16 (added to ModRM.reg), else 0 */
     bool has_modrm;
     uint8_t modrm, mod, reg, rm; /* reg and rm include REX.R / REX.B */
     uint8_t map;

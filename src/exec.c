@@ -149,6 +149,65 @@ void flags_set(struct emu *e, const struct insn *in, uint32_t fl)
     vcpu_set_rflags(e, (rf & ~(uint64_t)mask) | (fl & mask));
 }
 
+/* The element size EVEX masking works on, and whether element i is enabled
+ * by the instruction's opmask (all are without one). */
+static unsigned mask_esize(const struct insn *in)
+{
+    return 1u << ((in->row->traits >> T_ESZ_SHIFT) & 3);
+}
+
+static bool mask_on(const struct emu *e, const struct insn *in, unsigned i)
+{
+    if (!in->mask)
+        return true;
+    uint64_t k = le_load(e->regs.opmask + 8 * in->mask, 8);
+    return (k >> i) & 1;
+}
+
+/* A masked memory access: only the enabled elements are read or written,
+ * each run of them as one access, so a disabled element neither faults nor
+ * reaches the device (SDM Vol. 2 2.7.1). Reads leave disabled elements
+ * zero; every page a write touches is validated before the first byte. */
+static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
+                          bool write)
+{
+    const struct opnd *o = &in->op[idx];
+    unsigned es = mask_esize(in), n = o->size / es;
+    uint8_t seg;
+    uint64_t off, amask = addr_mask(in->addrsize);
+    uint8_t intent = op_intent(in, idx, write ? ACC_W : ACC_R);
+    TRY(op_addr(e, in, idx, &seg, &off));
+    /* An aligned form checks the whole operand's alignment, mask or not. */
+    uint64_t base = (e->mode != MODE_LONG64 || seg == SEG_FS || seg == SEG_GS)
+                        ? vcpu_seg(e, seg)->Base
+                        : 0;
+    if ((in->row->traits & T_ALIGNED) && ((base + off) & (o->size - 1)))
+        return fault_gp(e, 0);
+    if (!write)
+        memset(buf, 0, o->size);
+    for (int pass = write ? 0 : 1; pass < 2; pass++) {
+        for (unsigned i = 0; i < n;) {
+            if (!mask_on(e, in, i)) {
+                i++;
+                continue;
+            }
+            unsigned j = i;
+            while (j < n && mask_on(e, in, j))
+                j++;
+            uint64_t a = (off + i * es) & amask;
+            unsigned len = (j - i) * es;
+            if (pass == 0)
+                TRY(mem_check(e, seg, a, len, intent));
+            else if (write)
+                TRY(mem_write(e, seg, a, len, intent, buf + i * es));
+            else
+                TRY(mem_read(e, seg, a, len, intent, buf + i * es));
+            i = j;
+        }
+    }
+    return RC_OK;
+}
+
 enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf)
 {
     const struct opnd *o = &in->op[idx];
@@ -166,6 +225,8 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
         uint8_t seg;
         uint64_t off;
         uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        if (in->mask)
+            return mem_masked(e, in, idx, buf, false);
         TRY(op_addr(e, in, idx, &seg, &off));
         return mem_read(e, seg, off, o->size, op_intent(in, idx, ACC_R) | align, buf);
     }
@@ -179,6 +240,20 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
     const struct opnd *o = &in->op[idx];
     switch (o->type) {
     case OPND_VREG:
+        if (in->mask) {
+            /* Disabled elements keep the destination's value, or are zeroed. */
+            uint8_t v[EMU_MAX_ACCESS];
+            unsigned es = mask_esize(in);
+            vcpu_vec_read(e, o->reg, o->size, v);
+            for (unsigned i = 0; i < o->size / es; i++) {
+                if (mask_on(e, in, i))
+                    memcpy(v + i * es, buf + i * es, es);
+                else if (in->zeroing)
+                    memset(v + i * es, 0, es);
+            }
+            vcpu_vec_write(e, o->reg, v, o->size, e->vlmax);
+            return RC_OK;
+        }
         vcpu_vec_write(e, o->reg, buf, o->size, in->vex ? e->vlmax : 16);
         return RC_OK;
     case OPND_MMX: {
@@ -196,6 +271,8 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
         uint8_t seg;
         uint64_t off;
         uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        if (in->mask)
+            return mem_masked(e, in, idx, (uint8_t *)buf, true);
         TRY(op_addr(e, in, idx, &seg, &off));
         return mem_write(e, seg, off, o->size, op_intent(in, idx, ACC_W) | align, buf);
     }
@@ -232,8 +309,9 @@ static enum rc exec_simd_state(struct emu *e, const struct insn *in)
         return RC_OK;
     }
     if (in->vex) {
+        uint64_t need = in->evex ? XCR0_SSE_AVX | XCR0_AVX512 : XCR0_SSE_AVX;
         if (e->mode == MODE_REAL || e->mode == MODE_V86 || !(cr4 & CR4_OSXSAVE) ||
-            (xcr0 & XCR0_SSE_AVX) != XCR0_SSE_AVX)
+            (xcr0 & need) != need)
             return fault_ud(e);
     } else if ((cr0 & CR0_EM) || !(cr4 & CR4_OSFXSR)) {
         return fault_ud(e);
@@ -242,7 +320,8 @@ static enum rc exec_simd_state(struct emu *e, const struct insn *in)
         return fault_nm(e);
     uint8_t xneeds = in->xneeds;
     e->vlmax = (xcr0 & XCR0_AVX512) == XCR0_AVX512 ? 64 : 32;
-    if (in->vex && e->vlmax == 64 && (xneeds & XC_YMM_HI) && in->op[0].type == OPND_VREG &&
+    if (in->vex && !in->evex && e->vlmax == 64 && (xneeds & XC_YMM_HI) &&
+        in->op[0].type == OPND_VREG &&
         !(in->row->traits & T_NOWRITE))
         xneeds |= XC_ZMM_HI; /* the write zeroes bits 511:256 too */
     return vcpu_xfetch(e, xneeds);

@@ -93,10 +93,16 @@ static void print_needs(const struct insn *in)
             printf("%s%s", sep, other[i].name);
             sep = " ";
         }
-    if (in->xneeds & XC_YMM_HI) {
-        printf("%sxstate:ymm_hi128", sep);
-        sep = " ";
-    }
+    static const struct {
+        uint8_t bit;
+        const char *name;
+    } comps[] = {{XC_YMM_HI, "ymm_hi128"}, {XC_OPMASK, "opmask"}, {XC_ZMM_HI, "zmm_hi256"},
+                 {XC_HI16, "hi16_zmm"}};
+    for (unsigned i = 0; i < sizeof(comps) / sizeof(comps[0]); i++)
+        if (in->xneeds & comps[i].bit) {
+            printf("%sxstate:%s", sep, comps[i].name);
+            sep = " ";
+        }
     if (!*sep)
         printf("(none)");
     printf("\n");
@@ -331,19 +337,27 @@ static int cmd_coverage(void)
            "the form with a memory operand is emulated (a register-only form causes no\n"
            "memory exit and is refused); `aligned`: a memory operand not aligned to its size\n"
            "raises #GP(0). VEX rows take 128 or 256 bits by VEX.L (`VEX.128`: only L = 0).\n"
-           "Every vector row is checked against the host CPU (AVX2 machine) in 64-bit mode.\n\n"
+           "EVEX rows take 128, 256 or 512 bits by EVEX.L'L, registers 0-31, an opmask with\n"
+           "merging or zeroing on the element size shown (`{k}{z}/32`): disabled elements are\n"
+           "neither read nor written in memory and cannot fault; a disp8 is scaled by the\n"
+           "operand size. Legacy SSE and VEX rows are checked against the host CPU in 64-bit\n"
+           "mode; EVEX rows, which this project's test machines cannot run, against\n"
+           "hand-checked values (`tests/unit/test_simd.c`) and their decoding against Zydis.\n\n"
            "| Encoding | Mnemonic | Operands | Traits | Flags written | Undefined | Handler |\n"
            "|---|---|---|---|---|---|---|\n");
     for (unsigned i = 0; i < count; i++) {
         const struct op_row *r = &rows[i];
         unsigned map = OPC_MAP(r->key);
         char enc[48];
-        if (map >= MAP_VEX_0F && map <= MAP_VEX_0F3A) {
+        if (map >= MAP_VEX_0F && map <= MAP_EVEX_0F3A) {
             static const char *const vpfx[] = {"", "66.", "F3.", "F2."};
             static const char *const vmap[] = {"0F", "0F38", "0F3A"};
-            snprintf(enc, sizeof(enc), "VEX%s.%s%s %02X",
+            static const char *const wname[] = {"", ".W0", ".W1"};
+            bool evex = map >= MAP_EVEX_0F;
+            snprintf(enc, sizeof(enc), "%s%s.%s%s%s %02X", evex ? "EVEX" : "VEX",
                      (r->traits & T_L0) ? ".128" : "", vpfx[OPC_PFX(r->key)],
-                     vmap[map - MAP_VEX_0F], OPC_OP(r->key));
+                     vmap[map - (evex ? MAP_EVEX_0F : MAP_VEX_0F)], wname[OPC_W(r->key)],
+                     OPC_OP(r->key));
         } else if (OPC_REG(r->key) == REG_ANY)
             snprintf(enc, sizeof(enc), "%s%s%02X", pfx[OPC_PFX(r->key)], map < 4 ? maps[map] : "",
                      OPC_OP(r->key));
@@ -375,6 +389,11 @@ static int cmd_coverage(void)
             strcat(tr, "memory-form ");
         if (r->traits & T_ALIGNED)
             strcat(tr, "aligned ");
+        if (map >= MAP_EVEX_0F && !(r->traits & T_NOMASK)) {
+            static const char *const es[] = {"{k}{z}/8 ", "{k}{z}/16 ", "{k}{z}/32 ",
+                                             "{k}{z}/64 "};
+            strcat(tr, es[(r->traits >> T_ESZ_SHIFT) & 3]);
+        }
         size_t tl = strlen(tr);
         if (tl)
             tr[tl - 1] = 0;
@@ -389,8 +408,8 @@ static int cmd_coverage(void)
            "`outs`) run only through `WHvEmulatorTryIoEmulation`.\n\n"
            "Not emulated (refused with `InternalEmulationFailure`, nothing changed): every\n"
            "encoding without a row above, among them the SSE and AVX arithmetic, shuffle\n"
-           "and conversion forms, every EVEX (AVX-512) form, x87, segment-register moves\n"
-           "and far transfers.\n");
+           "and conversion forms, EVEX (AVX-512) forms other than the moves above (and\n"
+           "any EVEX broadcast), x87, segment-register moves and far transfers.\n");
     return 0;
 }
 

@@ -439,6 +439,12 @@ static bool row_is_vex(const struct op_row *r)
     return m >= MAP_VEX_0F && m <= MAP_VEX_0F3A;
 }
 
+static bool row_is_evex(const struct op_row *r)
+{
+    unsigned m = OPC_MAP(r->key);
+    return m >= MAP_EVEX_0F && m <= MAP_EVEX_0F3A;
+}
+
 static bool row_has_h(const struct op_row *r)
 {
     for (unsigned i = 0; i < 3; i++)
@@ -580,9 +586,26 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
      * string instructions (all operands hidden) the leading ones. */
     const ZydisDecodedOperand *zl[ZYDIS_MAX_OPERAND_COUNT];
     unsigned nz = 0;
+    if (in->evex) {
+        /* The opmask is an operand to Zydis, a prefix field to us. */
+        ZydisRegister zk = ZYDIS_REGISTER_NONE;
+        for (unsigned i = 0; i < zi->operand_count; i++)
+            if (zo[i].encoding == ZYDIS_OPERAND_ENCODING_MASK)
+                zk = zo[i].reg.value;
+        ZydisRegister want = in->mask ? (ZydisRegister)(ZYDIS_REGISTER_K0 + in->mask)
+                                      : ZYDIS_REGISTER_NONE;
+        if (zk == ZYDIS_REGISTER_K0)
+            zk = ZYDIS_REGISTER_NONE;
+        if (zk != want)
+            why_add(w, "opmask ours k%u zydis %s", in->mask, zname(zk));
+        bool zz = zi->avx.mask.mode == ZYDIS_MASK_MODE_ZEROING;
+        if (in->mask && zz != in->zeroing)
+            why_add(w, "zeroing ours %d zydis %d", in->zeroing, zz);
+    }
     if (zi->operand_count_visible > 0) {
         for (unsigned i = 0; i < zi->operand_count; i++)
-            if (zo[i].visibility != ZYDIS_OPERAND_VISIBILITY_HIDDEN)
+            if (zo[i].visibility != ZYDIS_OPERAND_VISIBILITY_HIDDEN &&
+                zo[i].encoding != ZYDIS_OPERAND_ENCODING_MASK)
                 zl[nz++] = &zo[i];
     } else {
         for (unsigned i = 0; i < zi->operand_count && i < in->nops; i++)
@@ -730,7 +753,7 @@ static bool vex_vvvv_high_clear(const struct mode_info *mi, const uint8_t *b, un
         i++;
     if (i + 2 >= n)
         return false;
-    uint8_t v = b[i] == 0xC5 ? b[i + 1] : b[i] == 0xC4 ? b[i + 2] : 0xFF;
+    uint8_t v = b[i] == 0xC5 ? b[i + 1] : (b[i] == 0xC4 || b[i] == 0x62) ? b[i + 2] : 0xFF;
     return !(v & 0x40);
 }
 
@@ -765,11 +788,12 @@ static void check_seq(struct mode_info *mi, const char *origin, const uint8_t *b
     switch (st) {
     case DEC_OK:
         mi->accepted++;
-        if (!zok && zs == ZYDIS_STATUS_BAD_REGISTER && in.vex && !mi->m.long64 &&
+        if (!zok && (zs == ZYDIS_STATUS_BAD_REGISTER || zs == ZYDIS_STATUS_MALFORMED_EVEX) &&
+            in.vex && !mi->m.long64 &&
             vex_vvvv_high_clear(mi, b, n)) {
             /* Outside 64-bit mode VEX.vvvv[3] is ignored (AMD APM Vol. 3
-             * 1.8, and the processor cannot name XMM8-15 there); Zydis
-             * rejects the encoding instead. */
+             * 1.8, and the processor cannot name XMM8-15 there); so is
+             * EVEX.vvvv[3]. Zydis rejects the encoding instead. */
             quirk_vvvv32++;
             n_pass++;
             return;
@@ -894,7 +918,8 @@ static void gen_row(const struct mode_info *mi, const struct op_row *row, unsign
 {
     unsigned len = 0;
     unsigned pfx = OPC_PFX(row->key);
-    unsigned mand_at = pfx != PFX_NONE && !row_is_vex(row) ? rnd(npfx + 1) : ~0u;
+    unsigned mand_at = pfx != PFX_NONE && !row_is_vex(row) && !row_is_evex(row) ? rnd(npfx + 1)
+                                                                                 : ~0u;
     for (unsigned i = 0; i <= npfx && len < BUF_MAX - 8; i++) {
         if (i == mand_at)
             buf[len++] = pfx == PFX_66 ? 0x66 : pfx == PFX_F3 ? 0xF3 : 0xF2;
@@ -904,19 +929,36 @@ static void gen_row(const struct mode_info *mi, const struct op_row *row, unsign
             buf[len++] = (uint8_t)(0x40 | rnd(16)); /* cancelled by the next prefix */
         buf[len++] = legacy_pfx[rnd(sizeof(legacy_pfx))];
     }
-    if (row_is_vex(row) && rnd(8) != 0) {
+    if ((row_is_vex(row) || row_is_evex(row)) && rnd(8) != 0) {
         /* Before VEX only segment and address-size prefixes are allowed
          * (66, F2, F3, F0 and REX make it #UD): keep those mostly. */
         for (unsigned i = 0; i < len; i++)
             if (buf[i] == 0x66 || buf[i] == 0xF2 || buf[i] == 0xF3 || buf[i] == 0xF0 ||
                 (mi->m.long64 && (buf[i] & 0xF0) == 0x40))
                 buf[i] = 0x2E;
-    } else if (mi->m.long64 && rnd(2) == 0 && !row_is_vex(row)) {
+    } else if (mi->m.long64 && rnd(2) == 0 && !row_is_vex(row) && !row_is_evex(row)) {
         if (rnd(8) == 0)
             buf[len++] = (uint8_t)(0x40 | rnd(16)); /* replaced by the next REX */
         buf[len++] = (uint8_t)(0x40 | rnd(16));
     }
-    if (row_is_vex(row)) {
+    if (row_is_evex(row)) {
+        /* An EVEX prefix: mostly what the row allows (its W, vvvv and V'
+         * unused, no broadcast, L'L < 3), sometimes anything. */
+        unsigned mm = OPC_MAP(row->key) - MAP_EVEX_0F + 1, pp = OPC_PFX(row->key);
+        unsigned pp_enc = pp == PFX_66 ? 1 : pp == PFX_F3 ? 2 : pp == PFX_F2 ? 3 : 0;
+        bool wild = rnd(8) == 0;
+        unsigned R = mi->m.long64 || wild ? rnd(2) : 1, X = mi->m.long64 || wild ? rnd(2) : 1;
+        unsigned B = rnd(2), R2 = mi->m.long64 || wild ? rnd(2) : 1;
+        unsigned W = OPC_W(row->key) == W_ANY || wild ? rnd(2) : OPC_W(row->key) == W_1;
+        unsigned vvvv = row_has_h(row) || wild ? rnd(16) : 15;
+        unsigned V2 = row_has_h(row) || wild ? rnd(2) : 1;
+        unsigned LL = wild ? rnd(4) : rnd(3), b = wild ? rnd(2) : 0;
+        unsigned aaa = rnd(8), z = rnd(4) == 0;
+        buf[len++] = 0x62;
+        buf[len++] = (uint8_t)(R << 7 | X << 6 | B << 5 | R2 << 4 | mm);
+        buf[len++] = (uint8_t)(W << 7 | vvvv << 3 | 4 | pp_enc);
+        buf[len++] = (uint8_t)(z << 7 | LL << 5 | b << 4 | V2 << 3 | aaa);
+    } else if (row_is_vex(row)) {
         /* A VEX prefix: mostly well-formed (vvvv 1111b unless the row has
          * a vvvv operand, R/X set outside 64-bit mode so it is not LES/LDS),
          * sometimes not, to check #UD and the LES/LDS reading. */
@@ -1299,7 +1341,7 @@ int main(void)
                mi->lock_ud_checked);
     }
     printf("zydis departures tolerated: %lu MVEX decodings, %lu SIB no-base as r13d, "
-           "%lu 16-bit MOVSXD m32, %lu VEX.vvvv[3] = 0 outside 64-bit mode\n",
+           "%lu 16-bit MOVSXD m32, %lu VEX/EVEX.vvvv[3] = 0 outside 64-bit mode\n",
            quirk_mvex, quirk_sib_r13, quirk_movsxd16, quirk_vvvv32);
     printf("%lu passed, %lu failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;

@@ -22,10 +22,11 @@
 #define CR4_OSFXSR 0x200u
 #define CR4_OSXSAVE 0x40000u
 
-/* The extended state of the test vCPU: component 2 (YMM_Hi128) only. */
+/* The extended state of the test vCPU: components 2, 5, 6 and 7. */
 struct xs {
-    uint8_t ymm_hi[256];
+    uint8_t ymm_hi[256], opmask[64], zmm_hi[512], hi16[1024];
     unsigned reads, writes;
+    unsigned comp_reads[8], comp_writes[8];
     HRESULT read_hr, write_hr;
 };
 
@@ -34,18 +35,29 @@ static struct xs g_xs;
 static HRESULT CALLBACK xstate_cb(VOID *ctx, UINT32 comp, BOOL write, VOID *buf, UINT32 size)
 {
     (void)ctx;
-    if (comp != 2 || size != 256)
+    uint8_t *p;
+    UINT32 want;
+    switch (comp) {
+    case 2: p = g_xs.ymm_hi; want = 256; break;
+    case 5: p = g_xs.opmask; want = 64; break;
+    case 6: p = g_xs.zmm_hi; want = 512; break;
+    case 7: p = g_xs.hi16; want = 1024; break;
+    default: return E_INVALIDARG;
+    }
+    if (size != want)
         return E_INVALIDARG;
     if (write) {
         g_xs.writes++;
+        g_xs.comp_writes[comp]++;
         if (g_xs.write_hr != S_OK)
             return g_xs.write_hr;
-        memcpy(g_xs.ymm_hi, buf, 256);
+        memcpy(p, buf, size);
     } else {
         g_xs.reads++;
+        g_xs.comp_reads[comp]++;
         if (g_xs.read_hr != S_OK)
             return g_xs.read_hr;
-        memcpy(buf, g_xs.ymm_hi, 256);
+        memcpy(buf, p, size);
     }
     return S_OK;
 }
@@ -457,6 +469,151 @@ static void test_alignment_check_only_for_scalar_sizes(void)
     fx_fini(&f);
 }
 
+static void set_k(unsigned k, uint64_t v)
+{
+    memcpy(g_xs.opmask + 8 * k, &v, 8);
+}
+
+/* EVEX state: XCR0 with the AVX-512 components. */
+static void fx_init_evex(struct fx *f)
+{
+    fx_init(f, 1);
+    fvmm_set_reg64(f->vm, WHvX64RegisterXCr0, 0xE7);
+}
+
+static void test_evex_masked_load_merges_and_skips_disabled_elements(void)
+{
+    struct fx f;
+    fx_init_evex(&f);
+    fill(&f, GPA, 64, 0x80);
+    set_xmm(&f, 1, 0x1111111111111111ull, 0x2222222222222222ull);
+    memset(g_xs.ymm_hi + 16, 0x33, 16);
+    memset(g_xs.zmm_hi + 32, 0x44, 32);
+    set_k(2, 0x5); /* dwords 0 and 2 */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    /* vmovdqu32 ymm1{k2}, [rbx] */
+    static const uint8_t insn[] = {0x62, 0xf1, 0x7e, 0x2a, 0x6f, 0x0b};
+    run(&f, insn, 6, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(xmm(&f, 1).Low64, 0x1111111183828180ull);
+    CHECK_EQ(xmm(&f, 1).High64, 0x222222228B8A8988ull);
+    for (unsigned i = 0; i < 16; i++)
+        CHECK_EQ(g_xs.ymm_hi[16 + i], 0x33); /* dwords 4..7 disabled: kept */
+    for (unsigned i = 0; i < 32; i++)
+        CHECK_EQ(g_xs.zmm_hi[32 + i], 0); /* bits 511:256 zeroed */
+    /* Two runs of enabled dwords: two 4-byte reads, nothing else. */
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 2);
+    CHECK_EQ(g_xs.comp_reads[5], 1);
+    CHECK_EQ(g_xs.comp_writes[5], 0);
+    CHECK_EQ(g_xs.comp_writes[2], 1);
+    CHECK_EQ(g_xs.comp_writes[6], 1);
+    fx_fini(&f);
+}
+
+static void test_evex_zeroing_and_high_registers(void)
+{
+    struct fx f;
+    fx_init_evex(&f);
+    fill(&f, GPA, 64, 0x00);
+    set_k(1, 0xF0); /* bytes 4..7 */
+    memset(g_xs.hi16 + 64 * (17 - 16), 0x77, 64);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    /* vmovdqu8 xmm17{k1}{z}, [rbx] */
+    static const uint8_t insn[] = {0x62, 0xe1, 0x7f, 0x89, 0x6f, 0x0b};
+    run(&f, insn, 6, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    const uint8_t *z17 = g_xs.hi16 + 64;
+    static const uint8_t want[8] = {0, 0, 0, 0, 4, 5, 6, 7};
+    CHECK(memcmp(z17, want, 8) == 0);
+    for (unsigned i = 8; i < 64; i++)
+        CHECK_EQ(z17[i], 0);
+    CHECK_EQ(g_xs.comp_writes[7], 1);
+    CHECK_EQ(g_xs.comp_writes[2] + g_xs.comp_writes[6], 0);
+    fx_fini(&f);
+}
+
+static void test_evex_masked_store_touches_only_enabled_elements(void)
+{
+    struct fx f;
+    fx_init_evex(&f);
+    uint8_t before[64];
+    memset(before, 0xAB, 64);
+    fvmm_gpa_write(f.vm, GPA + 0xFC0, before, 64);
+    /* The page after it is not present: the disabled upper half lies there. */
+    fvmm_map_gva_ex(f.vm, GVA + 0x1000, WHvTranslateGvaResultPageNotPresent, 0, 0);
+    set_xmm(&f, 5, 0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull);
+    set_k(3, 0x3); /* qwords 0 and 1 of a 64-byte store starting at 0xFE0 */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA + 0xFE0);
+    memset(g_xs.ymm_hi + 5 * 16, 0x55, 16);
+    memset(g_xs.zmm_hi + 5 * 32, 0x66, 32);
+    /* vmovdqu64 [rbx]{k3}, zmm5 */
+    static const uint8_t insn[] = {0x62, 0xf1, 0xfe, 0x4b, 0x7f, 0x2b};
+    run(&f, insn, 6, GVA + 0xFE0, WHvMemoryAccessWrite);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
+    uint8_t got[64];
+    fvmm_gpa_read(f.vm, GPA + 0xFC0, got, 64);
+    for (unsigned i = 0; i < 32; i++)
+        CHECK_EQ(got[i], 0xAB);
+    for (unsigned i = 0; i < 16; i++)
+        CHECK_EQ(got[32 + i], i);
+    for (unsigned i = 48; i < 64; i++)
+        CHECK_EQ(got[i], 0xAB);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 2); /* one 16-byte run: two pieces */
+    /* With a disabled-element mask covering the absent page nothing faults;
+     * enabling an element there does. */
+    set_k(3, 0x10);
+    run(&f, insn, 6, GVA + 0xFE0, WHvMemoryAccessWrite);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 14);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterCr2), GVA + 0x1000);
+    fx_fini(&f);
+}
+
+static void test_evex_needs_avx512_state_and_rejects_bad_fields(void)
+{
+    struct fx f;
+    fx_init(&f, 1); /* XCR0 = 7: no AVX-512 state */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    static const uint8_t insn[] = {0x62, 0xf1, 0xfe, 0x48, 0x6f, 0x0b}; /* vmovdqu64 zmm1, [rbx] */
+    run(&f, insn, 6, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 6);
+    CHECK_EQ(g_xs.reads, 0);
+    fx_fini(&f);
+    fx_init_evex(&f);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    static const uint8_t bad[][6] = {
+        {0x62, 0xf1, 0xfe, 0x68, 0x6f, 0x0b}, /* L'L = 11b */
+        {0x62, 0xf1, 0xfe, 0x58, 0x6f, 0x0b}, /* broadcast on a move */
+        {0x62, 0xf1, 0xfe, 0xc8, 0x6f, 0x0b}, /* {z} without a mask */
+        {0x62, 0xf1, 0xfe, 0xc9, 0x7f, 0x0b}, /* {z} on a store */
+        {0x62, 0xf1, 0x7d, 0x09, 0x7e, 0x0b}, /* vmovd with a mask */
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run(&f, bad[i], 6, GVA, WHvMemoryAccessRead);
+        CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 6);
+        CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
+    }
+    fx_fini(&f);
+}
+
+static void test_evex_full_load_of_zmm_and_disp8_scaling(void)
+{
+    struct fx f;
+    fx_init_evex(&f);
+    fill(&f, GPA + 0x80, 64, 0x20);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    /* vmovups zmm2, [rbx + 2*64] (disp8 = 2, scaled by 64) */
+    static const uint8_t insn[] = {0x62, 0xf1, 0x7c, 0x48, 0x10, 0x53, 0x02};
+    run(&f, insn, 7, GVA + 0x80, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(xmm(&f, 2).Low64, 0x2726252423222120ull);
+    CHECK_EQ(g_xs.ymm_hi[2 * 16], 0x30);
+    CHECK_EQ(g_xs.zmm_hi[2 * 32], 0x40);
+    CHECK_EQ(g_xs.zmm_hi[2 * 32 + 31], 0x5F);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 8);
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_movdqu_load_reads_two_8_byte_pieces_and_fetches_no_destination);
@@ -471,5 +628,10 @@ int main(void)
     RUN(test_pcmpeqb_and_ptest);
     RUN(test_mmx_load_sets_tags_and_exponent);
     RUN(test_alignment_check_only_for_scalar_sizes);
+    RUN(test_evex_masked_load_merges_and_skips_disabled_elements);
+    RUN(test_evex_zeroing_and_high_registers);
+    RUN(test_evex_masked_store_touches_only_enabled_elements);
+    RUN(test_evex_needs_avx512_state_and_rejects_bad_fields);
+    RUN(test_evex_full_load_of_zmm_and_disp8_scaling);
     return CHECK_SUMMARY();
 }
