@@ -80,3 +80,24 @@ enum rc alu_not(struct emu *e, const struct insn *in)
     TRY(op_read(e, in, 0, &a));
     return op_write(e, in, 0, ~a & size_mask(in->op[0].size));
 }
+
+/* ADCX/ADOX: unsigned add with carry in and out through CF (ADCX) or OF
+ * (ADOX) alone; every other flag is kept. */
+static enum rc add_carry_flag(struct emu *e, const struct insn *in, uint32_t flag)
+{
+    uint64_t a, b;
+    unsigned size = in->op[0].size;
+    TRY(op_read(e, in, 0, &a));
+    TRY(op_read(e, in, 1, &b));
+    uint64_t rf = vcpu_rflags(e), c = (rf & flag) ? 1 : 0, m = size_mask(size);
+    a &= m;
+    b &= m;
+    uint64_t r = (a + b + c) & m;
+    bool out = size == 8 ? (r < a || (c && r == a)) : ((a + b + c) >> (8 * size)) != 0;
+    TRY(op_write(e, in, 0, r));
+    flags_set(e, in, ((uint32_t)rf & ~flag) | (out ? flag : 0));
+    return RC_OK;
+}
+
+enum rc alu_adcx(struct emu *e, const struct insn *in) { return add_carry_flag(e, in, FL_CF); }
+enum rc alu_adox(struct emu *e, const struct insn *in) { return add_carry_flag(e, in, FL_OF); }

@@ -3,7 +3,8 @@
  * the offset is signed and selects an operand-sized unit beyond the
  * addressed one (SDM Vol. 2 BT: "bit base / bit offset"); with an immediate
  * the offset is taken modulo the operand size. CF receives the bit; ZF is
- * kept; OF SF AF PF are undefined and kept here.
+ * kept; OF SF AF PF are undefined and kept here. Also the bit scans (BSF
+ * BSR), TZCNT, LZCNT and POPCNT.
  */
 #include "emu.h"
 #include "mem.h"
@@ -68,3 +69,68 @@ enum rc bit_bt(struct emu *e, const struct insn *in) { return bitop(e, in, BT); 
 enum rc bit_bts(struct emu *e, const struct insn *in) { return bitop(e, in, BTS); }
 enum rc bit_btr(struct emu *e, const struct insn *in) { return bitop(e, in, BTR); }
 enum rc bit_btc(struct emu *e, const struct insn *in) { return bitop(e, in, BTC); }
+
+/* BSF/BSR: the index of the lowest/highest set bit; ZF and the destination
+ * unchanged for a zero source (the SDM leaves the destination undefined;
+ * processors keep it). CF OF SF AF PF are undefined and kept. */
+static enum rc scan(struct emu *e, const struct insn *in, bool reverse)
+{
+    uint64_t v, n = 0;
+    unsigned size = in->op[0].size;
+    TRY(op_read(e, in, 1, &v));
+    v &= size_mask(size);
+    uint32_t keep = (uint32_t)vcpu_rflags(e) & (FL_CF | FL_OF | FL_SF | FL_AF | FL_PF);
+    if (v == 0) {
+        flags_set(e, in, keep | FL_ZF);
+        return RC_OK;
+    }
+    if (reverse)
+        for (n = 8 * size - 1; !((v >> n) & 1); n--)
+            ;
+    else
+        for (n = 0; !((v >> n) & 1); n++)
+            ;
+    TRY(op_write(e, in, 0, n));
+    flags_set(e, in, keep);
+    return RC_OK;
+}
+
+enum rc bit_bsf(struct emu *e, const struct insn *in) { return scan(e, in, false); }
+enum rc bit_bsr(struct emu *e, const struct insn *in) { return scan(e, in, true); }
+
+/* TZCNT/LZCNT: trailing/leading zero bits, the operand size for zero; CF
+ * when the source is zero, ZF when the count is; OF SF AF PF undefined. */
+static enum rc count_zeros(struct emu *e, const struct insn *in, bool leading)
+{
+    uint64_t v, n = 0;
+    unsigned bits = 8 * in->op[0].size;
+    TRY(op_read(e, in, 1, &v));
+    v &= size_mask(in->op[0].size);
+    if (leading)
+        while (n < bits && !((v >> (bits - 1 - n)) & 1))
+            n++;
+    else
+        while (n < bits && !((v >> n) & 1))
+            n++;
+    TRY(op_write(e, in, 0, n));
+    uint32_t keep = (uint32_t)vcpu_rflags(e) & (FL_OF | FL_SF | FL_AF | FL_PF);
+    flags_set(e, in, keep | (v == 0 ? FL_CF : 0) | (n == 0 ? FL_ZF : 0));
+    return RC_OK;
+}
+
+enum rc bit_tzcnt(struct emu *e, const struct insn *in) { return count_zeros(e, in, false); }
+enum rc bit_lzcnt(struct emu *e, const struct insn *in) { return count_zeros(e, in, true); }
+
+/* POPCNT: the number of set bits; ZF for a zero source, the other
+ * arithmetic flags cleared. */
+enum rc bit_popcnt(struct emu *e, const struct insn *in)
+{
+    uint64_t v, n = 0;
+    TRY(op_read(e, in, 1, &v));
+    v &= size_mask(in->op[0].size);
+    for (uint64_t x = v; x; x &= x - 1)
+        n++;
+    TRY(op_write(e, in, 0, n));
+    flags_set(e, in, v == 0 ? FL_ZF : 0);
+    return RC_OK;
+}

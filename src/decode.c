@@ -289,7 +289,8 @@ static const struct op_row *select_row(const struct op_row *first, uint8_t mand,
             else
                 continue;
         } else {
-            if ((r->traits & T_NP) && (has66 || mand))
+            /* VEX/EVEX.pp is always a mandatory prefix: no fallback row. */
+            if ((r->traits & T_NP || OPC_MAP(r->key) >= MAP_VEX_0F) && (has66 || mand))
                 continue;
             if ((r->traits & T_NOREP) && mand)
                 continue;
@@ -395,9 +396,9 @@ static enum dec_status dec_modrm(struct dec *d)
  * size class, and the immediate bytes it takes from the instruction. */
 enum {
     KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX,
-    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI,
+    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT,
 };
-enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_COUNT };
+enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z };
 
 static const struct kind_info {
@@ -420,7 +421,8 @@ static const struct kind_info {
     [K_Mx] = {KC_M, SZ_X, 0},        [K_Mdq] = {KC_M, SZ_16, 0},     [K_Mq] = {KC_M, SZ_8, 0},
     [K_Md] = {KC_M, SZ_4, 0},        [K_Pq] = {KC_P, SZ_8, 0},       [K_Qq] = {KC_Q, SZ_8, 0},
     [K_Nq] = {KC_N, SZ_8, 0},        [K_DSDI] = {KC_DI, SZ_X, 0},
-    [K_DSDIq] = {KC_DI, SZ_8, 0},
+    [K_DSDIq] = {KC_DI, SZ_8, 0},     [K_By] = {KC_B, SZ_Y, 0},       [K_XLAT] = {KC_XLAT, SZ_1, 0},
+    [K_M64B] = {KC_M, SZ_64, 0},     [K_Ga] = {KC_G, SZ_A, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -478,7 +480,7 @@ static enum dec_status dec_operands(struct dec *d)
     const bool long64 = d->m->long64, anyrex = in->rex != 0;
     const uint8_t sizes[SZ_COUNT] = {
         0, 1, 2, in->opsize, in->opsize == 2 ? 2 : 4, (in->rex & 8) ? 8 : 4,
-        (in->rex & 8) ? 16 : 8, 4, 8, 16, (uint8_t)(16u << in->vl),
+        (in->rex & 8) ? 16 : 8, 4, 8, 16, (uint8_t)(16u << in->vl), 64, in->addrsize,
     };
     uint64_t need = r->needs;
     bool modrm_mem = false;
@@ -546,6 +548,17 @@ static enum dec_status dec_operands(struct dec *d)
             need |= VR_GPR_BIT(GPR_RDI);
             if (!long64)
                 need |= VR_SEG_BIT(SEG_ES);
+            continue;
+        case KC_B:
+            o->type = OPND_REG;
+            o->reg = in->vvvv & 15;
+            break;
+        case KC_XLAT:
+            o->type = OPND_MEM;
+            in->mem_form = MEM_XLAT;
+            in->seg = SEG_DS;
+            need |= VR_GPR_BIT(GPR_RBX) | VR_GPR_BIT(GPR_RAX);
+            modrm_mem = true;
             continue;
         case KC_DI:
             o->type = OPND_MEM;
@@ -748,7 +761,7 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     for (unsigned i = 0; i < in->nops; i++) {
         if (kind_is_mem_only(r->k[i]) && in->mod == 3)
             return DEC_UD;
-        has_h |= kinds[r->k[i]].cls == KC_H;
+        has_h |= kinds[r->k[i]].cls == KC_H || kinds[r->k[i]].cls == KC_B;
     }
     /* VEX: an unused vvvv must be 1111b, and VEX.L = 1 is #UD where only
      * 128-bit forms exist (SDM Vol. 2 2.3.6, 2.3.12). */
@@ -805,6 +818,7 @@ const char *dec_kind_name(uint8_t k)
         [K_Ux] = "Ux",  [K_Udq] = "Udq", [K_Hx] = "Hx",   [K_Hdq] = "Hdq", [K_Mx] = "Mx",
         [K_Mdq] = "Mdq", [K_Mq] = "Mq",  [K_Md] = "Md",   [K_Pq] = "Pq",   [K_Qq] = "Qq",
         [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
+        [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

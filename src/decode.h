@@ -72,6 +72,10 @@ enum opk {
     K_Mx, K_Mdq, K_Mq, K_Md,
     K_Pq, K_Qq, K_Nq,
     K_DSDI, K_DSDIq,              /* DS:rDI (segment overridable), 16 / 8 bytes: MASKMOVDQU, MASKMOVQ */
+    K_By,                         /* VEX.vvvv as a general-purpose register, dword or qword */
+    K_XLAT,                       /* DS:[rBX + AL] (segment overridable), a byte: XLAT */
+    K_M64B,                       /* ModRM memory only, 64 bytes (MOVDIR64B) */
+    K_Ga,                         /* ModRM reg of the address size (MOVDIR64B's destination) */
     K_COUNT
 };
 
@@ -108,6 +112,7 @@ enum opk {
 #define N_SP (1u << 4)
 #define N_SI (1u << 6)
 #define N_DI (1u << 7)
+#define N_ES (1u << (18 + 0)) /* VR_SEG_BIT(SEG_ES) */
 
 struct op_row {
     uint32_t key;
@@ -116,7 +121,7 @@ struct op_row {
     uint32_t traits;
     uint16_t fl_out;   /* RFLAGS bits the instruction defines */
     uint16_t fl_undef; /* RFLAGS bits the SDM leaves undefined */
-    uint16_t needs;    /* implicit GPRs */
+    uint32_t needs;    /* implicit registers (N_* bits, vcpu slots) */
     enum rc (*fn)(struct emu *e, const struct insn *in);
     const char *fn_name;
 };
@@ -134,7 +139,7 @@ struct opnd {
 
 /* Memory operand address parts. */
 #define NO_REG 0xFF
-enum { MEM_MODRM, MEM_MOFFS, MEM_STR_SRC, MEM_STR_DST, MEM_DSDI };
+enum { MEM_MODRM, MEM_MOFFS, MEM_STR_SRC, MEM_STR_DST, MEM_DSDI, MEM_XLAT };
 
 struct insn {
     const struct op_row *row;

@@ -46,7 +46,12 @@ enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg
         *off = vcpu_gpr(e, GPR_RDI) & amask;
         return RC_OK;
     }
-    if (in->mem_form == MEM_DSDI && k == K_DSDI) {
+    if (in->mem_form == MEM_XLAT && k == K_XLAT) {
+        *seg = in->seg;
+        *off = (vcpu_gpr(e, GPR_RBX) + (vcpu_gpr(e, GPR_RAX) & 0xFF)) & amask;
+        return RC_OK;
+    }
+    if (in->mem_form == MEM_DSDI && (k == K_DSDI || k == K_DSDIq)) {
         *seg = in->seg;
         *off = vcpu_gpr(e, GPR_RDI) & amask;
         return RC_OK;
@@ -336,6 +341,8 @@ enum rc exec_insn(struct emu *e)
     if (e->mode == MODE_LONG64 && (want & ~e->regs.valid))
         want |= VR_BIT(VR_CR4);
     TRY(vcpu_fetch(e, want));
+    if (in->vex && (e->mode == MODE_REAL || e->mode == MODE_V86))
+        return fault_ud(e); /* no VEX or EVEX form exists there (SDM Vol. 2 2.3.1) */
     if (in->row->traits & (T_SSE | T_MMX))
         TRY(exec_simd_state(e, in));
     TRY(in->row->fn(e, in));

@@ -4,6 +4,7 @@
  * Handlers only use op_read/op_write; no flags change here.
  */
 #include "emu.h"
+#include "mem.h"
 
 enum rc mov_mov(struct emu *e, const struct insn *in)
 {
@@ -54,4 +55,17 @@ enum rc mov_cmov(struct emu *e, const struct insn *in)
 enum rc mov_setcc(struct emu *e, const struct insn *in)
 {
     return op_write(e, in, 0, flags_cond((uint32_t)vcpu_rflags(e), in->opcode & 0xF) ? 1 : 0);
+}
+
+/* MOVDIR64B: 64 bytes from the ModRM source to ES:[the register's address,
+ * by the address size], which must be 64-byte aligned (#GP(0)); the store
+ * reaches the device as eight 8-byte pieces (SDM Vol. 2 MOVDIR64B). */
+enum rc mov_movdir64b(struct emu *e, const struct insn *in)
+{
+    uint8_t buf[64], seg;
+    uint64_t off;
+    uint64_t dst = vcpu_gpr(e, in->reg) & addr_mask(in->addrsize);
+    TRY(op_addr(e, in, 1, &seg, &off));
+    TRY(mem_read(e, seg, off, 64, ACC_R, buf));
+    return mem_write(e, SEG_ES, dst, 64, ACC_W | ACC_ALIGN, buf);
 }
