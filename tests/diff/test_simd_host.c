@@ -62,6 +62,15 @@
  * not run. A form whose CPUID feature the host lacks is skipped with a
  * message.
  *
+ * The native side is checked too: fixed instructions with results worked
+ * out by hand run first; every case's native result is compared with a
+ * model of the form (model(), from the SDM), which catches a wrong encoding,
+ * register number or stub offset; the first cases of each form run twice
+ * and once more with the data pages inaccessible (the fault must be at the
+ * exit's GVA). The checks on the emulated side are checked with a reference
+ * emulator that follows the contract (ref_try()): it must pass them all, and
+ * each deliberately broken variant of it must fail some.
+ *
  * Environment: WHVEMU_SIMD_SEED=<n> reproduces one run with that seed only
  * (by default a fixed seed, then a random printed one); WHVEMU_SIMD_SCALE=<f>
  * scales the case counts (default 1.0); WHVEMU_SIMD_FORM=<text> runs only
@@ -71,7 +80,15 @@
  * on every case instead of the first few of each form: the case runs
  * natively twice with identical results, and with the data pages
  * inaccessible it faults at the address given as the exit's GVA;
- * WHVEMU_SIMD_NATIVE_ONLY=1 runs only the native side (with the self-check).
+ * WHVEMU_SIMD_NATIVE_ONLY=1 runs only the native side (with the self-check);
+ * WHVEMU_SIMD_REFERENCE=1 emulates with the reference emulator instead of
+ * the library, WHVEMU_SIMD_REFERENCE=mutants runs the broken variants (the
+ * diff_simd_oracle test).
+ *
+ * Adding a form: one LEG(...) or VEX(...) row in g_forms[] (name, CPUID
+ * feature, mandatory prefix, opcode map, opcode, W, L, operation, operand
+ * size, required alignment, R_* flags), and its semantics in model() if
+ * the operation is new.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
