@@ -1320,6 +1320,20 @@ static void prepare_vm(const scase *tc, int ctl, WHV_VP_EXIT_CONTEXT *vp,
     fvmm_reset_log(g_vm);
 }
 
+/* The PRNG state before the clean run's prepare_vm, so that the reruns with
+ * failures see the same exit (bytes given, GvaValid, CPL, translation). */
+static uint64_t g_prep_rng[4];
+
+static void prepare_vm_replay(const scase *tc, WHV_VP_EXIT_CONTEXT *vp,
+                              WHV_MEMORY_ACCESS_CONTEXT *mc)
+{
+    uint64_t keep[4];
+    memcpy(keep, g_rs, sizeof keep);
+    memcpy(g_rs, g_prep_rng, sizeof keep);
+    prepare_vm(tc, CTL_NONE, vp, mc);
+    memcpy(g_rs, keep, sizeof keep);
+}
+
 /* The emulated machine state. */
 static void vm_state(vstate *s)
 {
@@ -1595,6 +1609,8 @@ static int emulate_and_compare(const form *f, fstats *s, const scase *tc, int si
     int bad = 0;
     WHV_VP_EXIT_CONTEXT vp;
     WHV_MEMORY_ACCESS_CONTEXT mc;
+    if (emu == g_emu && ctl == CTL_NONE)
+        memcpy(g_prep_rng, g_rs, sizeof g_prep_rng);
     prepare_vm(tc, ctl, &vp, &mc);
     WHV_EMULATOR_STATUS st;
     st.AsUINT32 = 0;
@@ -1743,7 +1759,7 @@ static void xstate_inject(const form *f, fstats *s, const scase *tc, const clean
         int bad = 0;
         WHV_VP_EXIT_CONTEXT vp;
         WHV_MEMORY_ACCESS_CONTEXT mc;
-        prepare_vm(tc, CTL_NONE, &vp, &mc);
+        prepare_vm_replay(tc, &vp, &mc);
         if (which == 2)
             fvmm_fail_nth(g_vm, FVMM_CB_SET_REGS, 1, E_FAIL);
         else
@@ -1812,7 +1828,7 @@ static void memory_inject(const form *f, fstats *s, const scase *tc, const clean
     int bad = 0;
     WHV_VP_EXIT_CONTEXT vp;
     WHV_MEMORY_ACCESS_CONTEXT mc;
-    prepare_vm(tc, CTL_NONE, &vp, &mc);
+    prepare_vm_replay(tc, &vp, &mc);
     fvmm_fail_nth(g_vm, FVMM_CB_MEMORY, nth, E_FAIL);
     WHV_EMULATOR_STATUS st;
     st.AsUINT32 = 0;
@@ -2181,6 +2197,35 @@ static void ref_try(int has_x, const WHV_VP_EXIT_CONTEXT *vp, const WHV_MEMORY_A
     if (needs && !has_x && g_mutant != MUT_NOX_ACCEPT) {
         st->InternalEmulationFailure = 1;
         return;
+    }
+
+    /* Instruction bytes the exit does not carry are fetched (and must be
+     * the case's). */
+    if (mc->InstructionByteCount < tc->len) {
+        WHV_TRANSLATE_GVA_RESULT_CODE res = WHvTranslateGvaResultSuccess;
+        WHV_GUEST_PHYSICAL_ADDRESS gpa = 0;
+        if (cb->WHvEmulatorTranslateGvaPage(g_vm, vp->Rip & ~(uint64_t)(PAGE - 1),
+                                            WHvTranslateGvaFlagValidateExecute, &res,
+                                            &gpa) != S_OK) {
+            st->TranslateGvaPageCallbackFailed = 1;
+            return;
+        }
+        uint8_t bytes[16];
+        for (int i = 0; i < tc->len; i += 8) {
+            WHV_EMULATOR_MEMORY_ACCESS_INFO m;
+            memset(&m, 0, sizeof m);
+            m.GpaAddress = gpa + ((vp->Rip + (uint64_t)i) & (PAGE - 1));
+            m.AccessSize = (UINT8)(tc->len - i < 8 ? tc->len - i : 8);
+            if (cb->WHvEmulatorMemoryCallback(g_vm, &m) != S_OK) {
+                st->MemoryCallbackFailed = 1;
+                return;
+            }
+            memcpy(bytes + i, m.Data, m.AccessSize);
+        }
+        if (memcmp(bytes, tc->insn, (size_t)tc->len) != 0) {
+            st->InternalEmulationFailure = 1;
+            return;
+        }
     }
 
     /* The one get call. */
