@@ -82,8 +82,9 @@
  * inaccessible it faults at the address given as the exit's GVA;
  * WHVEMU_SIMD_NATIVE_ONLY=1 runs only the native side (with the self-check);
  * WHVEMU_SIMD_REFERENCE=1 emulates with the reference emulator instead of
- * the library, WHVEMU_SIMD_REFERENCE=mutants runs the broken variants (the
- * diff_simd_oracle test).
+ * the library, WHVEMU_SIMD_REFERENCE=<n> (2 and up) with its broken variant
+ * n - 1, WHVEMU_SIMD_REFERENCE=mutants runs each broken variant briefly and
+ * expects failures from each (the diff_simd_oracle test).
  *
  * Adding a form: one LEG(...) or VEX(...) row in g_forms[] (name, CPUID
  * feature, mandatory prefix, opcode map, opcode, W, L, operation, operand
@@ -2769,6 +2770,8 @@ int main(void)
     if ((e = getenv("WHVEMU_SIMD_REFERENCE")) && *e) {
         g_reference = 1;
         mutants = strcmp(e, "mutants") == 0;
+        if (!mutants && atoi(e) > 1 && atoi(e) <= MUT_COUNT)
+            g_mutant = atoi(e) - 1; /* one broken variant, reported in full */
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -2787,7 +2790,8 @@ int main(void)
     if (mutants)
         return run_mutants();
     if (g_reference)
-        printf("emulating with the reference emulator, not the library\n");
+        printf("emulating with the reference emulator (%s), not the library\n",
+               g_mutant_name[g_mutant]);
 
     if ((e = getenv("WHVEMU_SIMD_SEED")) && *e) {
         run_seed(strtoull(e, NULL, 0), scale);

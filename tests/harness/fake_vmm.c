@@ -913,7 +913,14 @@ void fvmm_dump_log(const fake_vmm *vm, FILE *out)
             for (UINT32 k = 0; k < c->u.regs.count; k++) {
                 size_t r = c->u.regs.first + k;
                 fprintf(out, " %x", (unsigned)vm->reglog_names[r]);
-                if (c->kind == FVMM_CB_SET_REGS)
+                if (c->kind != FVMM_CB_SET_REGS)
+                    continue;
+                UINT32 nm = (UINT32)vm->reglog_names[r];
+                if (nm >= WHvX64RegisterXmm0 && nm <= WHvX64RegisterXmmControlStatus)
+                    fprintf(out, "=%llx:%016llx", /* 128-bit: high:low */
+                            (unsigned long long)vm->reglog_values[r].Reg128.High64,
+                            (unsigned long long)vm->reglog_values[r].Reg128.Low64);
+                else
                     fprintf(out, "=%llx", (unsigned long long)vm->reglog_values[r].Reg64);
             }
             break;
