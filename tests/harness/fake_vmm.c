@@ -166,6 +166,34 @@ static int reg_slot(UINT32 n)
 }
 
 /* ------------------------------------------------------------------ */
+/* Extended-state layout                                                */
+/* ------------------------------------------------------------------ */
+
+#define XS_TOTAL (256u + 64u + 512u + 1024u)
+
+/* Offset of a component in fake_vmm.xstate and its size; -1 if unknown. */
+static int xs_locate(UINT32 component, UINT32 *size)
+{
+    switch (component) {
+    case FVMM_XS_YMM_HI128:
+        *size = 256;
+        return 0;
+    case FVMM_XS_OPMASK:
+        *size = 64;
+        return 256;
+    case FVMM_XS_ZMM_HI256:
+        *size = 512;
+        return 256 + 64;
+    case FVMM_XS_HI16_ZMM:
+        *size = 1024;
+        return 256 + 64 + 512;
+    default:
+        *size = 0;
+        return -1;
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* The machine                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -208,12 +236,17 @@ struct fake_vmm {
     WHV_REGISTER_VALUE regs[SLOT_COUNT];
     UINT8 reg_disabled[SLOT_COUNT];
 
+    /* extended state: components 2, 5, 6, 7 back to back */
+    UINT8 xstate[XS_TOTAL];
+
     /* log */
     fvmm_call *calls;
     size_t ncalls, cap_calls;
     WHV_REGISTER_NAME *reglog_names; /* names and values of register calls */
     WHV_REGISTER_VALUE *reglog_values;
     size_t nreglog, cap_reglog;
+    UINT8 *xslog; /* buffers of extended-state calls */
+    size_t nxslog, cap_xslog;
     unsigned counts[FVMM_CB_KINDS];
     injection inject[FVMM_MAX_INJECT];
     unsigned ninject;
@@ -247,6 +280,7 @@ void fvmm_destroy(fake_vmm *vm)
     free(vm->calls);
     free(vm->reglog_names);
     free(vm->reglog_values);
+    free(vm->xslog);
     free(vm->port_counts);
     free(vm->port_writes);
     free(vm);
@@ -557,9 +591,17 @@ void fvmm_setup_long_mode(fake_vmm *vm, unsigned cpl)
     WHV_REGISTER_VALUE v;
     cpl &= 3;
     fvmm_set_reg64(vm, WHvX64RegisterCr0, 0x80050033ull | 0x40000ull); /* PG WP AM NE ET MP PE */
-    fvmm_set_reg64(vm, WHvX64RegisterCr4, 0x620);  /* OSXMMEXCPT OSFXSR PAE */
-    fvmm_set_reg64(vm, WHvX64RegisterEfer, 0xD01); /* NXE LMA LME SCE */
+    fvmm_set_reg64(vm, WHvX64RegisterCr4, 0x40620); /* OSXSAVE OSXMMEXCPT OSFXSR PAE */
+    fvmm_set_reg64(vm, WHvX64RegisterEfer, 0xD01);  /* NXE LMA LME SCE */
+    fvmm_set_reg64(vm, WHvX64RegisterXCr0, 0x7);    /* x87 SSE AVX */
     fvmm_set_reg64(vm, WHvX64RegisterRflags, 0x2);
+    memset(&v, 0, sizeof v);
+    v.XmmControlStatus.XmmStatusControl = 0x1F80;
+    v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+    fvmm_reg_set(vm, WHvX64RegisterXmmControlStatus, &v);
+    memset(&v, 0, sizeof v);
+    v.FpControlStatus.FpControl = 0x37F;
+    fvmm_reg_set(vm, WHvX64RegisterFpControlStatus, &v);
     memset(&v, 0, sizeof v);
     v.Segment = make_seg(cpl == 3 ? 0x33 : 0x10, cpl == 3 ? 0x20FB : 0x209B);
     fvmm_reg_set(vm, WHvX64RegisterCs, &v);
@@ -574,6 +616,64 @@ void fvmm_setup_long_mode(fake_vmm *vm, unsigned cpl)
         fvmm_reg_set(vm, data[i], &v);
     }
     fvmm_set_cpl(vm, cpl);
+}
+
+/* ------------------------------------------------------------------ */
+/* Extended state                                                       */
+/* ------------------------------------------------------------------ */
+
+UINT32 fvmm_xstate_size(UINT32 component)
+{
+    UINT32 size;
+    xs_locate(component, &size);
+    return size;
+}
+
+UINT8 *fvmm_xstate(fake_vmm *vm, UINT32 component)
+{
+    UINT32 size;
+    int off = xs_locate(component, &size);
+    return off < 0 ? NULL : vm->xstate + off;
+}
+
+int fvmm_xstate_set(fake_vmm *vm, UINT32 component, const void *src)
+{
+    UINT32 size;
+    int off = xs_locate(component, &size);
+    if (off < 0)
+        return -1;
+    memcpy(vm->xstate + off, src, size);
+    return 0;
+}
+
+int fvmm_xstate_get(const fake_vmm *vm, UINT32 component, void *dst)
+{
+    UINT32 size;
+    int off = xs_locate(component, &size);
+    if (off < 0)
+        return -1;
+    memcpy(dst, vm->xstate + off, size);
+    return 0;
+}
+
+void fvmm_set_ymm(fake_vmm *vm, unsigned n, const void *src32)
+{
+    WHV_REGISTER_VALUE v;
+    n &= 15;
+    memset(&v, 0, sizeof v);
+    memcpy(&v.Reg128, src32, 16);
+    fvmm_reg_set(vm, (WHV_REGISTER_NAME)(WHvX64RegisterXmm0 + n), &v);
+    memcpy(vm->xstate + 16 * n, (const UINT8 *)src32 + 16, 16);
+}
+
+void fvmm_get_ymm(const fake_vmm *vm, unsigned n, void *dst32)
+{
+    WHV_REGISTER_VALUE v;
+    n &= 15;
+    memset(&v, 0, sizeof v);
+    fvmm_reg_get(vm, (WHV_REGISTER_NAME)(WHvX64RegisterXmm0 + n), &v);
+    memcpy(dst32, &v.Reg128, 16);
+    memcpy((UINT8 *)dst32 + 16, vm->xstate + 16 * n, 16);
 }
 
 /* ------------------------------------------------------------------ */
@@ -637,6 +737,7 @@ void fvmm_reset_log(fake_vmm *vm)
 {
     vm->ncalls = 0;
     vm->nreglog = 0;
+    vm->nxslog = 0;
     memset(vm->counts, 0, sizeof vm->counts);
     vm->ninject = 0;
     vm->nport_counts = 0;
@@ -660,7 +761,8 @@ unsigned fvmm_count(const fake_vmm *vm, fvmm_cb_kind kind)
 
 const char *fvmm_cb_kind_name(fvmm_cb_kind kind)
 {
-    static const char *const names[] = {"io", "memory", "get_regs", "set_regs", "translate"};
+    static const char *const names[] = {"io",       "memory",    "get_regs",
+                                        "set_regs", "translate", "xstate"};
     return kind < FVMM_CB_KINDS ? names[kind] : "?";
 }
 
@@ -746,6 +848,25 @@ const WHV_REGISTER_VALUE *fvmm_call_reg_values(const fake_vmm *vm, const fvmm_ca
     return &vm->reglog_values[c->u.regs.first];
 }
 
+const UINT8 *fvmm_call_xstate_data(const fake_vmm *vm, const fvmm_call *c)
+{
+    if (c->kind != FVMM_CB_XSTATE || !c->u.xstate.has_data)
+        return NULL;
+    return vm->xslog + c->u.xstate.first;
+}
+
+unsigned fvmm_xstate_calls(const fake_vmm *vm, UINT32 component, int write)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
+        if (c->kind == FVMM_CB_XSTATE && c->u.xstate.component == component &&
+            (c->u.xstate.write != 0) == (write != 0))
+            n++;
+    }
+    return n;
+}
+
 int fvmm_set_call_find(const fake_vmm *vm, WHV_REGISTER_NAME name, WHV_REGISTER_VALUE *value)
 {
     for (size_t i = vm->ncalls; i-- > 0;) {
@@ -792,10 +913,33 @@ void fvmm_dump_log(const fake_vmm *vm, FILE *out)
             for (UINT32 k = 0; k < c->u.regs.count; k++) {
                 size_t r = c->u.regs.first + k;
                 fprintf(out, " %x", (unsigned)vm->reglog_names[r]);
-                if (c->kind == FVMM_CB_SET_REGS)
+                if (c->kind != FVMM_CB_SET_REGS)
+                    continue;
+                UINT32 nm = (UINT32)vm->reglog_names[r];
+                if (nm >= WHvX64RegisterXmm0 && nm <= WHvX64RegisterXmmControlStatus)
+                    fprintf(out, "=%llx:%016llx", /* 128-bit: high:low */
+                            (unsigned long long)vm->reglog_values[r].Reg128.High64,
+                            (unsigned long long)vm->reglog_values[r].Reg128.Low64);
+                else
                     fprintf(out, "=%llx", (unsigned long long)vm->reglog_values[r].Reg64);
             }
             break;
+        case FVMM_CB_XSTATE: {
+            fprintf(out, " component=%u %s size=%u", c->u.xstate.component,
+                    c->u.xstate.write == 0 ? "read" : c->u.xstate.write == 1 ? "write" : "write?",
+                    c->u.xstate.size);
+            if (c->u.xstate.write > 1)
+                fprintf(out, " (Write=%u)", c->u.xstate.write);
+            const UINT8 *d = fvmm_call_xstate_data(vm, c);
+            if (d) {
+                fprintf(out, " data=");
+                for (UINT32 k = 0; k < c->u.xstate.size && k < 32; k++)
+                    fprintf(out, "%02x", d[k]);
+                if (c->u.xstate.size > 32)
+                    fprintf(out, "...");
+            }
+            break;
+        }
         default:
             break;
         }
@@ -941,6 +1085,48 @@ static HRESULT CALLBACK cb_translate(VOID *ctx, WHV_GUEST_VIRTUAL_ADDRESS gva,
     return S_OK;
 }
 
+static HRESULT CALLBACK cb_xstate(VOID *ctx, UINT32 component, BOOL write, VOID *buffer,
+                                  UINT32 size)
+{
+    fake_vmm *vm = ctx;
+    fvmm_call *c = new_call(vm, FVMM_CB_XSTATE);
+    const injection *j = find_injection(vm, FVMM_CB_XSTATE);
+    c->u.xstate.component = component;
+    c->u.xstate.size = size;
+    c->u.xstate.write = (UINT32)write;
+    UINT32 want;
+    int off = xs_locate(component, &want);
+    HRESULT hr = S_OK;
+    if (j) {
+        c->injected = 1;
+        hr = j->hr;
+    } else if (off < 0 || size != want || !buffer) {
+        hr = E_INVALIDARG;
+    } else if (write) {
+        memcpy(vm->xstate + off, buffer, size);
+    } else {
+        memcpy(buffer, vm->xstate + off, size);
+    }
+    if (buffer && size <= XS_TOTAL) {
+        if (vm->nxslog + size > vm->cap_xslog) {
+            while (vm->nxslog + size > vm->cap_xslog)
+                vm->cap_xslog = vm->cap_xslog ? vm->cap_xslog * 2 : 4096;
+            vm->xslog = xrealloc(vm->xslog, vm->cap_xslog);
+        }
+        memcpy(vm->xslog + vm->nxslog, buffer, size);
+        c->u.xstate.first = (UINT32)vm->nxslog;
+        c->u.xstate.has_data = 1;
+        vm->nxslog += size;
+    }
+    c->hr = hr;
+    return hr;
+}
+
+WHVEMU_XSTATE_CALLBACK fvmm_xstate_callback(void)
+{
+    return cb_xstate;
+}
+
 static const WHV_EMULATOR_CALLBACKS g_callbacks = {
     sizeof(WHV_EMULATOR_CALLBACKS), 0, cb_io, cb_memory, cb_get_regs, cb_set_regs, cb_translate,
 };
@@ -1003,9 +1189,9 @@ static const char *fail(fake_vmm *vm, const char *fmt, ...)
     return vm->msg;
 }
 
-static UINT32 status_bit_for(fvmm_cb_kind k)
+static UINT32 status_bit_for(const fvmm_call *c)
 {
-    switch (k) {
+    switch (c->kind) {
     case FVMM_CB_IO:
         return 1u << 2;
     case FVMM_CB_MEMORY:
@@ -1016,9 +1202,68 @@ static UINT32 status_bit_for(fvmm_cb_kind k)
         return 1u << 6;
     case FVMM_CB_SET_REGS:
         return 1u << 7;
+    case FVMM_CB_XSTATE: /* a read is a get, a write a set */
+        return c->u.xstate.write ? 1u << 7 : 1u << 6;
     default:
         return 0;
     }
+}
+
+/* The extended-state rules (see fake_vmm.h). */
+static const char *check_xstate(fake_vmm *vm, UINT32 st)
+{
+    int ok = (st & 1u) != 0;
+    size_t commit_from = vm->ncalls; /* first set call or extended-state write */
+    UINT32 reads = 0, writes = 0;    /* bit per component */
+    for (size_t i = 0; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
+        if (c->kind == FVMM_CB_SET_REGS && commit_from == vm->ncalls)
+            commit_from = i;
+        if (c->kind != FVMM_CB_XSTATE)
+            continue;
+        UINT32 comp = c->u.xstate.component;
+        UINT32 want = fvmm_xstate_size(comp);
+        if (!want)
+            return fail(vm, "xstate call #%zu names component %u (not 2, 5, 6 or 7)", i, comp);
+        if (c->u.xstate.size != want)
+            return fail(vm, "xstate call #%zu: component %u with size %u (expected %u)", i, comp,
+                        c->u.xstate.size, want);
+        if (c->u.xstate.write > 1)
+            return fail(vm, "xstate call #%zu: Write is %u (not FALSE or TRUE)", i,
+                        c->u.xstate.write);
+        if (!c->u.xstate.has_data)
+            return fail(vm, "xstate call #%zu has a NULL buffer", i);
+        UINT32 bit = 1u << comp;
+        if (c->u.xstate.write) {
+            if (writes & bit)
+                return fail(vm, "component %u written twice (call #%zu)", comp, i);
+            writes |= bit;
+            if (commit_from == vm->ncalls)
+                commit_from = i;
+        } else {
+            if (reads & bit)
+                return fail(vm, "component %u read twice (call #%zu)", comp, i);
+            reads |= bit;
+        }
+    }
+    /* The writes and the set call end the log. */
+    for (size_t i = commit_from; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
+        if (c->kind == FVMM_CB_SET_REGS || (c->kind == FVMM_CB_XSTATE && c->u.xstate.write))
+            continue;
+        return fail(vm, "%s call #%zu after the commit began (call #%zu)",
+                    fvmm_cb_kind_name(c->kind), i, commit_from);
+    }
+    /* Writes only in an emulation that commits. */
+    if (writes && !ok) {
+        const fvmm_call *last = vm->ncalls ? &vm->calls[vm->ncalls - 1] : NULL;
+        int commit_failed = st == (1u << 7) && last && last->hr != S_OK &&
+                            (last->kind == FVMM_CB_SET_REGS ||
+                             (last->kind == FVMM_CB_XSTATE && last->u.xstate.write));
+        if (!commit_failed)
+            return fail(vm, "extended state written in an emulation with status 0x%x", st);
+    }
+    return NULL;
 }
 
 const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
@@ -1047,18 +1292,23 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
         if (i + 1 != vm->ncalls)
             return fail(vm, "call #%zu (%s) failed with 0x%08x but %zu more callbacks followed", i,
                         fvmm_cb_kind_name(c->kind), (unsigned)c->hr, vm->ncalls - i - 1);
-        if (st != status_bit_for(c->kind))
+        if (st != status_bit_for(c))
             return fail(vm, "%s callback failed with 0x%08x but status is 0x%x (expected 0x%x)",
-                        fvmm_cb_kind_name(c->kind), (unsigned)c->hr, st,
-                        status_bit_for(c->kind));
+                        fvmm_cb_kind_name(c->kind), (unsigned)c->hr, st, status_bit_for(c));
     }
     if (!ok && vm->counts[FVMM_CB_SET_REGS] != 0) {
-        /* Only allowed when the set call itself failed (checked above). */
+        /* Only allowed when the set call itself failed (checked above), or
+         * an extended-state write after it. */
         const fvmm_call *last = vm->ncalls ? &vm->calls[vm->ncalls - 1] : NULL;
-        if (!last || last->kind != FVMM_CB_SET_REGS || last->hr == S_OK ||
-            vm->counts[FVMM_CB_SET_REGS] != 1)
+        int set_failed = last && last->kind == FVMM_CB_SET_REGS && last->hr != S_OK;
+        int xwrite_failed = last && last->kind == FVMM_CB_XSTATE && last->u.xstate.write &&
+                            last->hr != S_OK;
+        if (!(set_failed || xwrite_failed) || vm->counts[FVMM_CB_SET_REGS] != 1)
             return fail(vm, "set-registers called on a failed emulation (status 0x%x)", st);
     }
+    const char *xs = check_xstate(vm, st);
+    if (xs)
+        return xs;
 
     /* The set call: RIP when completed; RIP unchanged when faulting. */
     if (ok) {

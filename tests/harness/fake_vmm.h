@@ -12,6 +12,9 @@
  *     GPA or report PageNotPresent (configurable);
  *   - a register file holding every WHV_REGISTER_NAME the platform defines;
  *   - a deterministic port model for the I/O callback;
+ *   - extended vector state (XSAVE components 2, 5, 6, 7: YMM upper halves,
+ *     opmasks, ZMM) served by the whvemu extended-state callback
+ *     (fvmm_xstate_callback());
  *   - the five emulator callbacks (fvmm_callbacks()), whose Context argument
  *     must be the fake_vmm itself;
  *   - an ordered log of every callback call with its arguments, counters per
@@ -40,6 +43,7 @@
 #include <stdio.h>
 
 #include "WinHvEmulation.h"
+#include "whvemu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -147,11 +151,49 @@ void fvmm_reg_disable(fake_vmm *vm, WHV_REGISTER_NAME name, int disabled);
 /* 1 if the name is part of the register file and enabled. */
 int fvmm_reg_known(const fake_vmm *vm, WHV_REGISTER_NAME name);
 /* Writes a 64-bit mode state: CR0 = PE|MP|ET|NE|WP|AM|PG, CR4 = PAE|OSFXSR|
- * OSXMMEXCPT, EFER = SCE|LME|LMA|NXE, CS = 64-bit code (selector 0x10 or
- * 0x33 for CPL 3, attributes 0x209B or 0x20FB), SS/DS/ES/FS/GS flat data
- * (base 0, limit 0xFFFFFFFF, attributes 0xC093/0xC0F3), RFLAGS = 0x2, and
- * fvmm_set_cpl(vm, cpl). Other registers keep their values. */
+ * OSXMMEXCPT|OSXSAVE, EFER = SCE|LME|LMA|NXE, XCR0 = x87|SSE|AVX (7), CS =
+ * 64-bit code (selector 0x10 or 0x33 for CPL 3, attributes 0x209B or
+ * 0x20FB), SS/DS/ES/FS/GS flat data (base 0, limit 0xFFFFFFFF, attributes
+ * 0xC093/0xC0F3), RFLAGS = 0x2, MXCSR = 0x1F80 (XmmControlStatus, mask
+ * 0xFFFF), the x87 state FNINIT leaves (FpControlStatus: control 0x37F,
+ * status 0, abridged tag 0), and fvmm_set_cpl(vm, cpl). Other registers
+ * (GPRs, XMM0-15, FpMmx0-7) and the extended state keep their values. */
 void fvmm_setup_long_mode(fake_vmm *vm, unsigned cpl);
+
+/* ---------------------------------------------------------------------
+ * Extended vector state (whvemu.h: WHVEMU_XSTATE_CALLBACK)
+ * ------------------------------------------------------------------- */
+
+/* XSAVE state components the fake VMM holds, in the XSAVE standard layout
+ * (register 0 first). XMM0-15 themselves are registers (WHvX64RegisterXmm*),
+ * not extended state. All start zeroed. */
+#define FVMM_XS_YMM_HI128 2u  /* bits 255:128 of YMM0-15, 16 bytes each, 256 bytes */
+#define FVMM_XS_OPMASK 5u     /* k0-k7, 8 bytes each, 64 bytes */
+#define FVMM_XS_ZMM_HI256 6u  /* bits 511:256 of ZMM0-15, 32 bytes each, 512 bytes */
+#define FVMM_XS_HI16_ZMM 7u   /* ZMM16-31, 64 bytes each, 1024 bytes */
+
+/* The size of a component above, 0 for any other number. */
+UINT32 fvmm_xstate_size(UINT32 component);
+/* The component's storage (fvmm_xstate_size bytes), NULL for any other
+ * number. Writing through it changes the vCPU state directly (not logged). */
+UINT8 *fvmm_xstate(fake_vmm *vm, UINT32 component);
+/* Copies a whole component in / out; -1 (nothing copied) for an unknown
+ * component, else 0. */
+int fvmm_xstate_set(fake_vmm *vm, UINT32 component, const void *src);
+int fvmm_xstate_get(const fake_vmm *vm, UINT32 component, void *dst);
+/* YMMn (n = 0..15) as 32 bytes: bits 127:0 are WHvX64RegisterXmm<n>, bits
+ * 255:128 the component 2 slot of register n. */
+void fvmm_set_ymm(fake_vmm *vm, unsigned n, const void *src32);
+void fvmm_get_ymm(const fake_vmm *vm, unsigned n, void *dst32);
+
+/* The extended-state callback for whvemu_set_xstate_callback(); its Context
+ * is the fake_vmm (the Context of the Try* call). It copies the component
+ * from (Write FALSE) or into (Write TRUE) the fake VMM. Every call is logged
+ * as kind FVMM_CB_XSTATE, and may be made to fail with fvmm_fail_nth (an
+ * injected failure touches neither the buffer nor the state). An unknown
+ * component, a Size that is not the component's size, or a NULL Buffer
+ * returns E_INVALIDARG and changes nothing. */
+WHVEMU_XSTATE_CALLBACK fvmm_xstate_callback(void);
 
 /* ---------------------------------------------------------------------
  * Port model (I/O callback)
@@ -183,12 +225,16 @@ typedef enum fvmm_cb_kind {
     FVMM_CB_GET_REGS,
     FVMM_CB_SET_REGS,
     FVMM_CB_TRANSLATE,
+    FVMM_CB_XSTATE, /* the whvemu extended-state callback */
     FVMM_CB_KINDS
 } fvmm_cb_kind;
 
 /* One callback call. For register calls, the names and values are read with
  * fvmm_call_reg_names()/fvmm_call_reg_values() (values after the call: what
- * get returned, what set was given). Memory data is after the call too. */
+ * get returned, what set was given). Memory data is after the call too. For
+ * an extended-state call, fvmm_call_xstate_data() gives the buffer after the
+ * call (what a read returned, what a write was given), u.xstate.size bytes,
+ * or NULL when the buffer was NULL. */
 typedef struct fvmm_call {
     fvmm_cb_kind kind;
     HRESULT hr;        /* what the callback returned */
@@ -216,6 +262,13 @@ typedef struct fvmm_call {
             UINT8 direction;
             UINT32 data;
         } io;
+        struct {
+            UINT32 component;
+            UINT32 size;
+            UINT32 write; /* the Write argument as given */
+            UINT32 first; /* index into the extended-state data log */
+            int has_data; /* the buffer was not NULL */
+        } xstate;
     } u;
 } fvmm_call;
 
@@ -227,6 +280,10 @@ const fvmm_call *fvmm_call_at(const fake_vmm *vm, size_t i);
 unsigned fvmm_count(const fake_vmm *vm, fvmm_cb_kind kind);
 const WHV_REGISTER_NAME *fvmm_call_reg_names(const fake_vmm *vm, const fvmm_call *c);
 const WHV_REGISTER_VALUE *fvmm_call_reg_values(const fake_vmm *vm, const fvmm_call *c);
+const UINT8 *fvmm_call_xstate_data(const fake_vmm *vm, const fvmm_call *c);
+/* Extended-state calls of the log: reads (write = 0) or writes (write = 1)
+ * of `component`. */
+unsigned fvmm_xstate_calls(const fake_vmm *vm, UINT32 component, int write);
 /* Looks `name` up in the last set-registers call; 1 and *value if present. */
 int fvmm_set_call_find(const fake_vmm *vm, WHV_REGISTER_NAME name, WHV_REGISTER_VALUE *value);
 /* The WHvRegisterPendingInterruption value of the last set-registers call:
@@ -237,7 +294,8 @@ void fvmm_dump_log(const fake_vmm *vm, FILE *out);
 const char *fvmm_cb_kind_name(fvmm_cb_kind kind);
 
 /* The nth (1-based, counted since fvmm_reset_log) call of `kind` returns hr
- * without doing anything (for a get call the values are left zero). Up to 8
+ * without doing anything (for a get call the values are left zero; for an
+ * extended-state call the buffer and the state are left alone). Up to 8
  * injections may be pending; each fires once. */
 void fvmm_fail_nth(fake_vmm *vm, fvmm_cb_kind kind, unsigned nth, HRESULT hr);
 /* The nth translate call returns S_OK with result code `result` and the
@@ -277,8 +335,9 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
  * rules, and returns a description of the first violation, or NULL:
  *   - at most one get-registers call;
  *   - exactly one set-registers call if status says EmulationSuccessful,
- *     none otherwise; no callback at all after a failed one, and the status
- *     bit matches the failed callback's kind;
+ *     none otherwise (unless that set call is the one that failed, or an
+ *     extended-state write after it failed); no callback at all after a
+ *     failed one, and the status bit matches the failed callback's kind;
  *   - a successful call whose set does not inject an exception
  *     (PendingInterruption or PendingEvent pending) includes RIP; when it
  *     injects one, RIP is absent or unchanged;
@@ -286,6 +345,14 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
  *   - translate GVAs are page aligned and each GVA page is translated once
  *     per kind of access: a later translation of a page must validate a
  *     read, write or execute access that no earlier one did;
+ *   - extended-state calls (FVMM_CB_XSTATE) name component 2, 5, 6 or 7
+ *     with its exact size and Write 0 or 1; at most one read and one write
+ *     per component; writes only in an emulation that commits: its status
+ *     is EmulationSuccessful, or SetVirtualProcessorRegistersCallbackFailed
+ *     from the set call or an extended-state write; the writes and the set
+ *     call end the log (no other call after the first of them); a failed
+ *     read reports GetVirtualProcessorRegistersCallbackFailed, a failed write
+ *     SetVirtualProcessorRegistersCallbackFailed;
  *   - if mmio is given and GvaValid was set: no translation of the exit's
  *     Gva page that the exit already covers: a data read or write when
  *     AccessType is Write, a data read (flags without ValidateWrite) when it

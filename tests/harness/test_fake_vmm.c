@@ -1,6 +1,6 @@
 /*
  * test_fake_vmm.c - checks the fake VMM itself (memory, translation,
- * registers, ports, log, injection, round-trip rules), calling its
+ * registers, extended state, ports, log, injection, round-trip rules), calling its
  * callbacks directly the way the emulator would.
  */
 #include <stdio.h>
@@ -331,12 +331,253 @@ static void test_round_trip_rules(void)
     fvmm_destroy(vm);
 }
 
+/* The vector registers, the x87/SSE control registers and XCR0 are in the
+ * register file; fvmm_setup_long_mode gives them sane values. */
+static void test_vector_registers(void)
+{
+    fake_vmm *vm = fvmm_create();
+    for (UINT32 n = WHvX64RegisterXmm0; n <= WHvX64RegisterXmmControlStatus; n++)
+        CHECK(fvmm_reg_known(vm, (WHV_REGISTER_NAME)n));
+    CHECK(fvmm_reg_known(vm, WHvX64RegisterXCr0));
+    WHV_REGISTER_VALUE v, w;
+    memset(&v, 0, sizeof v);
+    v.Reg128.Low64 = 0x0123456789ABCDEFull;
+    v.Reg128.High64 = 0xFEDCBA9876543210ull;
+    CHECK(fvmm_reg_set(vm, WHvX64RegisterXmm15, &v) == S_OK);
+    CHECK(fvmm_reg_get(vm, WHvX64RegisterXmm15, &w) == S_OK);
+    CHECK(w.Reg128.Low64 == v.Reg128.Low64 && w.Reg128.High64 == v.Reg128.High64);
+    CHECK(fvmm_reg_set(vm, WHvX64RegisterFpMmx7, &v) == S_OK);
+    CHECK(fvmm_reg64(vm, WHvX64RegisterFpMmx7) == 0x0123456789ABCDEFull);
+
+    fvmm_setup_long_mode(vm, 0);
+    CHECK(fvmm_reg64(vm, WHvX64RegisterCr4) == 0x40620);
+    CHECK(fvmm_reg64(vm, WHvX64RegisterXCr0) == 7);
+    CHECK(fvmm_reg_get(vm, WHvX64RegisterXmmControlStatus, &w) == S_OK);
+    CHECK(w.XmmControlStatus.XmmStatusControl == 0x1F80);
+    CHECK(fvmm_reg_get(vm, WHvX64RegisterFpControlStatus, &w) == S_OK);
+    CHECK(w.FpControlStatus.FpControl == 0x37F && w.FpControlStatus.FpStatus == 0);
+    /* Vector registers keep their values. */
+    CHECK(fvmm_reg_get(vm, WHvX64RegisterXmm15, &w) == S_OK && w.Reg128.High64 == v.Reg128.High64);
+    fvmm_destroy(vm);
+}
+
+/* Extended state: storage, YMM view, the callback, its log and injection. */
+static void test_xstate(void)
+{
+    fake_vmm *vm = fvmm_create();
+    CHECK(fvmm_xstate_size(FVMM_XS_YMM_HI128) == 256);
+    CHECK(fvmm_xstate_size(FVMM_XS_OPMASK) == 64);
+    CHECK(fvmm_xstate_size(FVMM_XS_ZMM_HI256) == 512);
+    CHECK(fvmm_xstate_size(FVMM_XS_HI16_ZMM) == 1024);
+    CHECK(fvmm_xstate_size(3) == 0 && fvmm_xstate_size(1) == 0 && fvmm_xstate(vm, 4) == NULL);
+
+    UINT8 buf[1024], out[1024];
+    for (unsigned i = 0; i < sizeof buf; i++)
+        buf[i] = (UINT8)(i * 7 + 1);
+    CHECK(fvmm_xstate(vm, FVMM_XS_HI16_ZMM)[1023] == 0); /* starts zeroed */
+    CHECK(fvmm_xstate_set(vm, FVMM_XS_HI16_ZMM, buf) == 0);
+    CHECK(fvmm_xstate_set(vm, FVMM_XS_OPMASK, buf + 8) == 0);
+    CHECK(fvmm_xstate_set(vm, 9, buf) == -1);
+    CHECK(fvmm_xstate_get(vm, FVMM_XS_HI16_ZMM, out) == 0 && memcmp(out, buf, 1024) == 0);
+    CHECK(fvmm_xstate_get(vm, FVMM_XS_OPMASK, out) == 0 && memcmp(out, buf + 8, 64) == 0);
+    CHECK(fvmm_xstate(vm, FVMM_XS_ZMM_HI256)[0] == 0); /* components do not overlap */
+
+    /* YMM view: low half in the XMM register, high half in component 2. */
+    UINT8 y[32], y2[32];
+    for (unsigned i = 0; i < 32; i++)
+        y[i] = (UINT8)(0xA0 + i);
+    fvmm_set_ymm(vm, 5, y);
+    WHV_REGISTER_VALUE v;
+    CHECK(fvmm_reg_get(vm, WHvX64RegisterXmm5, &v) == S_OK);
+    CHECK(memcmp(&v.Reg128, y, 16) == 0);
+    CHECK(memcmp(fvmm_xstate(vm, FVMM_XS_YMM_HI128) + 5 * 16, y + 16, 16) == 0);
+    fvmm_get_ymm(vm, 5, y2);
+    CHECK(memcmp(y, y2, 32) == 0);
+
+    /* The callback. */
+    WHVEMU_XSTATE_CALLBACK xcb = fvmm_xstate_callback();
+    CHECK(xcb != NULL);
+    fvmm_reset_log(vm);
+    memset(out, 0, sizeof out);
+    CHECK(xcb(vm, FVMM_XS_YMM_HI128, 0, out, 256) == S_OK);
+    CHECK(memcmp(out + 5 * 16, y + 16, 16) == 0);
+    out[0] = 0x5A;
+    CHECK(xcb(vm, FVMM_XS_YMM_HI128, 1, out, 256) == S_OK);
+    CHECK(fvmm_xstate(vm, FVMM_XS_YMM_HI128)[0] == 0x5A);
+    CHECK(xcb(vm, FVMM_XS_YMM_HI128, 0, out, 128) == E_INVALIDARG); /* wrong size */
+    CHECK(xcb(vm, 3, 0, out, 256) == E_INVALIDARG);                /* unknown */
+    CHECK(xcb(vm, FVMM_XS_OPMASK, 0, NULL, 64) == E_INVALIDARG);
+    CHECK(fvmm_count(vm, FVMM_CB_XSTATE) == 5);
+    CHECK(fvmm_xstate_calls(vm, FVMM_XS_YMM_HI128, 0) == 2);
+    CHECK(fvmm_xstate_calls(vm, FVMM_XS_YMM_HI128, 1) == 1);
+    const fvmm_call *c1 = fvmm_call_at(vm, 1);
+    CHECK(c1->kind == FVMM_CB_XSTATE && c1->u.xstate.component == 2 && c1->u.xstate.write == 1 &&
+          c1->u.xstate.size == 256 && c1->hr == S_OK);
+    CHECK(fvmm_call_xstate_data(vm, c1) && fvmm_call_xstate_data(vm, c1)[0] == 0x5A);
+    CHECK(memcmp(fvmm_call_xstate_data(vm, fvmm_call_at(vm, 0)) + 80, y + 16, 16) == 0);
+    CHECK(fvmm_call_xstate_data(vm, fvmm_call_at(vm, 4)) == NULL);
+    CHECK(strcmp(fvmm_cb_kind_name(FVMM_CB_XSTATE), "xstate") == 0);
+    FILE *devnull = fopen("/dev/null", "w");
+    if (devnull) {
+        fvmm_dump_log(vm, devnull);
+        fclose(devnull);
+    }
+
+    /* Injection: the state and the buffer stay as they were. */
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_XSTATE, 2, E_FAIL);
+    fvmm_fail_nth(vm, FVMM_CB_XSTATE, 3, E_ACCESSDENIED);
+    memset(out, 0x11, 256);
+    CHECK(xcb(vm, FVMM_XS_YMM_HI128, 0, out, 256) == S_OK);
+    memset(out, 0x22, 256);
+    CHECK(xcb(vm, FVMM_XS_YMM_HI128, 0, out, 256) == E_FAIL);
+    CHECK(out[0] == 0x22 && out[255] == 0x22);
+    CHECK(xcb(vm, FVMM_XS_YMM_HI128, 1, out, 256) == E_ACCESSDENIED);
+    CHECK(fvmm_xstate(vm, FVMM_XS_YMM_HI128)[0] == 0x5A);
+    CHECK(fvmm_call_at(vm, 1)->injected && fvmm_call_at(vm, 2)->injected &&
+          !fvmm_call_at(vm, 0)->injected);
+    fvmm_destroy(vm);
+}
+
+/* The extended-state round-trip rules. */
+static void test_xstate_round_trip_rules(void)
+{
+    fake_vmm *vm = fvmm_create();
+    const WHV_EMULATOR_CALLBACKS *cb = fvmm_callbacks();
+    WHVEMU_XSTATE_CALLBACK xcb = fvmm_xstate_callback();
+    fvmm_setup_long_mode(vm, 0);
+    fvmm_map_gva(vm, 0x7000, 0xFEE00000);
+    WHV_VP_EXIT_CONTEXT vp;
+    WHV_MEMORY_ACCESS_CONTEXT mc;
+    static const UINT8 insn[4] = {0xC5, 0xFE, 0x6F, 0x03}; /* vmovdqu ymm0, [rbx] */
+    fvmm_mmio_exit d = {insn, 4, 0xFEE00010, 0x7010, 1, 1, WHvMemoryAccessRead};
+    fvmm_set_reg64(vm, WHvX64RegisterRip, 0x1000);
+    fvmm_build_mmio_exit64(vm, &vp, &mc, &d);
+
+    WHV_REGISTER_NAME rip = WHvX64RegisterRip, rbx = WHvX64RegisterRbx;
+    WHV_REGISTER_VALUE val;
+    WHV_EMULATOR_STATUS ok, refused, getfail, setfail;
+    ok.AsUINT32 = 1;
+    refused.AsUINT32 = 1u << 1;
+    getfail.AsUINT32 = 1u << 6;
+    setfail.AsUINT32 = 1u << 7;
+    WHV_EMULATOR_MEMORY_ACCESS_INFO m;
+    memset(&m, 0, sizeof m);
+    m.GpaAddress = 0xFEE00010;
+    m.AccessSize = 8;
+    UINT8 ys[256], ks[64];
+    memset(ys, 0, sizeof ys);
+    memset(ks, 0, sizeof ks);
+
+    /* A clean load: get, read, memory, set, write. The write may also come
+     * before the set call. */
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorGetVirtualProcessorRegisters(vm, &rbx, 1, &val);
+    xcb(vm, 2, 0, ys, 256);
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    val.Reg64 = 0x1004;
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    xcb(vm, 2, 1, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
+    /* ... not with a refusal. */
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &refused) != NULL);
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 0, ys, 256);
+    xcb(vm, 5, 0, ks, 64); /* other components are counted apart */
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    xcb(vm, 2, 1, ys, 256);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) == NULL);
+
+    /* Two reads, two writes of one component. */
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 0, ys, 256);
+    xcb(vm, 2, 0, ys, 256);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 0, ys, 256);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    xcb(vm, 2, 1, ys, 256);
+    xcb(vm, 2, 1, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* A write in an emulation that did not commit. */
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 0, ys, 256);
+    xcb(vm, 2, 1, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &refused) != NULL);
+
+    /* A write before the memory access, a read after the set call. */
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 0, ys, 256);
+    xcb(vm, 2, 1, ys, 256);
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    fvmm_reset_log(vm);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    xcb(vm, 2, 0, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* Malformed calls: wrong size, unknown component, Write not 0/1. */
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 0, ys, 128);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &getfail) != NULL);
+    fvmm_reset_log(vm);
+    xcb(vm, 2, 2, ys, 256);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* A failed read: status Get...Failed and nothing after it. */
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_XSTATE, 1, E_FAIL);
+    cb->WHvEmulatorGetVirtualProcessorRegisters(vm, &rbx, 1, &val);
+    xcb(vm, 2, 0, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &getfail) == NULL);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &setfail) != NULL);
+    cb->WHvEmulatorMemoryCallback(vm, &m);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &getfail) != NULL);
+
+    /* A failed write before the set call: Set...Failed, no set call. */
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_XSTATE, 2, E_FAIL);
+    xcb(vm, 2, 0, ys, 256);
+    xcb(vm, 2, 1, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &setfail) == NULL);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &getfail) != NULL);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &setfail) != NULL);
+
+    /* A failed write after the set call. */
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_XSTATE, 2, E_FAIL);
+    xcb(vm, 2, 0, ys, 256);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    xcb(vm, 2, 1, ys, 256);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &setfail) == NULL);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* A failed set call after a write. */
+    fvmm_reset_log(vm);
+    fvmm_fail_nth(vm, FVMM_CB_SET_REGS, 1, E_FAIL);
+    xcb(vm, 2, 0, ys, 256);
+    xcb(vm, 2, 1, ys, 256);
+    cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+    CHECK(fvmm_check_round_trip(vm, &vp, &mc, &setfail) == NULL);
+    fvmm_destroy(vm);
+}
+
 int main(void)
 {
     test_memory();
     test_translation();
     test_registers_and_callbacks();
     test_round_trip_rules();
+    test_vector_registers();
+    test_xstate();
+    test_xstate_round_trip_rules();
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }
