@@ -396,7 +396,7 @@ static enum dec_status dec_modrm(struct dec *d)
  * size class, and the immediate bytes it takes from the instruction. */
 enum {
     KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX,
-    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT,
+    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z };
@@ -422,7 +422,7 @@ static const struct kind_info {
     [K_Md] = {KC_M, SZ_4, 0},        [K_Pq] = {KC_P, SZ_8, 0},       [K_Qq] = {KC_Q, SZ_8, 0},
     [K_Nq] = {KC_N, SZ_8, 0},        [K_DSDI] = {KC_DI, SZ_X, 0},
     [K_DSDIq] = {KC_DI, SZ_8, 0},     [K_By] = {KC_B, SZ_Y, 0},       [K_XLAT] = {KC_XLAT, SZ_1, 0},
-    [K_M64B] = {KC_M, SZ_64, 0},     [K_Ga] = {KC_G, SZ_A, 0},
+    [K_M64B] = {KC_M, SZ_64, 0},     [K_Ga] = {KC_G, SZ_A, 0},       [K_KR] = {KC_K, SZ_8, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -549,6 +549,13 @@ static enum dec_status dec_operands(struct dec *d)
             if (!long64)
                 need |= VR_SEG_BIT(SEG_ES);
             continue;
+        case KC_K:
+            if (in->reg > 7)
+                return DEC_UD; /* EVEX.R and R' cannot name k8-k31 */
+            o->type = OPND_KREG;
+            o->reg = in->reg;
+            in->xneeds |= XC_OPMASK;
+            continue;
         case KC_B:
             o->type = OPND_REG;
             o->reg = in->vvvv & 15;
@@ -611,6 +618,11 @@ static enum dec_status dec_operands(struct dec *d)
         if (!(i == 0 && (r->traits & T_MOV) && o->size >= 4))
             need |= VR_GPR_BIT(o->reg);
     }
+    if (r->traits & T_IMM8) {
+        uint64_t v;
+        DTRY(dec_le(d, 1, &v));
+        in->imm8 = (uint8_t)v;
+    }
     if (in->evex && in->mask)
         in->xneeds |= XC_OPMASK;
     if (r->traits & (T_SSE | T_MMX)) {
@@ -646,7 +658,7 @@ static bool kind_uses_modrm(uint8_t k)
 {
     uint8_t c = kinds[k].cls;
     return c == KC_E || c == KC_M || c == KC_G || c == KC_V || c == KC_W || c == KC_U ||
-           c == KC_P || c == KC_Q || c == KC_N;
+           c == KC_P || c == KC_Q || c == KC_N || c == KC_K;
 }
 
 static bool kind_is_mem_only(uint8_t k)
@@ -675,16 +687,21 @@ static enum dec_status dec_evex_checks(struct insn *in)
     const struct op_row *r = in->row;
     if (in->mod == 3)
         return DEC_UNSUPPORTED;
-    if (in->vl == 3 || in->bcst || (in->zeroing && in->op[0].type == OPND_MEM))
+    if (in->vl == 3 || (in->bcst && !(r->traits & T_BCST)) ||
+        (in->zeroing && (in->op[0].type == OPND_MEM || in->op[0].type == OPND_KREG)))
         return DEC_UD;
     if ((r->traits & T_NOMASK) && (in->mask || in->zeroing))
         return DEC_UD;
     if (in->zeroing && !in->mask)
         return DEC_UD;
-    if (in->mod == 1 && in->mem_form == MEM_MODRM) {
-        for (unsigned i = 0; i < in->nops; i++)
-            if (in->op[i].type == OPND_MEM)
-                in->disp *= in->op[i].size;
+    for (unsigned i = 0; i < in->nops; i++) {
+        struct opnd *o = &in->op[i];
+        if (o->type != OPND_MEM)
+            continue;
+        if (in->bcst) /* one element, replicated */
+            o->size = (uint8_t)(1u << ((r->traits >> T_ESZ_SHIFT) & 3));
+        if (in->mod == 1 && in->mem_form == MEM_MODRM)
+            in->disp *= o->size;
     }
     return DEC_OK;
 }
@@ -818,7 +835,7 @@ const char *dec_kind_name(uint8_t k)
         [K_Ux] = "Ux",  [K_Udq] = "Udq", [K_Hx] = "Hx",   [K_Hdq] = "Hdq", [K_Mx] = "Mx",
         [K_Mdq] = "Mdq", [K_Mq] = "Mq",  [K_Md] = "Md",   [K_Pq] = "Pq",   [K_Qq] = "Qq",
         [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
-        [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga",
+        [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

@@ -76,6 +76,7 @@ enum opk {
     K_XLAT,                       /* DS:[rBX + AL] (segment overridable), a byte: XLAT */
     K_M64B,                       /* ModRM memory only, 64 bytes (MOVDIR64B) */
     K_Ga,                         /* ModRM reg of the address size (MOVDIR64B's destination) */
+    K_KR,                         /* ModRM reg as an opmask register k0-k7 (EVEX compares) */
     K_COUNT
 };
 
@@ -103,6 +104,8 @@ enum opk {
 #define T_E32 (2u << T_ESZ_SHIFT)
 #define T_E64 (3u << T_ESZ_SHIFT)
 #define T_NOMASK 0x100000u /* EVEX: no opmask or zeroing (aaa = 0, z = 0), else #UD */
+#define T_BCST 0x200000u   /* EVEX.b with memory: one element broadcast (its size: T_E*) */
+#define T_IMM8 0x400000u   /* an imm8 follows the operands (in->imm8) */
 
 /* Implicit registers a row needs (GPR bit numbers). */
 #define N_AX (1u << 0)
@@ -127,7 +130,7 @@ struct op_row {
 };
 
 /* Operand after decoding. */
-enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM, OPND_VREG, OPND_MMX };
+enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM, OPND_VREG, OPND_MMX, OPND_KREG };
 
 struct opnd {
     uint8_t type;
@@ -160,6 +163,7 @@ struct insn {
     bool zeroing;     /* EVEX.z */
     bool bcst;        /* EVEX.b */
     uint8_t reg_hi;   /* EVEX.R' as 16 (added to ModRM.reg), else 0 */
+    uint8_t imm8;     /* the trailing imm8 of a T_IMM8 row */
     bool has_modrm;
     uint8_t modrm, mod, reg, rm; /* reg and rm include REX.R / REX.B */
     uint8_t map;

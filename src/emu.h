@@ -192,6 +192,8 @@ enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg
  * 127. An aligned row's memory operand must be aligned to its size. */
 enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf);
 enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
+/* Whether EVEX opmask element i is enabled (always, without an opmask). */
+bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i);
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);

@@ -161,12 +161,11 @@ static unsigned mask_esize(const struct insn *in)
     return 1u << ((in->row->traits >> T_ESZ_SHIFT) & 3);
 }
 
-static bool mask_on(const struct emu *e, const struct insn *in, unsigned i)
+bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i)
 {
     if (!in->mask)
         return true;
-    uint64_t k = le_load(e->regs.opmask + 8 * in->mask, 8);
-    return (k >> i) & 1;
+    return (vcpu_kreg(e, in->mask) >> i) & 1;
 }
 
 /* A masked memory access: only the enabled elements are read or written,
@@ -192,12 +191,12 @@ static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, ui
         memset(buf, 0, o->size);
     for (int pass = write ? 0 : 1; pass < 2; pass++) {
         for (unsigned i = 0; i < n;) {
-            if (!mask_on(e, in, i)) {
+            if (!op_mask_on(e, in, i)) {
                 i++;
                 continue;
             }
             unsigned j = i;
-            while (j < n && mask_on(e, in, j))
+            while (j < n && op_mask_on(e, in, j))
                 j++;
             uint64_t a = (off + i * es) & amask;
             unsigned len = (j - i) * es;
@@ -230,6 +229,21 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
         uint8_t seg;
         uint64_t off;
         uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        if (in->bcst) {
+            /* One element, read when any element is enabled, replicated. */
+            unsigned vlen = 16u << in->vl, es = o->size;
+            bool any = false;
+            for (unsigned i = 0; i < vlen / es; i++)
+                any |= op_mask_on(e, in, i);
+            memset(buf, 0, es);
+            if (any) {
+                TRY(op_addr(e, in, idx, &seg, &off));
+                TRY(mem_read(e, seg, off, es, op_intent(in, idx, ACC_R), buf));
+            }
+            for (unsigned i = es; i < vlen; i += es)
+                memcpy(buf + i, buf, es);
+            return RC_OK;
+        }
         if (in->mask)
             return mem_masked(e, in, idx, buf, false);
         TRY(op_addr(e, in, idx, &seg, &off));
@@ -251,7 +265,7 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
             unsigned es = mask_esize(in);
             vcpu_vec_read(e, o->reg, o->size, v);
             for (unsigned i = 0; i < o->size / es; i++) {
-                if (mask_on(e, in, i))
+                if (op_mask_on(e, in, i))
                     memcpy(v + i * es, buf + i * es, es);
                 else if (in->zeroing)
                     memset(v + i * es, 0, es);
@@ -260,6 +274,9 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
             return RC_OK;
         }
         vcpu_vec_write(e, o->reg, buf, o->size, in->vex ? e->vlmax : 16);
+        return RC_OK;
+    case OPND_KREG:
+        vcpu_set_kreg(e, o->reg, le_load(buf, 8));
         return RC_OK;
     case OPND_MMX: {
         /* An MMX write sets the x87 exponent field to all ones (SDM Vol. 1 9.5.1). */

@@ -304,3 +304,18 @@ void vcpu_seed(struct emu *e, unsigned slot, uint64_t v)
     e->regs.v[slot].Reg64 = v;
     e->regs.valid |= VR_BIT(slot);
 }
+
+uint64_t vcpu_kreg(const struct emu *e, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)e->regs.opmask[8 * (n & 7) + i] << (8 * i);
+    return v;
+}
+
+void vcpu_set_kreg(struct emu *e, unsigned n, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++)
+        e->regs.opmask[8 * (n & 7) + i] = (uint8_t)(v >> (8 * i));
+    e->regs.xdirty |= XC_OPMASK;
+}

@@ -76,6 +76,9 @@ void vcpu_vec_read(const struct emu *e, unsigned n, unsigned bytes, uint8_t *out
  * bytes at and above `upto` are kept (upto >= bytes; 16 keeps YMM/ZMM, the
  * maximum vector length zeroes them as a VEX or EVEX write does). */
 void vcpu_vec_write(struct emu *e, unsigned n, const uint8_t *val, unsigned bytes, unsigned upto);
+/* Opmask register n (0..7); component 5 must be valid. */
+uint64_t vcpu_kreg(const struct emu *e, unsigned n);
+void vcpu_set_kreg(struct emu *e, unsigned n, uint64_t v);
 
 uint64_t vcpu_gpr(const struct emu *e, unsigned n);
 void vcpu_set_gpr(struct emu *e, unsigned n, uint64_t v);

@@ -82,3 +82,76 @@ enum rc vint_ptest(struct emu *e, const struct insn *in)
     flags_set(e, in, (and_ ? 0 : FL_ZF) | (andn ? 0 : FL_CF));
     return RC_OK;
 }
+
+/* EVEX compares and tests into an opmask: bit i for element i where the
+ * predicate holds and the instruction's own opmask enables it; the bits
+ * above the element count are zero (SDM Vol. 2 VPCMPB, VPTESTMB). */
+enum kpred { K_EQ, K_LT, K_LE, K_FALSE, K_NE, K_NLT, K_NLE, K_TRUE, K_TESTM, K_TESTNM };
+
+static enum rc kcmp(struct emu *e, const struct insn *in, enum kpred pred, unsigned el, bool sgn)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], k[8];
+    unsigned size = in->op[1].size;
+    TRY(op_read_vec(e, in, 2, b));
+    TRY(op_read_vec(e, in, 1, a));
+    uint64_t bits = 0, sign = sgn ? (uint64_t)1 << (8 * el - 1) : 0;
+    for (unsigned i = 0; i < size / el; i++) {
+        uint64_t x = get_el(a + el * i, el) ^ sign, y = get_el(b + el * i, el) ^ sign;
+        bool t;
+        switch (pred) {
+        case K_EQ: t = x == y; break;
+        case K_LT: t = x < y; break;
+        case K_LE: t = x <= y; break;
+        case K_FALSE: t = false; break;
+        case K_NE: t = x != y; break;
+        case K_NLT: t = x >= y; break;
+        case K_NLE: t = x > y; break;
+        case K_TRUE: t = true; break;
+        case K_TESTM: t = (x & y) != 0; break;
+        default: t = (x & y) == 0; break; /* K_TESTNM */
+        }
+        if (t && op_mask_on(e, in, i))
+            bits |= (uint64_t)1 << i;
+    }
+    put_el(k, 8, bits);
+    return op_write_vec(e, in, 0, k);
+}
+
+enum rc vint_kpcmpeqb(struct emu *e, const struct insn *in) { return kcmp(e, in, K_EQ, 1, false); }
+enum rc vint_kpcmpeqw(struct emu *e, const struct insn *in) { return kcmp(e, in, K_EQ, 2, false); }
+enum rc vint_kpcmpeqd(struct emu *e, const struct insn *in) { return kcmp(e, in, K_EQ, 4, false); }
+enum rc vint_kpcmpeqq(struct emu *e, const struct insn *in) { return kcmp(e, in, K_EQ, 8, false); }
+enum rc vint_kptestmb(struct emu *e, const struct insn *in) { return kcmp(e, in, K_TESTM, 1, false); }
+enum rc vint_kptestnmb(struct emu *e, const struct insn *in) { return kcmp(e, in, K_TESTNM, 1, false); }
+enum rc vint_kptestmd(struct emu *e, const struct insn *in) { return kcmp(e, in, K_TESTM, 4, false); }
+enum rc vint_kptestnmd(struct emu *e, const struct insn *in) { return kcmp(e, in, K_TESTNM, 4, false); }
+
+/* VPCMP[U]B/D/Q with the predicate in imm8[2:0]. */
+enum rc vint_kpcmpb(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 1, true); }
+enum rc vint_kpcmpub(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 1, false); }
+enum rc vint_kpcmpd(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 4, true); }
+enum rc vint_kpcmpud(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 4, false); }
+enum rc vint_kpcmpq(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 8, true); }
+enum rc vint_kpcmpuq(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 8, false); }
+
+enum rc vint_pminud(struct emu *e, const struct insn *in) { return binop(e, in, MINU, 4); }
+
+/* VPTERNLOGD/Q: each result bit is imm8[dest:src1:src2] of the three
+ * operands' bits; the destination is also the first input. */
+enum rc vint_pternlog(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned size = in->op[0].size;
+    TRY(op_read_vec(e, in, 2, c));
+    TRY(op_read_vec(e, in, 1, b));
+    TRY(op_read_vec(e, in, 0, a));
+    for (unsigned i = 0; i < size; i++) {
+        uint8_t v = 0;
+        for (unsigned bit = 0; bit < 8; bit++) {
+            unsigned idx = ((a[i] >> bit) & 1) << 2 | ((b[i] >> bit) & 1) << 1 | ((c[i] >> bit) & 1);
+            v |= (uint8_t)(((in->imm8 >> idx) & 1) << bit);
+        }
+        r[i] = v;
+    }
+    return op_write_vec(e, in, 0, r);
+}

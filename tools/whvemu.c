@@ -128,6 +128,9 @@ static void print_operand(const struct insn *in, unsigned i)
     case OPND_MMX:
         printf("mm%u", o->reg);
         break;
+    case OPND_KREG:
+        printf("k%u", o->reg);
+        break;
     case OPND_MEM: {
         uint8_t k = in->row->k[i];
         printf("m%u ", 8 * o->size);
@@ -339,9 +342,11 @@ static int cmd_coverage(void)
            "raises #GP(0). VEX rows take 128 or 256 bits by VEX.L (`VEX.128`: only L = 0).\n"
            "EVEX rows take 128, 256 or 512 bits by EVEX.L'L, registers 0-31, an opmask with\n"
            "merging or zeroing on the element size shown (`{k}{z}/32`): disabled elements are\n"
-           "neither read nor written in memory and cannot fault; a disp8 is scaled by the\n"
-           "operand size. Legacy SSE and VEX rows are checked against the host CPU in 64-bit\n"
-           "mode; EVEX rows, which this project's test machines cannot run, against\n"
+           "neither read nor written in memory and cannot fault; `{1toN}`: the memory operand\n"
+           "may be one element broadcast; a disp8 is scaled by the size of the memory\n"
+           "operand. An opmask destination (KR) gets one bit per element. Legacy SSE and\n"
+           "VEX rows are checked against the host CPU in 64-bit mode; EVEX rows, which\n"
+           "this project's test machines cannot run, against\n"
            "hand-checked values (`tests/unit/test_simd.c`) and their decoding against Zydis.\n\n"
            "| Encoding | Mnemonic | Operands | Traits | Flags written | Undefined | Handler |\n"
            "|---|---|---|---|---|---|---|\n");
@@ -389,6 +394,8 @@ static int cmd_coverage(void)
             strcat(tr, "memory-form ");
         if (r->traits & T_ALIGNED)
             strcat(tr, "aligned ");
+        if (r->traits & T_BCST)
+            strcat(tr, "{1toN} ");
         if (map >= MAP_EVEX_0F && !(r->traits & T_NOMASK)) {
             static const char *const es[] = {"{k}{z}/8 ", "{k}{z}/16 ", "{k}{z}/32 ",
                                              "{k}{z}/64 "};
@@ -408,8 +415,8 @@ static int cmd_coverage(void)
            "`outs`) run only through `WHvEmulatorTryIoEmulation`.\n\n"
            "Not emulated (refused with `InternalEmulationFailure`, nothing changed): every\n"
            "encoding without a row above, among them the SSE and AVX arithmetic, shuffle\n"
-           "and conversion forms, EVEX (AVX-512) forms other than the moves above (and\n"
-           "any EVEX broadcast), x87, segment-register moves and far transfers.\n");
+           "and conversion forms, the EVEX (AVX-512) forms without a row above, x87,\n"
+           "segment-register moves and far transfers.\n");
     return 0;
 }
 

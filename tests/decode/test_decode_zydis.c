@@ -612,7 +612,8 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
         if (zk != want)
             why_add(w, "opmask ours k%u zydis %s", in->mask, zname(zk));
         bool zz = zi->avx.mask.mode == ZYDIS_MASK_MODE_ZEROING;
-        if (in->mask && zz != in->zeroing)
+        /* A compare into an opmask is zeroing-masking by nature. */
+        if (in->mask && zz != in->zeroing && in->op[0].type != OPND_KREG)
             why_add(w, "zeroing ours %d zydis %d", in->zeroing, zz);
     }
     if (zi->operand_count_visible > 0) {
@@ -645,6 +646,13 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
                 why_add(w, "DS:rDI size ours %u zydis %u", in->op[0].size * 8u, zm->size);
         }
     }
+    /* A trailing imm8 (VPCMPB, VPTERNLOGD) is an operand to Zydis. */
+    if ((r->traits & T_IMM8) && nz == in->nops - first + 1) {
+        const ZydisDecodedOperand *zi8 = zl[--nz];
+        if (zi8->type != ZYDIS_OPERAND_TYPE_IMMEDIATE || (uint8_t)zi8->imm.value.u != in->imm8)
+            why_add(w, "imm8 ours 0x%x zydis type %d 0x%" PRIx64, in->imm8, (int)zi8->type,
+                    (uint64_t)zi8->imm.value.u);
+    }
     /* XLAT: Zydis lists its hidden operands memory first. */
     if (strcmp(r->mnem, "xlat") == 0 && nz == 2) {
         const ZydisDecodedOperand *t = zl[0];
@@ -660,9 +668,11 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
         const ZydisDecodedOperand *z = zl[i - first];
         switch (p->type) {
         case OPND_VREG:
+        case OPND_KREG:
         case OPND_MMX: {
             ZydisRegister want =
-                p->type == OPND_MMX ? (ZydisRegister)(ZYDIS_REGISTER_MM0 + p->reg)
+                p->type == OPND_KREG ? (ZydisRegister)(ZYDIS_REGISTER_K0 + p->reg)
+                : p->type == OPND_MMX ? (ZydisRegister)(ZYDIS_REGISTER_MM0 + p->reg)
                 : p->size > 32      ? (ZydisRegister)(ZYDIS_REGISTER_ZMM0 + p->reg)
                 : p->size > 16      ? (ZydisRegister)(ZYDIS_REGISTER_YMM0 + p->reg)
                                     : (ZydisRegister)(ZYDIS_REGISTER_XMM0 + p->reg);

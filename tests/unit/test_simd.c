@@ -614,6 +614,73 @@ static void test_evex_full_load_of_zmm_and_disp8_scaling(void)
     fx_fini(&f);
 }
 
+static uint64_t get_k(unsigned k)
+{
+    uint64_t v;
+    memcpy(&v, g_xs.opmask + 8 * k, 8);
+    return v;
+}
+
+static void test_evex_compares_write_an_opmask(void)
+{
+    struct fx f;
+    fx_init_evex(&f);
+    uint8_t m[32];
+    for (unsigned i = 0; i < 32; i++)
+        m[i] = (uint8_t)(i < 16 ? i : 0x80 + i);
+    fvmm_gpa_write(f.vm, GPA, m, 32);
+    /* ymm1 = 00 01 .. 0F then 16 bytes of 0x90 */
+    set_xmm(&f, 1, 0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull);
+    memset(g_xs.ymm_hi + 16, 0x90, 16);
+    set_k(3, ~0ull);
+    set_k(2, 0x00FF00FFull);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    /* vpcmpeqb k3{k2}, ymm1, [rbx]: equal in bytes 0..15 and byte 0x10 (0x90) */
+    static const uint8_t eq[] = {0x62, 0xf1, 0x75, 0x2a, 0x74, 0x1b};
+    run(&f, eq, 6, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(get_k(3), 0x000100FFull & 0x00FF00FFull);
+    CHECK_EQ(g_xs.comp_writes[5], 1);
+    /* vpcmpub k4, ymm1, [rbx], 1 (unsigned less than) */
+    static const uint8_t lt[] = {0x62, 0xf3, 0x75, 0x28, 0x3e, 0x23, 0x01};
+    run(&f, lt, 7, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(get_k(4), 0xFFFE0000ull); /* 0x90 < 0x91..0x9F */
+    /* vptestnmb k5, ymm1, [rbx]: ymm1 AND memory is zero in byte 0 only */
+    static const uint8_t tnm[] = {0x62, 0xf2, 0x76, 0x28, 0x26, 0x2b};
+    run(&f, tnm, 6, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(get_k(5), 0x00000001ull);
+    fx_fini(&f);
+}
+
+static void test_evex_ternlog_with_broadcast_and_masked_min(void)
+{
+    struct fx f;
+    fx_init_evex(&f);
+    uint32_t d = 0x0F0F00FFu;
+    fvmm_gpa_write(f.vm, GPA, &d, 4);
+    set_xmm(&f, 1, 0x1111111111111111ull, 0x1111111111111111ull); /* destination */
+    set_xmm(&f, 2, 0x2222222222222222ull, 0x2222222222222222ull);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA);
+    /* vpternlogd xmm1, xmm2, dword [rbx]{1to4}, 0x96 (three-way xor) */
+    static const uint8_t tl[] = {0x62, 0xf3, 0x6d, 0x18, 0x25, 0x0b, 0x96};
+    run(&f, tl, 7, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    uint64_t x = 0x33333333u ^ 0x0F0F00FFu;
+    CHECK_EQ(xmm(&f, 1).Low64, x | x << 32);
+    CHECK_EQ(xmm(&f, 1).High64, x | x << 32);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1); /* one 4-byte element read */
+    /* vpminub xmm3{k1}{z}, xmm2, [rbx]: bytes 0-3 enabled */
+    set_k(1, 0xF);
+    static const uint8_t mn[] = {0x62, 0xf1, 0x6d, 0x89, 0xda, 0x1b};
+    run(&f, mn, 6, GVA, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(xmm(&f, 3).Low64, 0x0F0F0022ull);
+    CHECK_EQ(xmm(&f, 3).High64, 0);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1); /* only the enabled run is read */
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_movdqu_load_reads_two_8_byte_pieces_and_fetches_no_destination);
@@ -633,5 +700,7 @@ int main(void)
     RUN(test_evex_masked_store_touches_only_enabled_elements);
     RUN(test_evex_needs_avx512_state_and_rejects_bad_fields);
     RUN(test_evex_full_load_of_zmm_and_disp8_scaling);
+    RUN(test_evex_compares_write_an_opmask);
+    RUN(test_evex_ternlog_with_broadcast_and_masked_min);
     return CHECK_SUMMARY();
 }
