@@ -139,6 +139,7 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
     e->status = 0;
     e->why = NULL;
     e->io = false;
+    e->branch = false;
     e->len_override = 0;
     e->io_port = 0;
     vcpu_seed(e, VR_RIP, vp->Rip);
@@ -194,6 +195,8 @@ static void emu_complete(struct emu *e)
     uint64_t rip = e->vp->Rip + (e->len_override ? e->len_override : e->in.len);
     if (e->mode != MODE_LONG64)
         rip &= (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu : 0xFFFFu;
+    if (e->branch)
+        rip = e->branch_rip; /* already sized and checked by the branch */
     vcpu_seed(e, VR_RIP, rip);
     e->regs.dirty |= VR_BIT(VR_RIP);
     uint64_t rf = vcpu_rflags(e);

@@ -192,6 +192,8 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
         L = (b3 >> 5) & 3;
         if (mmmmm == 0)
             return DEC_UD;
+        if (b1 & 0x08)
+            return DEC_UD; /* EVEX.P0[3] is reserved as 0 */
         in->evex = true;
         in->zeroing = b3 >> 7;
         in->bcst = (b3 >> 4) & 1;
@@ -399,7 +401,7 @@ enum {
     KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A, SZ_COUNT };
-enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z };
+enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
     uint8_t cls, sz, imm;
@@ -423,6 +425,7 @@ static const struct kind_info {
     [K_Nq] = {KC_N, SZ_8, 0},        [K_DSDI] = {KC_DI, SZ_X, 0},
     [K_DSDIq] = {KC_DI, SZ_8, 0},     [K_By] = {KC_B, SZ_Y, 0},       [K_XLAT] = {KC_XLAT, SZ_1, 0},
     [K_M64B] = {KC_M, SZ_64, 0},     [K_Ga] = {KC_G, SZ_A, 0},       [K_KR] = {KC_K, SZ_8, 0},
+    [K_Iw] = {KC_IMM, SZ_2, IMM_W},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -522,10 +525,10 @@ static enum dec_status dec_operands(struct dec *d)
             o->imm = 1;
             continue;
         case KC_IMM: {
-            unsigned n = ki->imm == IMM_Z ? (in->opsize == 2 ? 2u : 4u) : 1u;
+            unsigned n = ki->imm == IMM_Z ? (in->opsize == 2 ? 2u : 4u) : ki->imm == IMM_W ? 2u : 1u;
             DTRY(dec_le(d, n, &v));
             o->type = OPND_IMM;
-            o->imm = ki->imm == IMM_B ? v : sign_extend(v, n) & size_mask(o->size);
+            o->imm = (ki->imm == IMM_B || ki->imm == IMM_W) ? v : sign_extend(v, n) & size_mask(o->size);
             continue;
         }
         case KC_MOFFS:
@@ -767,6 +770,8 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
      * Decided on the selected row: FF /6 shares its opcode with INC/DEC. */
     if (m->long64 && (r->traits & T_DEF64))
         in->opsize = in->opsize66 && !(in->rex & 8) ? 2 : 8;
+    if (m->long64 && (r->traits & T_NEAR) && in->opsize == 2)
+        return DEC_UNSUPPORTED;
     if (r->traits & T_NO64 && m->long64)
         return DEC_UD;
     if (r->traits & T_ONLY64 && !m->long64)
@@ -797,6 +802,11 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     uint8_t ovr = in->seg_override;
     if (m->long64 && ovr != SEG_FS && ovr != SEG_GS)
         ovr = SEG_NONE;
+    /* 3E before an indirect near CALL/JMP is also the NOTRACK prefix: with
+     * an SS-based operand outside 64-bit mode which meaning the processor
+     * gives it is not certain, so that form is refused. */
+    if ((r->traits & T_NEAR) && ovr == SEG_DS && in->seg == SEG_SS && in->mem_access)
+        return DEC_UNSUPPORTED;
     if (ovr != SEG_NONE)
         in->seg = ovr;
     in->len = (uint8_t)d.pos;
@@ -835,7 +845,7 @@ const char *dec_kind_name(uint8_t k)
         [K_Ux] = "Ux",  [K_Udq] = "Udq", [K_Hx] = "Hx",   [K_Hdq] = "Hdq", [K_Mx] = "Mx",
         [K_Mdq] = "Mdq", [K_Mq] = "Mq",  [K_Md] = "Md",   [K_Pq] = "Pq",   [K_Qq] = "Qq",
         [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
-        [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR",
+        [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

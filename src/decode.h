@@ -77,6 +77,7 @@ enum opk {
     K_M64B,                       /* ModRM memory only, 64 bytes (MOVDIR64B) */
     K_Ga,                         /* ModRM reg of the address size (MOVDIR64B's destination) */
     K_KR,                         /* ModRM reg as an opmask register k0-k7 (EVEX compares) */
+    K_Iw,                         /* imm16 (RET imm16) */
     K_COUNT
 };
 
@@ -106,6 +107,8 @@ enum opk {
 #define T_NOMASK 0x100000u /* EVEX: no opmask or zeroing (aaa = 0, z = 0), else #UD */
 #define T_BCST 0x200000u   /* EVEX.b with memory: one element broadcast (its size: T_E*) */
 #define T_IMM8 0x400000u   /* an imm8 follows the operands (in->imm8) */
+#define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
+                              on Intel, which changes the length of E8) is refused */
 
 /* Implicit registers a row needs (GPR bit numbers). */
 #define N_AX (1u << 0)

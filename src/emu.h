@@ -172,6 +172,8 @@ struct emu {
     uint16_t io_port;  /* its port */
     uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
     uint8_t vlmax;     /* bytes a VEX/EVEX register write defines (16, 32 or 64, by XCR0) */
+    bool branch;       /* the instruction transfers control to branch_rip */
+    uint64_t branch_rip;
 
     /* output */
     struct fault fault;
