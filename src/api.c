@@ -65,7 +65,7 @@ WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
     if (!eh)
         return NULL;
     const char *why = eh->last_failure;
-    handle_release(Emulator);
+    handle_release(eh);
     return why;
 }
 
@@ -76,7 +76,7 @@ WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulato
     if (!eh)
         return E_INVALIDARG;
     eh->xstate = Callback;
-    handle_release(Emulator);
+    handle_release(eh);
     return S_OK;
 }
 
@@ -323,12 +323,11 @@ static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void 
     return S_OK;
 }
 
-static HRESULT try_finish(WHV_EMULATOR_HANDLE handle, struct emu_handle *eh, struct emu *e,
-                          WHV_EMULATOR_STATUS *status)
+static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STATUS *status)
 {
     uint32_t st = emu_run(e);
     eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
-    handle_release(handle);
+    handle_release(eh);
     status->AsUINT32 = st;
     return S_OK;
 }
@@ -351,7 +350,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     /* The contexts are read once, here: callbacks may change them. */
     const WHV_MEMORY_ACCESS_CONTEXT mc = *MmioInstructionContext;
     if (mc.InstructionByteCount > 16) {
-        handle_release(Emulator);
+        handle_release(eh);
         return E_INVALIDARG;
     }
     struct emu e;
@@ -376,7 +375,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
             break;
         }
     }
-    return try_finish(Emulator, eh, &e, EmulatorReturnStatus);
+    return try_finish(eh, &e, EmulatorReturnStatus);
 }
 
 WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
@@ -391,7 +390,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     /* The contexts are read once, here: callbacks may change them. */
     const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *IoInstructionContext;
     if (ioc.InstructionByteCount > 16) {
-        handle_release(Emulator);
+        handle_release(eh);
         return E_INVALIDARG;
     }
     struct emu e;
@@ -410,5 +409,5 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
     if (e.nbytes == 0 && !ioc.AccessInfo.StringOp && e.vp->InstructionLength)
         io_synthesize(&e);
-    return try_finish(Emulator, eh, &e, EmulatorReturnStatus);
+    return try_finish(eh, &e, EmulatorReturnStatus);
 }

@@ -474,6 +474,26 @@ static void need_vec(struct insn *in, const struct opnd *o, bool is_dst, const s
         in->xneeds |= XC_YMM_HI;
 }
 
+/* The size in bytes of a size class for this instruction. */
+static uint8_t kind_size(const struct insn *in, uint8_t sz)
+{
+    switch (sz) {
+    case SZ_1: return 1;
+    case SZ_2: return 2;
+    case SZ_V: return in->opsize;
+    case SZ_Z: return in->opsize == 2 ? 2 : 4;
+    case SZ_Y: return (in->rex & 8) ? 8 : 4;
+    case SZ_CX: return (in->rex & 8) ? 16 : 8;
+    case SZ_4: return 4;
+    case SZ_8: return 8;
+    case SZ_16: return 16;
+    case SZ_X: return (uint8_t)(16u << in->vl);
+    case SZ_64: return 64;
+    case SZ_A: return in->addrsize;
+    default: return 0;
+    }
+}
+
 /* Operands from kinds, immediates read in operand order (they follow
  * ModRM/SIB/displacement), and the vcpu slots the instruction needs. */
 static enum dec_status dec_operands(struct dec *d)
@@ -481,10 +501,6 @@ static enum dec_status dec_operands(struct dec *d)
     struct insn *in = d->in;
     const struct op_row *r = in->row;
     const bool long64 = d->m->long64, anyrex = in->rex != 0;
-    const uint8_t sizes[SZ_COUNT] = {
-        0, 1, 2, in->opsize, in->opsize == 2 ? 2 : 4, (in->rex & 8) ? 8 : 4,
-        (in->rex & 8) ? 16 : 8, 4, 8, 16, (uint8_t)(16u << in->vl), 64, in->addrsize,
-    };
     uint64_t need = r->needs;
     bool modrm_mem = false;
     /* The destination (operand 0) is written unless the row says it is
@@ -495,7 +511,7 @@ static enum dec_status dec_operands(struct dec *d)
         struct opnd *o = &in->op[i];
         uint64_t v;
         in->nops = (uint8_t)(i + 1);
-        o->size = sizes[ki->sz];
+        o->size = kind_size(in, ki->sz);
         switch (ki->cls) {
         case KC_E:
             if (in->mod == 3) {

@@ -126,6 +126,7 @@ enum {
  * the handle (handle.c). */
 struct emu_handle {
     WHV_EMULATOR_CALLBACKS cb;
+    void *slot;       /* its registry slot (handle.c) */
     const char *last_failure;
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);

@@ -101,6 +101,7 @@ HRESULT handle_register(struct emu_handle *eh, WHV_EMULATOR_HANDLE *out)
             if (STATE_ST(st) != SLOT_FREE)
                 continue;
             uint64_t gen = next_gen(STATE_GEN(st));
+            eh->slot = s;
             atomic_store_explicit(&s->ptr, eh, memory_order_relaxed);
             atomic_store_explicit(&s->state, STATE(gen, SLOT_IDLE), memory_order_release);
             *out = (WHV_EMULATOR_HANDLE)encode(c * CHUNK_SLOTS + i, gen);
@@ -127,15 +128,11 @@ struct emu_handle *handle_acquire(WHV_EMULATOR_HANDLE h)
     return atomic_load_explicit(&s->ptr, memory_order_relaxed);
 }
 
-void handle_release(WHV_EMULATOR_HANDLE h)
+void handle_release(struct emu_handle *eh)
 {
-    uint64_t gen;
-    struct slot *s = decode(h, &gen);
-    if (!s)
-        return;
+    struct slot *s = eh->slot;
     uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
-    if (STATE_ST(st) == SLOT_BUSY && slot_gen_matches(st, gen))
-        atomic_store_explicit(&s->state, STATE(STATE_GEN(st), SLOT_IDLE), memory_order_release);
+    atomic_store_explicit(&s->state, STATE(STATE_GEN(st), SLOT_IDLE), memory_order_release);
 }
 
 struct emu_handle *handle_unregister(WHV_EMULATOR_HANDLE h)

@@ -14,7 +14,7 @@ HRESULT handle_register(struct emu_handle *eh, WHV_EMULATOR_HANDLE *out);
  * is not a live handle or a call already holds it. */
 struct emu_handle *handle_acquire(WHV_EMULATOR_HANDLE h);
 /* Gives back a handle taken with handle_acquire. */
-void handle_release(WHV_EMULATOR_HANDLE h);
+void handle_release(struct emu_handle *eh);
 /* Ends a live, idle handle: its state (for the caller to free), or NULL. */
 struct emu_handle *handle_unregister(WHV_EMULATOR_HANDLE h);
 
