@@ -65,6 +65,9 @@ enum rc mov_movdir64b(struct emu *e, const struct insn *in)
     uint8_t buf[64], seg;
     uint64_t off;
     uint64_t dst = vcpu_gpr(e, in->reg) & addr_mask(in->addrsize);
+    /* The destination is checked (alignment, segment, paging) before the
+     * source is read, so a faulting store causes no device reads. */
+    TRY(mem_check(e, SEG_ES, dst, 64, ACC_W | ACC_ALIGN));
     TRY(op_addr(e, in, 1, &seg, &off));
     TRY(mem_read(e, seg, off, 64, ACC_R, buf));
     return mem_write(e, SEG_ES, dst, 64, ACC_W | ACC_ALIGN, buf);
