@@ -57,6 +57,20 @@ typedef HRESULT(CALLBACK *WHVEMU_XSTATE_CALLBACK)(VOID *Context, UINT32 Componen
 WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulator,
                                                      WHVEMU_XSTATE_CALLBACK Callback);
 
+/*
+ * REP string instructions (MOVS STOS LODS CMPS SCAS INS OUTS) run at most
+ * Iterations iterations per Try* call; then the call succeeds with the
+ * progress in rCX/rSI/rDI and RIP still on the instruction, so the guest
+ * executes it again and exits again. The default is 4096. 0 runs the
+ * instruction to completion in one call, however large rCX is (a guest can
+ * make that call long: up to 2^64 - 1 iterations in 64-bit mode); when the
+ * call's page slots run low the loop starts a fresh set and translates the
+ * pages it goes on with again. A single-stepping guest (RFLAGS.TF) still
+ * gets one iteration per call.
+ * E_INVALIDARG for a handle that is not live or that a call holds.
+ */
+WHVEMU_API HRESULT WINAPI whvemu_set_rep_limit(WHV_EMULATOR_HANDLE Emulator, UINT32 Iterations);
+
 #ifdef __cplusplus
 }
 #endif

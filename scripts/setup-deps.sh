@@ -7,7 +7,8 @@ pkgs=(
   build-essential cmake pkg-config   # the library, the demo and the tests
   libzydis-dev                       # decoder oracle (tests only)
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev  # ABI probe against the SDK-style headers (tests only)
-  valgrind                           # instruction-count benchmark
+  valgrind                           # memcheck runs and the instruction-count benchmark
+  clang clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, ThreadSanitizer, coverage (tests only)
 )
 
 missing=()

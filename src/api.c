@@ -40,6 +40,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
         return E_OUTOFMEMORY;
     eh->cb = *Callbacks;
     eh->last_failure = "";
+    eh->rep_limit = EMU_REP_BUDGET;
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
         free(eh);
@@ -76,6 +77,16 @@ WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulato
     if (!eh)
         return E_INVALIDARG;
     eh->xstate = Callback;
+    handle_release(eh);
+    return S_OK;
+}
+
+WHVEMU_API HRESULT WINAPI whvemu_set_rep_limit(WHV_EMULATOR_HANDLE Emulator, UINT32 Iterations)
+{
+    struct emu_handle *eh = handle_acquire(Emulator);
+    if (!eh)
+        return E_INVALIDARG;
+    eh->rep_limit = Iterations;
     handle_release(eh);
     return S_OK;
 }

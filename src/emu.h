@@ -24,7 +24,8 @@
 #define EMU_MAX_PIECE 8         /* bytes per memory callback */
 #define EMU_MAX_ACCESS 64       /* largest single operand (a ZMM register) */
 #define EMU_PAGE_SLOTS 16       /* distinct pages one emulation may touch */
-#define EMU_REP_BUDGET 4096     /* REP iterations per call before yielding */
+#define EMU_REP_BUDGET 4096     /* REP iterations per call before yielding (the
+                                   default; whvemu_set_rep_limit changes it) */
 
 /*
  * Result of every internal step. What may have changed when it is returned:
@@ -130,6 +131,7 @@ struct emu_handle {
     const char *last_failure;
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
+    uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
 };
 
 struct page_slot {

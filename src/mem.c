@@ -116,6 +116,11 @@ unsigned mem_free_slots(const struct emu *e)
     return EMU_PAGE_SLOTS - e->npages;
 }
 
+void mem_forget_pages(struct emu *e)
+{
+    e->npages = 0;
+}
+
 static WHV_TRANSLATE_GVA_FLAGS translate_flags(uint8_t intent)
 {
     uint32_t f = WHvTranslateGvaFlagSetPageTableBits;

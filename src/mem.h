@@ -23,5 +23,8 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
 enum rc mem_fetch_insn(struct emu *e);
 /* Free page slots left for this call (REP loops stop before they run out). */
 unsigned mem_free_slots(const struct emu *e);
+/* Empties the page slots: later accesses translate their pages again (a REP
+ * loop that runs to completion). */
+void mem_forget_pages(struct emu *e);
 
 #endif /* WHVEMU_MEM_H */

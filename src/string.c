@@ -3,8 +3,11 @@
  * directions. rSI/rDI/rCX are sized by the address size. Each iteration does
  * its memory accesses first and then updates the registers, so a fault
  * leaves exactly the completed iterations. The loop yields (RC_RETRY, RIP on
- * the instruction) after EMU_REP_BUDGET iterations or when the call's page
- * slots run low; the guest then re-executes and exits again.
+ * the instruction) after the handle's REP limit (EMU_REP_BUDGET unless
+ * whvemu_set_rep_limit changed it) or when the call's page slots run low;
+ * the guest then re-executes and exits again. With limit 0 (run to
+ * completion) it does not yield: it starts a fresh set of page slots
+ * instead, so the pages it goes on with are translated again.
  */
 #include "emu.h"
 #include "mem.h"
@@ -33,8 +36,14 @@ static enum rc str_may_iterate(struct emu *e, const struct str_state *s, bool *g
         *go = false;
         return RC_OK;
     }
-    if (e->rep_done >= EMU_REP_BUDGET || mem_free_slots(e) < STR_SLOTS_PER_ITER)
+    uint32_t limit = e->h->rep_limit;
+    if (limit && e->rep_done >= limit)
         return RC_RETRY;
+    if (mem_free_slots(e) < STR_SLOTS_PER_ITER) {
+        if (limit)
+            return RC_RETRY;
+        mem_forget_pages(e);
+    }
     /* Single-stepping traps after every iteration (SDM Vol. 3 17.3.1.4). */
     if (e->rep_done && (vcpu_rflags(e) & FL_TF))
         return RC_RETRY;

@@ -131,6 +131,14 @@ static void map_del(page_map *m, UINT64 key)
     }
 }
 
+/* Empties the map and keeps its buckets. */
+static void map_clear(page_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        m->keys[i] = MAP_EMPTY;
+    m->used = 0;
+}
+
 static void map_free(page_map *m)
 {
     free(m->keys);
@@ -222,6 +230,8 @@ struct fake_vmm {
     page_map gpa_pages;       /* GPA page number -> index in pages[] */
     UINT8 **pages;
     size_t npages, cap_pages;
+    UINT8 **spare;            /* zeroed pages kept by fvmm_reset() for reuse */
+    size_t nspare;
     page_map mmio_pages;      /* GPA page number -> 1 */
     int mmio_translates_unmapped;
 
@@ -257,6 +267,8 @@ struct fake_vmm {
     fvmm_port_write *port_writes;
     size_t nport_writes, cap_port_writes;
 
+    int rep_to_completion; /* fvmm_set_rep_to_completion() */
+
     char msg[512];
 };
 
@@ -272,7 +284,10 @@ void fvmm_destroy(fake_vmm *vm)
         return;
     for (size_t i = 0; i < vm->npages; i++)
         free(vm->pages[i]);
+    for (size_t i = 0; i < vm->nspare; i++)
+        free(vm->spare[i]);
     free(vm->pages);
+    free(vm->spare);
     map_free(&vm->gpa_pages);
     map_free(&vm->mmio_pages);
     map_free(&vm->gva_map);
@@ -305,7 +320,7 @@ UINT8 *fvmm_gpa_page(fake_vmm *vm, UINT64 gpa)
         vm->cap_pages = vm->cap_pages ? vm->cap_pages * 2 : 16;
         vm->pages = xrealloc(vm->pages, vm->cap_pages * sizeof *vm->pages);
     }
-    UINT8 *p = xcalloc(1, FVMM_PAGE_SIZE);
+    UINT8 *p = vm->nspare ? vm->spare[--vm->nspare] : xcalloc(1, FVMM_PAGE_SIZE);
     vm->pages[vm->npages] = p;
     map_put(&vm->gpa_pages, gpa >> 12, vm->npages);
     vm->npages++;
@@ -732,6 +747,37 @@ const fvmm_port_write *fvmm_port_write_at(const fake_vmm *vm, size_t i)
 /* ------------------------------------------------------------------ */
 /* Log and injection                                                    */
 /* ------------------------------------------------------------------ */
+
+void fvmm_reset(fake_vmm *vm)
+{
+    if (vm->npages) {
+        vm->spare = xrealloc(vm->spare, (vm->nspare + vm->npages) * sizeof *vm->spare);
+        for (size_t i = 0; i < vm->npages; i++) {
+            memset(vm->pages[i], 0, FVMM_PAGE_SIZE);
+            vm->spare[vm->nspare++] = vm->pages[i];
+        }
+        vm->npages = 0;
+    }
+    map_clear(&vm->gpa_pages);
+    map_clear(&vm->mmio_pages);
+    vm->mmio_translates_unmapped = 0;
+    map_clear(&vm->gva_map);
+    vm->ngva = 0;
+    vm->default_translation = FVMM_UNMAPPED_IDENTITY;
+    vm->cpl = 0;
+    vm->rep_to_completion = 0;
+    memset(vm->regs, 0, sizeof vm->regs);
+    memset(vm->reg_disabled, 0, sizeof vm->reg_disabled);
+    fvmm_reset_log(vm);
+}
+
+void fvmm_reset_calls(fake_vmm *vm)
+{
+    vm->ncalls = 0;
+    vm->nreglog = 0;
+    memset(vm->counts, 0, sizeof vm->counts);
+    vm->ninject = 0;
+}
 
 void fvmm_reset_log(fake_vmm *vm)
 {
@@ -1189,6 +1235,80 @@ static const char *fail(fake_vmm *vm, const char *fmt, ...)
     return vm->msg;
 }
 
+void fvmm_set_rep_to_completion(fake_vmm *vm, int on)
+{
+    vm->rep_to_completion = on;
+}
+
+#define VALIDATE_MASK                                                                              \
+    (WHvTranslateGvaFlagValidateRead | WHvTranslateGvaFlagValidateWrite |                          \
+     WHvTranslateGvaFlagValidateExecute)
+
+/* A REP loop run to completion: the translate calls must split into
+ * consecutive sets of page slots, each translating a page again only to add
+ * a validation, and each but the last holding at least FVMM_REP_SLOTS_USED
+ * distinct pages (the emulator starts a fresh set only then). Where a set
+ * ends is not visible, so every possible split is tried: can[s] says a set
+ * may begin at translate call s. Returns the index of a call no split
+ * explains, or -1. */
+static long check_slot_sets(const fake_vmm *vm)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < vm->ncalls; i++)
+        n += vm->calls[i].kind == FVMM_CB_TRANSLATE;
+    if (n == 0)
+        return -1;
+    UINT64 *page = xcalloc(n, sizeof *page);
+    UINT32 *flags = xcalloc(n, sizeof *flags);
+    size_t *at = xcalloc(n, sizeof *at);
+    unsigned char *can = xcalloc(n + 1, 1);
+    UINT64 *wpage = xcalloc(n, sizeof *wpage); /* the pages of one set, and */
+    UINT32 *wflags = xcalloc(n, sizeof *wflags); /* what each was validated for */
+    for (size_t i = 0, k = 0; i < vm->ncalls; i++)
+        if (vm->calls[i].kind == FVMM_CB_TRANSLATE) {
+            page[k] = vm->calls[i].u.translate.gva & FVMM_PAGE_MASK;
+            flags[k] = vm->calls[i].u.translate.flags & VALIDATE_MASK;
+            at[k++] = i;
+        }
+    long bad = -1;
+    size_t furthest = 0;
+    can[0] = 1;
+    int ok = 0;
+    for (size_t s = 0; s < n && !ok; s++) {
+        if (!can[s])
+            continue;
+        size_t d = 0, e = s;
+        for (; e < n; e++) {
+            size_t w = 0;
+            while (w < d && wpage[w] != page[e])
+                w++;
+            if (w < d) {
+                if (!(flags[e] & ~wflags[w]))
+                    break; /* translated again with nothing new: not in this set */
+                wflags[w] |= flags[e];
+            } else {
+                wpage[d] = page[e];
+                wflags[d++] = flags[e];
+            }
+            if (d >= FVMM_REP_SLOTS_USED)
+                can[e + 1] = 1;
+        }
+        if (e == n)
+            ok = 1;
+        else if (e > furthest)
+            furthest = e;
+    }
+    if (!ok)
+        bad = (long)at[furthest];
+    free(page);
+    free(flags);
+    free(at);
+    free(can);
+    free(wpage);
+    free(wflags);
+    return bad;
+}
+
 static UINT32 status_bit_for(const fvmm_call *c)
 {
     switch (c->kind) {
@@ -1328,6 +1448,14 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
     }
 
     /* Memory accesses and translations. */
+    if (vm->rep_to_completion) {
+        long bad = check_slot_sets(vm);
+        if (bad >= 0)
+            return fail(vm, "translate #%ld: gva page 0x%llx translated again before %d "
+                            "distinct pages filled the page slots",
+                        bad, (unsigned long long)vm->calls[bad].u.translate.gva,
+                        FVMM_REP_SLOTS_USED);
+    }
     for (size_t i = 0; i < vm->ncalls; i++) {
         const fvmm_call *c = &vm->calls[i];
         if (c->kind == FVMM_CB_MEMORY) {
@@ -1354,7 +1482,7 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
             UINT32 before = 0;
             size_t prev = 0;
             int seen = 0;
-            for (size_t k = 0; k < i; k++) {
+            for (size_t k = 0; k < i && !vm->rep_to_completion; k++) {
                 const fvmm_call *p = &vm->calls[k];
                 if (p->kind == FVMM_CB_TRANSLATE &&
                     (p->u.translate.gva & FVMM_PAGE_MASK) == (gva & FVMM_PAGE_MASK)) {

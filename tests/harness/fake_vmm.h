@@ -272,9 +272,18 @@ typedef struct fvmm_call {
     } u;
 } fvmm_call;
 
+/* Returns the machine to the state fvmm_create() gives (no memory, no
+ * mappings, all registers zero, empty log) while keeping its allocations,
+ * so that one machine can serve millions of short runs. */
+void fvmm_reset(fake_vmm *vm);
+
 /* Clears the log, the counters, the pending injections, the port read
  * counts and the port write log. Memory, mappings and registers stay. */
 void fvmm_reset_log(fake_vmm *vm);
+/* Clears the log, the counters and the pending injections but keeps the
+ * port read counts and the port write log (an instruction emulated over
+ * several calls). */
+void fvmm_reset_calls(fake_vmm *vm);
 size_t fvmm_call_count(const fake_vmm *vm);
 const fvmm_call *fvmm_call_at(const fake_vmm *vm, size_t i);
 unsigned fvmm_count(const fake_vmm *vm, fvmm_cb_kind kind);
@@ -331,6 +340,17 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
  * Protocol checks
  * ------------------------------------------------------------------- */
 
+/* REP loops run to completion (whvemu_set_rep_limit(emu, 0)): the
+ * emulator then empties its page slots when FVMM_REP_SLOTS_USED of its 16
+ * are in use (16 minus the 4 one iteration may need, plus one) and
+ * translates pages again. With this on, fvmm_check_round_trip() accepts a
+ * page translated again without a new validation, but only where the
+ * translations split into sets of page slots that each translate a page
+ * once per kind of access and, but for the last, hold at least that many
+ * distinct pages. Off by default and after fvmm_reset(). */
+#define FVMM_REP_SLOTS_USED 13
+void fvmm_set_rep_to_completion(fake_vmm *vm, int on);
+
 /* Checks the callback log of one emulation call against the round-trip
  * rules, and returns a description of the first violation, or NULL:
  *   - at most one get-registers call;
@@ -344,7 +364,8 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
  *   - memory accesses are 1..8 bytes, direction 0 or 1, within one page;
  *   - translate GVAs are page aligned and each GVA page is translated once
  *     per kind of access: a later translation of a page must validate a
- *     read, write or execute access that no earlier one did;
+ *     read, write or execute access that no earlier one did (see
+ *     fvmm_set_rep_to_completion() for the one exception);
  *   - extended-state calls (FVMM_CB_XSTATE) name component 2, 5, 6 or 7
  *     with its exact size and Write 0 or 1; at most one read and one write
  *     per component; writes only in an emulation that commits: its status

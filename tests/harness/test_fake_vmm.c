@@ -328,6 +328,34 @@ static void test_round_trip_rules(void)
     fv[1].Reg64 = 0x1002;
     cb->WHvEmulatorSetVirtualProcessorRegisters(vm, fn, 2, fv);
     CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+
+    /* REP run to completion: a page may be translated again once the
+     * translations since the fresh set of page slots began fill 13 slots,
+     * never before; and never without the mode. */
+    val.Reg64 = 0x1002;
+    for (int mode = 0; mode < 2; mode++) {
+        fvmm_set_rep_to_completion(vm, mode);
+        for (unsigned before = 5; before <= 13; before += 8) {
+            fvmm_reset_log(vm);
+            for (unsigned p = 0; p < before; p++)
+                cb->WHvEmulatorTranslateGvaPage(vm, 0x100000 + 0x1000 * p,
+                                                WHvTranslateGvaFlagValidateRead, &r, &gpa);
+            /* The new set: a page of the old one, one more, and the first
+             * again; the first set ends anywhere after its 13th page. */
+            cb->WHvEmulatorTranslateGvaPage(vm, 0x200000, WHvTranslateGvaFlagValidateRead, &r,
+                                            &gpa);
+            cb->WHvEmulatorTranslateGvaPage(vm, 0x100000, WHvTranslateGvaFlagValidateRead, &r,
+                                            &gpa);
+            cb->WHvEmulatorSetVirtualProcessorRegisters(vm, &rip, 1, &val);
+            const char *why = fvmm_check_round_trip(vm, &vp, &mc, &ok);
+            CHECK((why == NULL) == (mode == 1 && before == 13));
+            /* The same page twice within the new set. */
+            cb->WHvEmulatorTranslateGvaPage(vm, 0x100000, WHvTranslateGvaFlagValidateRead, &r,
+                                            &gpa);
+            CHECK(fvmm_check_round_trip(vm, &vp, &mc, &ok) != NULL);
+        }
+    }
+    fvmm_set_rep_to_completion(vm, 0);
     fvmm_destroy(vm);
 }
 
