@@ -1532,7 +1532,8 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
     call.rip = vp.Rip;
     call.cr2 = addr;
 
-    sb->dev->emulation = (uint32_t)sb->st.emulations;
+    if (sb->dev)
+        sb->dev->emulation = (uint32_t)sb->st.emulations;
     st.AsUINT32 = 0;
     sb->in_emulation = 1;
     hr = WHvEmulatorTryMmioEmulation(sb->emu, &call, &vp, &mc, &st);
