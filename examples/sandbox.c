@@ -1200,6 +1200,14 @@ static void foreign_fault(struct sandbox *sb, const siginfo_t *si,
         out_str(&o, " (a callback touched memory it should not have)\n");
         out_machine_state(&o, uc);
         out_flush(&o);
+    } else if (sb && sb->stepping) {
+        struct out o = {.n = 0};
+        out_str(&o, "\nwhvemu-demo: fault at ");
+        out_hex(&o, (uint64_t)(uintptr_t)si->si_addr, 1);
+        out_str(&o, " while a refused instruction ran natively (it touched "
+                    "a third window page)\n");
+        out_machine_state(&o, uc);
+        out_flush(&o);
     }
     sigaction(SIGSEGV, &previous_segv, NULL);
 }
@@ -1440,14 +1448,22 @@ static void die(const char *msg)
     abort();
 }
 
-/* Lets the refused instruction run natively: the window takes the
- * backing store's contents and becomes accessible, and the trap flag stops
- * the thread right after the instruction (on_trap). */
-static void step_natively(struct sandbox *sb, ucontext_t *uc)
+/* Lets the refused instruction run natively: the faulting page and the
+ * next (an access may cross into it) take the backing store's contents and
+ * become accessible, and the trap flag stops the thread right after the
+ * instruction (on_trap). One memory operand fits in those two pages; if
+ * the instruction touched another window page it would fault again and be
+ * reported as a fault during stepping. */
+static void step_natively(struct sandbox *sb, ucontext_t *uc, uint64_t addr)
 {
-    if (mprotect(sb->window, sb->window_size, PROT_READ | PROT_WRITE) != 0)
+    size_t off = (size_t)((addr - (uint64_t)(uintptr_t)sb->window) & ~(PAGE - 1));
+    size_t len = off + 2 * PAGE <= sb->window_size ? 2 * PAGE : PAGE;
+
+    if (mprotect(sb->window + off, len, PROT_READ | PROT_WRITE) != 0)
         die("mprotect of the window failed while stepping an instruction");
-    memcpy(sb->window, sb->ram, sb->window_size);
+    memcpy(sb->window + off, sb->ram + off, len);
+    sb->step_off = off;
+    sb->step_len = len;
     sb->stepping = 1;
     uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF */
 }
@@ -1466,8 +1482,8 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
         errno = saved_errno;
         return;
     }
-    memcpy(sb->ram, sb->window, sb->window_size);
-    if (mprotect(sb->window, sb->window_size, PROT_NONE) != 0)
+    memcpy(sb->ram + sb->step_off, sb->window + sb->step_off, sb->step_len);
+    if (mprotect(sb->window + sb->step_off, sb->step_len, PROT_NONE) != 0)
         die("mprotect of the window failed after stepping an instruction");
     uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
     sb->stepping = 0;
@@ -1502,8 +1518,8 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         errno = saved_errno;
         return;
     }
-    if (!sb || sb->in_emulation || g[REG_TRAPNO] != PF_VECTOR ||
-        !in_window(sb, addr)) {
+    if (!sb || sb->in_emulation || sb->stepping ||
+        g[REG_TRAPNO] != PF_VECTOR || !in_window(sb, addr)) {
         foreign_fault(sb, si, uc);
         errno = saved_errno;
         return;
@@ -1549,7 +1565,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
             record_failure(sb, &call, &mc, hr, st);
             sb->same_rip = 0;
             if (sb->step_refused && sb->failure.refused && !sb->dev) {
-                step_natively(sb, uc);
+                step_natively(sb, uc, addr);
                 errno = saved_errno;
                 return;
             }

@@ -146,6 +146,7 @@ struct sandbox {
     struct sandbox_failure failure;
     int step_refused;                /* memory windows only */
     volatile sig_atomic_t stepping;  /* a refused instruction is stepping */
+    size_t step_off, step_len;       /* the window pages made accessible */
 
     sandbox_exit_hook exit_hook;
     void *exit_hook_arg;
