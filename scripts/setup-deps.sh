@@ -8,6 +8,7 @@ pkgs=(
   libzydis-dev                       # decoder oracle (tests only)
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev  # ABI probe against the SDK-style headers (tests only)
   valgrind                           # instruction-count benchmark
+  libc6-dbg                          # names of the C library's string implementations (sandbox-libc)
 )
 
 missing=()
