@@ -13,7 +13,7 @@
  *
  *   sandbox-libc [--level sse2|avx2|evex] [--sweep quick|default|full]
  *                [--only NAME[,NAME...]] [--max-size N] [--step-refused]
- *                [--list] [--dispatch]
+ *                [--no-roundtrip] [--list] [--dispatch]
  *
  *   --level     the C library's dispatch level: the program re-executes
  *               itself with GLIBC_TUNABLES set so that the IFUNCs pick the
@@ -25,6 +25,8 @@
  *               natively, single-stepped (sandbox_set_step_refused), so
  *               the whole sweep runs and checks the test itself; counted
  *               and reported, never mistaken for emulation.
+ *   --no-roundtrip  do not send the vector registers through the
+ *               callbacks after every emulation (roundtrip_hook).
  *   --list      print the implementations and exit.
  *   --dispatch  run --list at every level the host offers and check that
  *               each level resolves every function differently.
@@ -582,6 +584,38 @@ static uint64_t run_case(const struct ccase *c, int world_d)
 
 static sigjmp_buf recover;
 
+/* After every successful emulation (exit hook, in the signal handler):
+ * XMM0-15 and MXCSR read through the get-registers callback and written
+ * back through the set one, YMM bits 255:128 read and written back through
+ * the extended-state callback - the round trip an emulated SIMD instruction
+ * makes. The code under test keeps vector values live across emulated
+ * integer and REP MOVSB/STOSB accesses, so a round trip that changed
+ * anything shows up as a wrong result. */
+static uint64_t roundtrips;
+
+static void roundtrip_hook(struct sandbox *s, void *ctx, void *arg)
+{
+    WHV_REGISTER_NAME names[17];
+    WHV_REGISTER_VALUE v[17];
+    const WHV_EMULATOR_CALLBACKS *cb = sandbox_callbacks();
+    uint8_t hi[256];
+
+    (void)s;
+    (void)arg;
+    for (unsigned r = 0; r < 16; r++)
+        names[r] = (WHV_REGISTER_NAME)(WHvX64RegisterXmm0 + r);
+    names[16] = WHvX64RegisterXmmControlStatus;
+    if (cb->WHvEmulatorGetVirtualProcessorRegisters(ctx, names, 17, v) != S_OK ||
+        cb->WHvEmulatorSetVirtualProcessorRegisters(ctx, names, 17, v) != S_OK)
+        return; /* the callback noted the problem: the case fails */
+    if (sandbox_xcr0() & 4u) {
+        if (sandbox_xstate_callback()(ctx, 2, 0, hi, sizeof(hi)) != S_OK)
+            return;
+        sandbox_xstate_callback()(ctx, 2, 1, hi, sizeof(hi));
+    }
+    roundtrips++;
+}
+
 /* The device run: 0, or -1 when an emulation failed (sb.failure). */
 static int run_device(const struct ccase *c, uint64_t *result)
 {
@@ -900,7 +934,7 @@ static void usage(FILE *o)
     fprintf(o, "usage: sandbox-libc [--level sse2|avx2|evex] "
                "[--sweep quick|default|full] [--only NAME,...]\n"
                "                    [--max-size N] [--step-refused] "
-               "[--list] [--dispatch] [--quiet]\n");
+               "[--no-roundtrip] [--list] [--dispatch] [--quiet]\n");
 }
 
 static int parse_sweep(const char *v, enum sweep *sw)
@@ -922,7 +956,7 @@ int main(int argc, char **argv)
     enum sweep sw = SWEEP_DEFAULT;
     const char *only = NULL, *env;
     size_t max_n = MAX_SIZE;
-    int step = 0, list = 0, dispatch = 0, quiet = 0;
+    int step = 0, list = 0, dispatch = 0, quiet = 0, roundtrip = 1;
     int selected[F_COUNT];
     uint64_t total_wrong = 0, total_refused = 0, total_other = 0;
     uint64_t total_stepped = 0, total_cases = 0;
@@ -969,6 +1003,8 @@ int main(int argc, char **argv)
             list = 1;
         } else if (strcmp(a, "--dispatch") == 0) {
             dispatch = 1;
+        } else if (strcmp(a, "--no-roundtrip") == 0) {
+            roundtrip = 0;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else {
@@ -1043,11 +1079,17 @@ int main(int argc, char **argv)
     sandbox_set_recovery(&sb, &recover);
     if (step)
         sandbox_set_step_refused(&sb, 1);
+    if (roundtrip)
+        sb.exit_hook = roundtrip_hook;
 
     print_coverage(sw, max_n);
     if (step)
         printf("--step-refused: instructions the emulator refuses run "
                "natively (this checks the test, not the emulator)\n");
+    if (roundtrip)
+        printf("after every emulation XMM0-15, MXCSR and YMM 255:128 make "
+               "a round trip through\n  the callbacks (--no-roundtrip: "
+               "not)\n");
     printf("CR0 %#llx CR4 %#llx XCR0 %#llx as the callbacks report them\n",
            (unsigned long long)sandbox_cr0(), (unsigned long long)sandbox_cr4(),
            (unsigned long long)sandbox_xcr0());
@@ -1075,7 +1117,8 @@ int main(int argc, char **argv)
     if (total_stepped)
         printf(", %" PRIu64 " refused instructions stepped natively",
                total_stepped);
-    printf("; %.1f s\n", now() - t0);
+    printf("; %" PRIu64 " vector register round trips; %.1f s\n", roundtrips,
+           now() - t0);
     if (total_refused)
         printf("The emulator refused instructions the C library or the "
                "compiler uses on device\nmemory (above: where, their bytes, "

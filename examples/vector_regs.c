@@ -11,8 +11,8 @@
  * for YMM bits 255:128 - with the Context the emulator was given:
  *
  *   intact   the hook finds the 256-bit values in YMM registers (low half
- *            through Xmm<n>, high half through component 2) and changes
- *            nothing; the function sees its values unchanged.
+ *            through Xmm<n>, high half through component 2) and writes all
+ *            sixteen back as read; the function sees its values unchanged.
  *   rewrite  the hook replaces every value it finds, both halves; the
  *            function must see exactly the new values in those registers
  *            and the old ones elsewhere.
@@ -137,6 +137,11 @@ static void hook_ymm(void *ctx)
             }
             break;
         }
+    }
+    if (hs.mode == M_INTACT) {
+        /* A round trip: everything written back as read. */
+        set_regs(ctx, names, 16, v);
+        xstate(ctx, 1, hi);
     }
     if (hs.mode == M_REWRITE && n_set) {
         set_regs(ctx, set_names, n_set, set_v);
