@@ -897,7 +897,9 @@ static void report_fn(enum fn f)
         printf(", %" PRIu64 " refused and stepped natively", s->stepped);
     printf(", %.2f s", s->seconds);
     if (faults)
-        printf(" (%.2f us per device access)", s->seconds * 1e6 / (double)faults);
+        printf(" (%.2f us per device access, native runs and checks "
+               "included)",
+               s->seconds * 1e6 / (double)faults);
     printf("\n");
     for (unsigned i = 0; i < s->n_sites; i++) {
         const struct site *t = &s->sites[i];
