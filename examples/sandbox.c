@@ -11,9 +11,12 @@
 #include "sandbox.h"
 
 #include <asm/prctl.h>
+#include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -28,18 +31,113 @@
 #define SAME_RIP_LIMIT 10000u
 
 /* Values for state a user process cannot read. They describe a typical
- * 64-bit Linux process and are only needed if the emulator asks. */
+ * 64-bit Linux process and are only needed if the emulator asks. CR0 is
+ * what Linux runs user code with: PE MP ET NE WP AM PG, and TS clear (the
+ * kernel never lets user code take #NM). CR4 and XCR0 are read from the
+ * host (host_control_registers()). */
 #define FAKE_CR0 0x80050033ull /* PE MP ET NE WP AM PG */
-#define FAKE_CR4 0x00340EA0ull /* PAE PGE OSFXSR OSXMMEXCPT UMIP OSXSAVE SMEP SMAP */
 #define FAKE_EFER 0xD01ull     /* SCE LME LMA NXE */
-#define FAKE_XCR0 0x7ull
 #define FAKE_TR_SELECTOR 0x40
 #define FAKE_TR_BASE 0xFFFFFE0000003000ull
 #define FAKE_GDT_BASE 0xFFFFFE0000001000ull
 #define FAKE_IDT_BASE 0xFFFFFE0000000000ull
 
 static _Thread_local struct sandbox *tls_sandbox;
-static struct sigaction previous_segv;
+static struct sigaction previous_segv, previous_trap;
+
+/* ---- the host's control registers and XSAVE layout ---------------------- */
+
+#define CR4_PAE (1ull << 5)
+#define CR4_PGE (1ull << 7)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_UMIP (1ull << 11)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_PKE (1ull << 22)
+
+/* The XSAVE components the extended-state callback serves. */
+#define XCOMP_YMM_HI128 2u
+#define XCOMP_OPMASK 5u
+#define XCOMP_ZMM_HI256 6u
+#define XCOMP_HI16_ZMM 7u
+#define XCOMP_MAX 8u
+
+static struct {
+    pthread_once_t once;
+    uint64_t cr4, xcr0;
+    /* Standard-format offset and size of each user component (CPUID
+     * leaf 0xD, sub-leaf i: EBX, EAX); 0 where the CPU has none. */
+    uint32_t offset[XCOMP_MAX], size[XCOMP_MAX];
+} host = {.once = PTHREAD_ONCE_INIT};
+
+static uint64_t read_xcr0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* CR4 as far as user space can tell: the bits Linux always sets on x86-64,
+ * and those it sets whenever the CPU has the feature, where CPUID (OSXSAVE
+ * and OSPKE mirror CR4) or the auxiliary vector (FSGSBASE) says so. */
+static void host_control_registers(void)
+{
+    unsigned a, b, c, d;
+    uint64_t cr4 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+
+    if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE)) {
+        cr4 |= CR4_OSXSAVE;
+        host.xcr0 = read_xcr0();
+    }
+    if (__get_cpuid_max(0, NULL) >= 7) {
+        __cpuid_count(7, 0, a, b, c, d);
+        if (b & (1u << 7))
+            cr4 |= CR4_SMEP;
+        if (b & (1u << 20))
+            cr4 |= CR4_SMAP;
+        if (c & (1u << 2))
+            cr4 |= CR4_UMIP;
+        if (c & (1u << 4)) /* OSPKE */
+            cr4 |= CR4_PKE;
+    }
+    if (getauxval(AT_HWCAP2) & 2) /* HWCAP2_FSGSBASE */
+        cr4 |= CR4_FSGSBASE;
+    host.cr4 = cr4;
+    if ((cr4 & CR4_OSXSAVE) && __get_cpuid_max(0, NULL) >= 0xD) {
+        for (unsigned i = XCOMP_YMM_HI128; i < XCOMP_MAX; i++) {
+            if (!(host.xcr0 & (1ull << i)))
+                continue;
+            __cpuid_count(0xD, i, a, b, c, d);
+            host.size[i] = a;
+            host.offset[i] = b;
+        }
+    }
+}
+
+static void host_init(void)
+{
+    pthread_once(&host.once, host_control_registers);
+}
+
+uint64_t sandbox_cr0(void)
+{
+    return FAKE_CR0;
+}
+
+uint64_t sandbox_cr4(void)
+{
+    host_init();
+    return host.cr4;
+}
+
+uint64_t sandbox_xcr0(void)
+{
+    host_init();
+    return host.xcr0;
+}
 
 /* ---- async-signal-safe text output ---------------------------------- */
 
@@ -104,8 +202,17 @@ const char *sandbox_register_name(uint32_t name)
         "Ss", "Ds", "Fs", "Gs", "Ldtr", "Tr", "Idtr", "Gdtr", "Cr0", "Cr2",
         "Cr3", "Cr4", "Cr8", "Dr0", "Dr1", "Dr2", "Dr3", "Dr6", "Dr7", "XCr0",
     };
+    static const char *const vec[] = {
+        "Xmm0", "Xmm1", "Xmm2", "Xmm3", "Xmm4", "Xmm5", "Xmm6", "Xmm7",
+        "Xmm8", "Xmm9", "Xmm10", "Xmm11", "Xmm12", "Xmm13", "Xmm14", "Xmm15",
+        "FpMmx0", "FpMmx1", "FpMmx2", "FpMmx3", "FpMmx4", "FpMmx5", "FpMmx6",
+        "FpMmx7", "FpControlStatus", "XmmControlStatus",
+    };
     if (name < sizeof(low) / sizeof(low[0]))
         return low[name];
+    if (name >= WHvX64RegisterXmm0 &&
+        name - WHvX64RegisterXmm0 < sizeof(vec) / sizeof(vec[0]))
+        return vec[name - WHvX64RegisterXmm0];
     switch (name) {
     case WHvX64RegisterEfer:
         return "Efer";
@@ -325,6 +432,180 @@ static int segment_value(const struct exit_call *c, uint32_t name,
     }
 }
 
+/* ---- vector state in the signal frame ------------------------------------ *
+ *
+ * uc_mcontext.fpregs points at the frame's FXSAVE image (struct
+ * _libc_fpstate: x87 control/status, ST0-7, MXCSR, XMM0-15). When the
+ * kernel saved more with XSAVE, bytes 464-511 of that image (software
+ * reserved) hold its description: FP_XSTATE_MAGIC1, the features saved and
+ * the size of the XSAVE area, which ends with FP_XSTATE_MAGIC2. The XSAVE
+ * header follows the FXSAVE image at offset 512, and each component sits
+ * at its standard-format offset (CPUID leaf 0xD). A component whose
+ * XSTATE_BV bit is clear is in its init state (all zeros for the vector
+ * components) whatever its bytes say, and XRSTOR on sigreturn would put it
+ * back to init: writing a component sets its bit. The same holds for the
+ * legacy components: x87 (bit 0, ST/MM registers) and SSE (bit 1, XMM).
+ */
+#define FPX_SW_OFFSET 464u
+#ifndef FP_XSTATE_MAGIC1 /* <signal.h> has them with glibc */
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#endif
+#define XSAVE_HEADER_OFFSET 512u
+#define XCOMP_X87 0u
+#define XCOMP_SSE 1u
+#define MXCSR_DEFAULT_MASK 0xFFBFu
+
+struct xframe {
+    uint8_t *fx;        /* the FXSAVE image, NULL if none */
+    int xsave;          /* an XSAVE area follows */
+    uint64_t xfeatures; /* components the kernel saved */
+    uint32_t xstate_size;
+};
+
+static void xframe_of(const ucontext_t *uc, struct xframe *x)
+{
+    uint32_t magic1, magic2, size;
+    uint64_t features;
+
+    memset(x, 0, sizeof(*x));
+    x->fx = (uint8_t *)uc->uc_mcontext.fpregs;
+    if (!x->fx)
+        return;
+    memcpy(&magic1, x->fx + FPX_SW_OFFSET, 4);
+    memcpy(&features, x->fx + FPX_SW_OFFSET + 8, 8);
+    memcpy(&size, x->fx + FPX_SW_OFFSET + 16, 4);
+    if (magic1 != FP_XSTATE_MAGIC1 || size < XSAVE_HEADER_OFFSET + 64)
+        return;
+    memcpy(&magic2, x->fx + size, 4);
+    if (magic2 != FP_XSTATE_MAGIC2)
+        return;
+    x->xsave = 1;
+    x->xfeatures = features;
+    x->xstate_size = size;
+}
+
+static uint64_t xstate_bv(const struct xframe *x)
+{
+    uint64_t bv;
+    memcpy(&bv, x->fx + XSAVE_HEADER_OFFSET, 8);
+    return bv;
+}
+
+/* Marks component `i` as holding what its area says; returns whether the
+ * bit was clear. */
+static int xstate_mark(const struct xframe *x, unsigned i)
+{
+    uint64_t bv;
+    if (!x->xsave)
+        return 0;
+    bv = xstate_bv(x);
+    if (bv & (1ull << i))
+        return 0;
+    bv |= 1ull << i;
+    memcpy(x->fx + XSAVE_HEADER_OFFSET, &bv, 8);
+    return 1;
+}
+
+/* x87 physical register i (MMi) is ST((i - TOP) mod 8), and FXSAVE keeps
+ * the registers in ST order. */
+static unsigned mmx_slot(const struct _libc_fpstate *fp, unsigned i)
+{
+    unsigned top = (fp->swd >> 11) & 7u;
+    return (i - top) & 7u;
+}
+
+static uint32_t mxcsr_mask(const struct _libc_fpstate *fp)
+{
+    return fp->mxcr_mask ? fp->mxcr_mask : MXCSR_DEFAULT_MASK;
+}
+
+static int is_vector_register(uint32_t name)
+{
+    return name >= WHvX64RegisterXmm0 &&
+           name <= WHvX64RegisterXmmControlStatus;
+}
+
+/* Reads one of Xmm0-15, FpMmx0-7, FpControlStatus, XmmControlStatus.
+ * Returns 0, or -1 when the frame has no FXSAVE image. */
+static int vector_get(const ucontext_t *uc, uint32_t name,
+                      WHV_REGISTER_VALUE *v)
+{
+    const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    if (!fp)
+        return -1;
+    if (name <= WHvX64RegisterXmm15) {
+        memcpy(&v->Reg128, &fp->_xmm[name - WHvX64RegisterXmm0], 16);
+    } else if (name <= WHvX64RegisterFpMmx7) {
+        const struct _libc_fpxreg *r =
+            &fp->_st[mmx_slot(fp, name - WHvX64RegisterFpMmx0)];
+        uint64_t mant;
+        memcpy(&mant, r->significand, 8);
+        v->Fp.Mantissa = mant;
+        v->Fp.BiasedExponent = r->exponent & 0x7FFFu;
+        v->Fp.Sign = (r->exponent >> 15) & 1u;
+    } else if (name == WHvX64RegisterFpControlStatus) {
+        v->FpControlStatus.FpControl = fp->cwd;
+        v->FpControlStatus.FpStatus = fp->swd;
+        v->FpControlStatus.FpTag = (UINT8)fp->ftw; /* abridged, physical */
+        v->FpControlStatus.LastFpOp = fp->fop;
+        v->FpControlStatus.LastFpRip = fp->rip;
+    } else {
+        v->XmmControlStatus.LastFpRdp = fp->rdp;
+        v->XmmControlStatus.XmmStatusControl = fp->mxcsr;
+        v->XmmControlStatus.XmmStatusControlMask = mxcsr_mask(fp);
+    }
+    return 0;
+}
+
+/* Checks a write before anything is changed: the frame must exist, and
+ * MXCSR must not get bits the CPU does not have (sigreturn would refuse
+ * the frame). Returns 0 or -1. */
+static int vector_check(const ucontext_t *uc, uint32_t name,
+                        const WHV_REGISTER_VALUE *v)
+{
+    const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    if (!fp)
+        return -1;
+    if (name == WHvX64RegisterXmmControlStatus &&
+        (v->XmmControlStatus.XmmStatusControl & ~mxcsr_mask(fp)))
+        return -1;
+    return 0;
+}
+
+static void vector_set(struct sandbox *sb, ucontext_t *uc, uint32_t name,
+                       const WHV_REGISTER_VALUE *v)
+{
+    struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    struct xframe x;
+    unsigned comp = XCOMP_SSE;
+
+    xframe_of(uc, &x);
+    if (name <= WHvX64RegisterXmm15) {
+        memcpy(&fp->_xmm[name - WHvX64RegisterXmm0], &v->Reg128, 16);
+    } else if (name <= WHvX64RegisterFpMmx7) {
+        struct _libc_fpxreg *r =
+            &fp->_st[mmx_slot(fp, name - WHvX64RegisterFpMmx0)];
+        uint64_t mant = v->Fp.Mantissa;
+        memcpy(r->significand, &mant, 8);
+        r->exponent = (unsigned short)(v->Fp.BiasedExponent |
+                                       ((unsigned)v->Fp.Sign << 15));
+        comp = XCOMP_X87;
+    } else if (name == WHvX64RegisterFpControlStatus) {
+        fp->cwd = v->FpControlStatus.FpControl;
+        fp->swd = v->FpControlStatus.FpStatus;
+        fp->ftw = v->FpControlStatus.FpTag;
+        fp->fop = v->FpControlStatus.LastFpOp;
+        fp->rip = v->FpControlStatus.LastFpRip;
+        comp = XCOMP_X87;
+    } else {
+        fp->rdp = v->XmmControlStatus.LastFpRdp;
+        fp->mxcsr = v->XmmControlStatus.XmmStatusControl;
+    }
+    if (xstate_mark(&x, comp))
+        sb->st.xstate_bits_set++;
+}
+
 /* ---- callbacks ------------------------------------------------------------ */
 
 static HRESULT CALLBACK cb_io_port(VOID *context,
@@ -389,8 +670,20 @@ static HRESULT CALLBACK cb_memory(VOID *context,
             c->dev_writes++;
         else
             c->dev_reads++;
-        device_access(sb->dev, (uint32_t)(gpa - sb->device_gpa), n, write,
-                      m->Data);
+        if (sb->dev) {
+            device_access(sb->dev, (uint32_t)(gpa - sb->device_gpa), n, write,
+                          m->Data);
+        } else {
+            uint8_t *p = sb->ram + (gpa - sb->device_gpa);
+            if (gpa - sb->device_gpa + n > sb->window_size) {
+                note_bad(c, "memory access runs past the window at GPA", gpa);
+                return E_INVALIDARG;
+            }
+            if (write)
+                memcpy(p, m->Data, n);
+            else
+                memcpy(m->Data, p, n);
+        }
         return S_OK;
     }
     /* Host memory, identity mapped. The window's own host addresses and
@@ -440,6 +733,14 @@ static HRESULT CALLBACK cb_get_registers(VOID *context,
         }
         if (segment_value(c, name, &v->Segment) == 0)
             continue;
+        if (is_vector_register(name)) {
+            if (vector_get(c->uc, name, v) != 0) {
+                note_bad_register(c, "get-registers: the signal frame has no "
+                                     "FXSAVE image for", name);
+                hr = E_FAIL;
+            }
+            continue;
+        }
         switch (names[i]) {
         case WHvX64RegisterRip:
             v->Reg64 = (uint64_t)g[REG_RIP];
@@ -471,7 +772,7 @@ static HRESULT CALLBACK cb_get_registers(VOID *context,
             v->Reg64 = 0;
             break;
         case WHvX64RegisterCr4:
-            v->Reg64 = FAKE_CR4;
+            v->Reg64 = sandbox_cr4();
             break;
         case WHvX64RegisterDr6:
             v->Reg64 = 0xFFFF0FF0ull;
@@ -480,7 +781,7 @@ static HRESULT CALLBACK cb_get_registers(VOID *context,
             v->Reg64 = 0x400;
             break;
         case WHvX64RegisterXCr0:
-            v->Reg64 = FAKE_XCR0;
+            v->Reg64 = sandbox_xcr0();
             break;
         case WHvX64RegisterEfer:
             v->Reg64 = FAKE_EFER;
@@ -537,6 +838,14 @@ static HRESULT CALLBACK cb_set_registers(VOID *context,
             }
             continue;
         }
+        if (is_vector_register(name)) {
+            if (vector_check(c->uc, name, &values[i]) != 0) {
+                note_bad_register(c, "set-registers: no FXSAVE image, or "
+                                     "MXCSR bits the CPU lacks, for", name);
+                return E_FAIL;
+            }
+            continue;
+        }
         switch (names[i]) {
         case WHvX64RegisterCr2:
         case WHvRegisterPendingInterruption:
@@ -554,6 +863,10 @@ static HRESULT CALLBACK cb_set_registers(VOID *context,
         const WHV_REGISTER_VALUE *v = &values[i];
         if (name <= WHvX64RegisterR15) {
             g[gpr_slot[name]] = (greg_t)v->Reg64;
+            continue;
+        }
+        if (is_vector_register(name)) {
+            vector_set(sb, c->uc, name, v);
             continue;
         }
         switch (names[i]) {
@@ -622,6 +935,73 @@ static HRESULT CALLBACK cb_translate(VOID *context,
         *result = WHvTranslateGvaResultSuccess;
     }
     return S_OK;
+}
+
+/* The extended-state callback (whvemu.h): YMM_Hi128, and the AVX-512
+ * components where the CPU and the kernel have them, straight from the
+ * XSAVE area of the signal frame. */
+static HRESULT CALLBACK cb_xstate(VOID *context, UINT32 component, BOOL write,
+                                  VOID *buffer, UINT32 size)
+{
+    struct exit_call *c = context;
+    struct sandbox *sb = c->sb;
+    struct xframe x;
+    uint64_t bit = 1ull << (component & 63u);
+
+    if (write)
+        sb->st.xstate_writes++;
+    else
+        sb->st.xstate_reads++;
+    host_init();
+    if (component != XCOMP_YMM_HI128 && component != XCOMP_OPMASK &&
+        component != XCOMP_ZMM_HI256 && component != XCOMP_HI16_ZMM) {
+        note_bad(c, "xstate callback for a component it does not serve:",
+                 component);
+        return E_INVALIDARG;
+    }
+    if (!buffer || host.size[component] == 0 ||
+        size != host.size[component]) {
+        note_bad(c, "xstate callback with a size the CPU does not give "
+                    "the component; size", size);
+        return E_INVALIDARG;
+    }
+    xframe_of(c->uc, &x);
+    if (!x.xsave || !(x.xfeatures & bit) ||
+        host.offset[component] + size > x.xstate_size) {
+        note_bad(c, "xstate callback: the signal frame does not hold "
+                    "component", component);
+        return E_FAIL;
+    }
+    if (write) {
+        memcpy(x.fx + host.offset[component], buffer, size);
+        if (xstate_mark(&x, component))
+            sb->st.xstate_bits_set++;
+    } else if (xstate_bv(&x) & bit) {
+        memcpy(buffer, x.fx + host.offset[component], size);
+    } else {
+        memset(buffer, 0, size); /* init state */
+    }
+    return S_OK;
+}
+
+static const WHV_EMULATOR_CALLBACKS sandbox_cb = {
+    .Size = sizeof(WHV_EMULATOR_CALLBACKS),
+    .Reserved = 0,
+    .WHvEmulatorIoPortCallback = cb_io_port,
+    .WHvEmulatorMemoryCallback = cb_memory,
+    .WHvEmulatorGetVirtualProcessorRegisters = cb_get_registers,
+    .WHvEmulatorSetVirtualProcessorRegisters = cb_set_registers,
+    .WHvEmulatorTranslateGvaPage = cb_translate,
+};
+
+const WHV_EMULATOR_CALLBACKS *sandbox_callbacks(void)
+{
+    return &sandbox_cb;
+}
+
+WHVEMU_XSTATE_CALLBACK sandbox_xstate_callback(void)
+{
+    return cb_xstate;
 }
 
 /* ---- the signal handler ----------------------------------------------- */
@@ -818,6 +1198,14 @@ static void foreign_fault(struct sandbox *sb, const siginfo_t *si,
         out_str(&o, " during emulation #");
         out_dec(&o, sb->st.emulations);
         out_str(&o, " (a callback touched memory it should not have)\n");
+        out_machine_state(&o, uc);
+        out_flush(&o);
+    } else if (sb && sb->stepping) {
+        struct out o = {.n = 0};
+        out_str(&o, "\nwhvemu-demo: fault at ");
+        out_hex(&o, (uint64_t)(uintptr_t)si->si_addr, 1);
+        out_str(&o, " while a refused instruction ran natively (it touched "
+                    "a third window page)\n");
         out_machine_state(&o, uc);
         out_flush(&o);
     }
@@ -1023,6 +1411,86 @@ static void io_exit(struct sandbox *sb, ucontext_t *uc,
         sb->st.io_without_length++;
 }
 
+/* ---- failures a test recovers from -------------------------------------- */
+
+static void record_failure(struct sandbox *sb, const struct exit_call *c,
+                           const WHV_MEMORY_ACCESS_CONTEXT *mc, HRESULT hr,
+                           WHV_EMULATOR_STATUS st)
+{
+    struct sandbox_failure *f = &sb->failure;
+    const char *why = whvemu_last_failure(sb->emu);
+
+    memset(f, 0, sizeof(*f));
+    f->rip = c->rip;
+    f->n_bytes = copy_insn_bytes(c->rip, f->bytes);
+    f->gva = mc->Gva;
+    f->write = mc->AccessInfo.AccessType == WHvMemoryAccessWrite;
+    f->hr = hr;
+    f->status = st.AsUINT32;
+    f->why = why ? why : "";
+    f->injected = c->injected;
+    f->injected_event = c->inj_low;
+    if (c->n_bad) {
+        f->problem = c->bad[0].what;
+        f->problem_value = c->bad[0].value;
+    }
+    f->refused = hr == S_OK && st.InternalEmulationFailure &&
+                 (st.AsUINT32 & ~2u) == 0 && !c->injected && !c->n_bad;
+}
+
+static void die(const char *msg)
+{
+    struct out o = {.n = 0};
+    out_str(&o, "\nwhvemu-demo: ");
+    out_str(&o, msg);
+    out_str(&o, "\n");
+    out_flush(&o);
+    abort();
+}
+
+/* Lets the refused instruction run natively: the faulting page and the
+ * next (an access may cross into it) take the backing store's contents and
+ * become accessible, and the trap flag stops the thread right after the
+ * instruction (on_trap). One memory operand fits in those two pages; if
+ * the instruction touched another window page it would fault again and be
+ * reported as a fault during stepping. */
+static void step_natively(struct sandbox *sb, ucontext_t *uc, uint64_t addr)
+{
+    size_t off = (size_t)((addr - (uint64_t)(uintptr_t)sb->window) & ~(PAGE - 1));
+    size_t len = off + 2 * PAGE <= sb->window_size ? 2 * PAGE : PAGE;
+
+    if (mprotect(sb->window + off, len, PROT_READ | PROT_WRITE) != 0)
+        die("mprotect of the window failed while stepping an instruction");
+    memcpy(sb->window + off, sb->ram + off, len);
+    sb->step_off = off;
+    sb->step_len = len;
+    sb->stepping = 1;
+    uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF */
+}
+
+static void on_trap(int sig, siginfo_t *si, void *ucv)
+{
+    int saved_errno = errno;
+    ucontext_t *uc = ucv;
+    struct sandbox *sb = tls_sandbox;
+
+    (void)si;
+    if (!sb || !sb->stepping) {
+        /* Not ours: the previous disposition decides. */
+        sigaction(SIGTRAP, &previous_trap, NULL);
+        raise(sig);
+        errno = saved_errno;
+        return;
+    }
+    memcpy(sb->ram + sb->step_off, sb->window + sb->step_off, sb->step_len);
+    if (mprotect(sb->window + sb->step_off, sb->step_len, PROT_NONE) != 0)
+        die("mprotect of the window failed after stepping an instruction");
+    uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
+    sb->stepping = 0;
+    sb->st.stepped++;
+    errno = saved_errno;
+}
+
 /* ---- the handler ------------------------------------------------------- */
 
 static void on_segv(int sig, siginfo_t *si, void *ucv)
@@ -1050,8 +1518,8 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         errno = saved_errno;
         return;
     }
-    if (!sb || sb->in_emulation || g[REG_TRAPNO] != PF_VECTOR ||
-        !in_window(sb, addr)) {
+    if (!sb || sb->in_emulation || sb->stepping ||
+        g[REG_TRAPNO] != PF_VECTOR || !in_window(sb, addr)) {
         foreign_fault(sb, si, uc);
         errno = saved_errno;
         return;
@@ -1080,15 +1548,30 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
     call.rip = vp.Rip;
     call.cr2 = addr;
 
-    sb->dev->emulation = (uint32_t)sb->st.emulations;
+    if (sb->dev)
+        sb->dev->emulation = (uint32_t)sb->st.emulations;
     st.AsUINT32 = 0;
     sb->in_emulation = 1;
     hr = WHvEmulatorTryMmioEmulation(sb->emu, &call, &vp, &mc, &st);
+    if (hr == S_OK && st.EmulationSuccessful && !call.injected &&
+        !call.n_bad && sb->exit_hook)
+        sb->exit_hook(sb, &call, sb->exit_hook_arg);
     sb->in_emulation = 0;
 
     check_progress(sb, &call, g);
     if (hr != S_OK || !st.EmulationSuccessful || call.injected ||
         call.n_bad) {
+        if (sb->recover) {
+            record_failure(sb, &call, &mc, hr, st);
+            sb->same_rip = 0;
+            if (sb->step_refused && sb->failure.refused && !sb->dev) {
+                step_natively(sb, uc, addr);
+                errno = saved_errno;
+                return;
+            }
+            errno = saved_errno;
+            siglongjmp(*sb->recover, 1);
+        }
         fatal_report(sb, &call, &vp, &mc, NULL, hr, st);
         abort();
     }
@@ -1126,6 +1609,16 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
 
 /* ---- setup ------------------------------------------------------------ */
 
+static void install_trap_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_trap;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTRAP, &sa, &previous_trap);
+}
+
 int sandbox_install_handler(void)
 {
     struct sigaction sa;
@@ -1139,45 +1632,97 @@ int sandbox_install_handler(void)
     return sigaction(SIGSEGV, &sa, &previous_segv);
 }
 
-int sandbox_init(struct sandbox *sb, struct device *dev,
-                 enum sandbox_bytes mode, char *err, size_t errlen)
+static void set_err(char *err, size_t errlen, const char *msg)
 {
-    static const WHV_EMULATOR_CALLBACKS callbacks = {
-        .Size = sizeof(WHV_EMULATOR_CALLBACKS),
-        .Reserved = 0,
-        .WHvEmulatorIoPortCallback = cb_io_port,
-        .WHvEmulatorMemoryCallback = cb_memory,
-        .WHvEmulatorGetVirtualProcessorRegisters = cb_get_registers,
-        .WHvEmulatorSetVirtualProcessorRegisters = cb_set_registers,
-        .WHvEmulatorTranslateGvaPage = cb_translate,
-    };
+    if (err && errlen) {
+        strncpy(err, msg, errlen - 1);
+        err[errlen - 1] = 0;
+    }
+}
+
+static int sandbox_setup(struct sandbox *sb, struct device *dev,
+                         size_t size, enum sandbox_bytes mode, char *err,
+                         size_t errlen)
+{
     HRESULT hr;
     void *w;
 
+    host_init();
     memset(sb, 0, sizeof(*sb));
     sb->dev = dev;
     sb->bytes_mode = mode;
     sb->device_gpa = SANDBOX_DEVICE_GPA;
-    sb->window_size = DEMO_WINDOW_SIZE;
+    sb->window_size = size;
 
     w = mmap(NULL, sb->window_size, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (w == MAP_FAILED) {
-        if (err && errlen)
-            strncpy(err, "mmap of the device window failed", errlen - 1);
+        set_err(err, errlen, "mmap of the device window failed");
         return -1;
     }
     sb->window = w;
 
-    hr = WHvEmulatorCreateEmulator(&callbacks, &sb->emu);
+    hr = WHvEmulatorCreateEmulator(&sandbox_cb, &sb->emu);
     if (hr != S_OK) {
-        if (err && errlen)
-            strncpy(err, "WHvEmulatorCreateEmulator failed", errlen - 1);
+        set_err(err, errlen, "WHvEmulatorCreateEmulator failed");
+        munmap(w, sb->window_size);
+        sb->window = NULL;
+        return -1;
+    }
+    /* YMM upper halves and AVX-512 state come from the signal frame. */
+    hr = whvemu_set_xstate_callback(sb->emu, cb_xstate);
+    if (hr != S_OK) {
+        set_err(err, errlen, "whvemu_set_xstate_callback failed");
+        WHvEmulatorDestroyEmulator(sb->emu);
+        sb->emu = NULL;
         munmap(w, sb->window_size);
         sb->window = NULL;
         return -1;
     }
     return 0;
+}
+
+int sandbox_init(struct sandbox *sb, struct device *dev,
+                 enum sandbox_bytes mode, char *err, size_t errlen)
+{
+    return sandbox_setup(sb, dev, DEMO_WINDOW_SIZE, mode, err, errlen);
+}
+
+int sandbox_init_memory(struct sandbox *sb, size_t size,
+                        enum sandbox_bytes mode, char *err, size_t errlen)
+{
+    void *ram;
+
+    if (size == 0 || size % PAGE || size > 0x100000u) {
+        set_err(err, errlen, "memory window size must be a multiple of "
+                             "4096, at most 1 MiB");
+        return -1;
+    }
+    ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ram == MAP_FAILED) {
+        set_err(err, errlen, "mmap of the window's backing store failed");
+        return -1;
+    }
+    if (sandbox_setup(sb, NULL, size, mode, err, errlen) != 0) {
+        munmap(ram, size);
+        return -1;
+    }
+    sb->ram = ram;
+    return 0;
+}
+
+void sandbox_set_recovery(struct sandbox *sb, sigjmp_buf *env)
+{
+    sb->recover = env;
+}
+
+void sandbox_set_step_refused(struct sandbox *sb, int on)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    sb->step_refused = on && !sb->dev;
+    if (sb->step_refused)
+        pthread_once(&once, install_trap_handler);
 }
 
 static uint16_t read_selector(int which)
@@ -1231,6 +1776,9 @@ void sandbox_destroy(struct sandbox *sb)
         WHvEmulatorDestroyEmulator(sb->emu);
     if (sb->window)
         munmap(sb->window, sb->window_size);
+    if (sb->ram)
+        munmap(sb->ram, sb->window_size);
     sb->emu = NULL;
     sb->window = NULL;
+    sb->ram = NULL;
 }

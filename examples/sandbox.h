@@ -14,15 +14,22 @@
  *
  * Guest-physical view used by the callbacks: host memory is identity
  * mapped (GPA = GVA), the window appears at SANDBOX_DEVICE_GPA.
+ *
+ * Vector state: XMM0-15, MXCSR and the x87/MMX registers come from the
+ * signal frame's FXSAVE area (uc_mcontext.fpregs), the YMM upper halves and
+ * the AVX-512 state from the XSAVE area the kernel appends to it, handed to
+ * the emulator through whvemu_set_xstate_callback (see sandbox.c).
  */
 #ifndef WHVEMU_DEMO_SANDBOX_H
 #define WHVEMU_DEMO_SANDBOX_H
 
+#include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "WinHvEmulation.h"
+#include "whvemu.h"
 #include "device.h"
 #include "ports.h"
 
@@ -78,6 +85,11 @@ struct sandbox_stats {
     uint64_t io_with_bytes, io_without_bytes;
     uint64_t io_with_length, io_without_length; /* InstructionLength given */
     uint64_t get_values, set_values;
+    /* Extended-state callback: component reads, writes, and writes that
+     * found the component's XSTATE_BV bit clear (init state) and set it. */
+    uint64_t xstate_reads, xstate_writes, xstate_bits_set;
+    /* Refused instructions executed natively (sandbox_set_step_refused). */
+    uint64_t stepped;
     uint64_t mem_device, mem_ram_fetch, mem_ram_read, mem_ram_write;
     uint32_t translate_flags; /* OR of every flag word seen */
     unsigned n_got, n_set;
@@ -85,11 +97,38 @@ struct sandbox_stats {
     struct sandbox_name_count set[SANDBOX_MAX_NAMES]; /* registers written */
 };
 
+/* Why an emulation failed, as the handler saw it (sandbox_set_recovery). */
+struct sandbox_failure {
+    uint64_t rip;          /* the instruction */
+    uint8_t bytes[16];     /* its bytes at RIP (up to the end of the page) */
+    unsigned n_bytes;
+    uint64_t gva;          /* the faulting address in the window */
+    int write;             /* page-fault error code W bit */
+    HRESULT hr;            /* what WHvEmulatorTryMmioEmulation returned */
+    uint32_t status;       /* WHV_EMULATOR_STATUS */
+    const char *why;       /* whvemu_last_failure, a static string */
+    /* The emulator only refused the instruction (InternalEmulationFailure,
+     * no callback failed or complained, nothing injected). */
+    int refused;
+    int injected;          /* the emulator injected an exception */
+    uint64_t injected_event;
+    const char *problem;   /* the first problem a callback saw, or NULL */
+    uint64_t problem_value;
+};
+
+/* Called after each successful memory emulation, from the signal handler,
+ * with the Context the callbacks got: a hook may call the callbacks of
+ * sandbox_callbacks() / sandbox_xstate_callback() with it to read or change
+ * the interrupted thread's registers. */
+struct sandbox;
+typedef void (*sandbox_exit_hook)(struct sandbox *sb, void *context, void *arg);
+
 struct sandbox {
     uint8_t *window;
     size_t window_size;
     uint64_t device_gpa;
-    struct device *dev;
+    struct device *dev; /* NULL: the window is plain memory, `ram` */
+    uint8_t *ram;       /* backing store of a memory window */
     struct port_bus *ports; /* NULL: port I/O is not emulated */
     WHV_EMULATOR_HANDLE emu;
     enum sandbox_bytes bytes_mode;
@@ -101,6 +140,16 @@ struct sandbox {
     volatile sig_atomic_t in_emulation;
     unsigned same_rip; /* successive emulations that left RIP in place */
     struct sandbox_stats st;
+
+    /* Failure handling (memory exits): NULL = report and abort. */
+    sigjmp_buf *recover;
+    struct sandbox_failure failure;
+    int step_refused;                /* memory windows only */
+    volatile sig_atomic_t stepping;  /* a refused instruction is stepping */
+    size_t step_off, step_len;       /* the window pages made accessible */
+
+    sandbox_exit_hook exit_hook;
+    void *exit_hook_arg;
 };
 
 /* Installs the process-wide SIGSEGV handler. Returns 0 or -1 (errno). */
@@ -110,6 +159,36 @@ int sandbox_install_handler(void);
  * -1 with a message in `err`. */
 int sandbox_init(struct sandbox *sb, struct device *dev,
                  enum sandbox_bytes mode, char *err, size_t errlen);
+
+/* The same for a window of `size` bytes (a multiple of 4096) of plain
+ * memory: device reads and writes go to `sb->ram`, which the caller may
+ * also read and write directly (no fault) to set up and check contents. */
+int sandbox_init_memory(struct sandbox *sb, size_t size,
+                        enum sandbox_bytes mode, char *err, size_t errlen);
+
+/* After this, a failed memory emulation fills `sb->failure` and
+ * siglongjmp()s to `env` (NULL restores report-and-abort). The thread must
+ * not hold locks the jump would skip: device accesses come from plain
+ * loads and stores and library string routines, which hold none. */
+void sandbox_set_recovery(struct sandbox *sb, sigjmp_buf *env);
+
+/* Diagnostic for memory windows: an instruction the emulator refuses is
+ * executed natively instead, single-stepped on the window made accessible
+ * with the backing store's contents, and counted in st.stepped. It tells
+ * a test's own checks apart from the emulator's gaps; it tests nothing of
+ * the emulator for those instructions. */
+void sandbox_set_step_refused(struct sandbox *sb, int on);
+
+/* The callbacks the sandbox gives its emulators (their Context is the one
+ * an exit hook receives). */
+const WHV_EMULATOR_CALLBACKS *sandbox_callbacks(void);
+WHVEMU_XSTATE_CALLBACK sandbox_xstate_callback(void);
+
+/* The control-register values the callbacks report, derived from the host
+ * (CPUID, XGETBV): CR0, CR4, XCR0. */
+uint64_t sandbox_cr0(void);
+uint64_t sandbox_cr4(void);
+uint64_t sandbox_xcr0(void);
 
 /* Binds the sandbox to the calling thread (its window faults are then
  * emulated) or unbinds it. */

@@ -9,6 +9,7 @@ pkgs=(
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev  # ABI probe against the SDK-style headers (tests only)
   valgrind                           # memcheck runs and the instruction-count benchmark
   clang clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, ThreadSanitizer, coverage (tests only)
+  libc6-dbg                          # names of the C library's string implementations (demo tests)
 )
 
 missing=()
