@@ -347,7 +347,10 @@ static int cmd_coverage(void)
            "operand. An opmask destination (KR) gets one bit per element. Legacy SSE and\n"
            "VEX rows are checked against the host CPU in 64-bit mode; EVEX rows, which\n"
            "this project's test machines cannot run, against\n"
-           "hand-checked values (`tests/unit/test_simd.c`) and their decoding against Zydis.\n\n"
+           "hand-checked values (`tests/unit/test_simd.c`) and their decoding against Zydis.\n"
+           "General-purpose rows are checked against the host CPU in 64-bit mode, most of\n"
+           "them also in 16/32-bit protected, compatibility and real mode; MOVDIRI and\n"
+           "MOVDIR64B, where the host lacks them, against MOV and a model of the 64-byte copy.\n\n"
            "| Encoding | Mnemonic | Operands | Traits | Flags written | Undefined | Handler |\n"
            "|---|---|---|---|---|---|---|\n");
     for (unsigned i = 0; i < count; i++) {
