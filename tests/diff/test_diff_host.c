@@ -67,6 +67,8 @@
 
 #include "WinHvEmulation.h"
 #include "fake_vmm.h"
+#include "code_emit.h"
+#include "test_rng.h"
 #include "whvemu.h"
 
 #ifndef ARCH_GET_FS
@@ -88,55 +90,6 @@
 
 #define PAGE 4096u
 
-/* ------------------------------------------------------------------ */
-/* PRNG (xoshiro256**, seeded with splitmix64)                          */
-/* ------------------------------------------------------------------ */
-
-static uint64_t g_rs[4];
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(uint64_t s)
-{
-    for (int i = 0; i < 4; i++)
-        g_rs[i] = splitmix(&s);
-}
-
-static uint64_t rotl64(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rnd(void)
-{
-    uint64_t r = rotl64(g_rs[1] * 5, 7) * 9;
-    uint64_t t = g_rs[1] << 17;
-    g_rs[2] ^= g_rs[0];
-    g_rs[3] ^= g_rs[1];
-    g_rs[1] ^= g_rs[2];
-    g_rs[0] ^= g_rs[3];
-    g_rs[2] ^= t;
-    g_rs[3] = rotl64(g_rs[3], 45);
-    return r;
-}
-
-/* Uniform in [0, n). */
-static uint64_t rndn(uint64_t n)
-{
-    return n ? rnd() % n : 0;
-}
-
-/* 1 with probability num/den. */
-static int chance(unsigned num, unsigned den)
-{
-    return rndn(den) < num;
-}
 
 static uint64_t size_mask(int size)
 {
@@ -241,36 +194,7 @@ static void pick_insn_addr(int straddle)
     g_insn_addr = g_base + (straddle ? PAGE - 1 - (rndn(8)) : 0x800);
 }
 
-typedef struct bytebuf {
-    uint8_t *p;
-    size_t n;
-} bytebuf;
 
-static void put8(bytebuf *b, unsigned v)
-{
-    b->p[b->n++] = (uint8_t)v;
-}
-
-static void put32(bytebuf *b, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        put8(b, (v >> (8 * i)) & 0xFF);
-}
-
-static void put64(bytebuf *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        put8(b, (unsigned)(v >> (8 * i)) & 0xFF);
-}
-
-/* mov reg, [rax + disp32] (load=1) or mov [rax + disp32], reg. */
-static void put_rax_rel(bytebuf *b, int load, int reg, int32_t disp)
-{
-    put8(b, 0x48 | (reg >= 8 ? 4 : 0));
-    put8(b, load ? 0x8B : 0x89);
-    put8(b, 0x80 | ((unsigned)(reg & 7) << 3));
-    put32(b, (uint32_t)disp);
-}
 
 static void build_prologue(void)
 {

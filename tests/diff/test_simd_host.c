@@ -108,6 +108,8 @@
 
 #include "WinHvEmulation.h"
 #include "fake_vmm.h"
+#include "code_emit.h"
+#include "test_rng.h"
 #include "whvemu.h"
 
 #define PAGE 4096u
@@ -128,55 +130,6 @@
 #define CR4_OSFXSR 0x200u
 #define CR4_OSXSAVE 0x40000u
 
-/* ------------------------------------------------------------------ */
-/* PRNG (xoshiro256**, seeded with splitmix64)                          */
-/* ------------------------------------------------------------------ */
-
-static uint64_t g_rs[4];
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(uint64_t s)
-{
-    for (int i = 0; i < 4; i++)
-        g_rs[i] = splitmix(&s);
-}
-
-static uint64_t rotl64(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rnd(void)
-{
-    uint64_t r = rotl64(g_rs[1] * 5, 7) * 9;
-    uint64_t t = g_rs[1] << 17;
-    g_rs[2] ^= g_rs[0];
-    g_rs[3] ^= g_rs[1];
-    g_rs[1] ^= g_rs[2];
-    g_rs[0] ^= g_rs[3];
-    g_rs[2] ^= t;
-    g_rs[3] = rotl64(g_rs[3], 45);
-    return r;
-}
-
-/* Uniform in [0, n). */
-static uint64_t rndn(uint64_t n)
-{
-    return n ? rnd() % n : 0;
-}
-
-/* 1 with probability num/den. */
-static int chance(unsigned num, unsigned den)
-{
-    return rndn(den) < num;
-}
 
 /* ------------------------------------------------------------------ */
 /* Host features                                                        */
@@ -507,36 +460,7 @@ static uint64_t g_insn_addr; /* where the instruction under test goes */
 static size_t g_insn_off;    /* its offset in the code page */
 static size_t g_epi_off;     /* offset of the epilogue */
 
-typedef struct bytebuf {
-    uint8_t *p;
-    size_t n;
-} bytebuf;
 
-static void put8(bytebuf *b, unsigned v)
-{
-    b->p[b->n++] = (uint8_t)v;
-}
-
-static void put32(bytebuf *b, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        put8(b, (v >> (8 * i)) & 0xFF);
-}
-
-static void put64(bytebuf *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        put8(b, (unsigned)(v >> (8 * i)) & 0xFF);
-}
-
-/* mov reg64, [rax + disp32] (load) or mov [rax + disp32], reg64. */
-static void gpr_rax(bytebuf *b, int load, int reg, int32_t disp)
-{
-    put8(b, 0x48 | (reg >= 8 ? 4 : 0));
-    put8(b, load ? 0x8B : 0x89);
-    put8(b, 0x80 | ((unsigned)(reg & 7) << 3));
-    put32(b, (uint32_t)disp);
-}
 
 /* vmovdqu ymmN, [rax + disp32] / vmovdqu [rax + disp32], ymmN (movdqu xmmN
  * without AVX). */
@@ -595,7 +519,7 @@ static void build_stub(void)
     put8(&b, 0x48); /* mov rax, imm64 */
     put8(&b, 0xB8);
     put64(&b, (uint64_t)(uintptr_t)g_sb);
-    gpr_rax(&b, 0, 4, SB_OFF(host_rsp));
+    put_rax_rel(&b, 0, 4, SB_OFF(host_rsp));
     mxcsr_rax(&b, 0, SB_OFF(host_mxcsr));
     mxcsr_rax(&b, 1, VS_MXCSR(in));
     for (int n = 0; n < 16; n++)
@@ -608,8 +532,8 @@ static void build_stub(void)
     put8(&b, 0x9D); /* popfq */
     for (int r = 1; r < 16; r++)
         if (r != 4)
-            gpr_rax(&b, 1, r, VS_GPR(in, r));
-    gpr_rax(&b, 1, 0, VS_GPR(in, 0));
+            put_rax_rel(&b, 1, r, VS_GPR(in, r));
+    put_rax_rel(&b, 1, 0, VS_GPR(in, 0));
     g_insn_off = b.n;
     g_insn_addr = g_base + g_insn_off;
 
@@ -622,10 +546,10 @@ static void build_stub(void)
     put8(&b, 0xB8);
     put64(&b, (uint64_t)(uintptr_t)g_sb);
     for (int r = 1; r < 16; r++)
-        gpr_rax(&b, 0, r, VS_GPR(out, r));
+        put_rax_rel(&b, 0, r, VS_GPR(out, r));
     put8(&b, 0x9C); /* pushfq */
     put8(&b, 0x59); /* pop rcx */
-    gpr_rax(&b, 0, 1, VS_RFLAGS(out));
+    put_rax_rel(&b, 0, 1, VS_RFLAGS(out));
     for (int n = 0; n < 16; n++)
         vec_rax(&b, 0, n, VS_YMM(out, n));
     for (int n = 0; n < 8; n++)
@@ -639,7 +563,7 @@ static void build_stub(void)
         put8(&b, 0xF8);
         put8(&b, 0x77);
     }
-    gpr_rax(&b, 1, 4, SB_OFF(host_rsp)); /* mov rsp, [rax + host_rsp] */
+    put_rax_rel(&b, 1, 4, SB_OFF(host_rsp)); /* mov rsp, [rax + host_rsp] */
     put8(&b, 0xFC);                      /* cld */
     static const uint8_t restores[] = {0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D,
                                        0x41, 0x5C, 0x5D, 0x5B, 0xC3};
