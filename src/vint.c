@@ -9,7 +9,24 @@
 
 #include "emu.h"
 
-enum vint_op { EQ, GT, MINU, MAXU, AND, ANDN, OR, XOR, SUB };
+enum vint_op {
+    EQ, GT, MINU, MAXU, AND, ANDN, OR, XOR, SUB, ADD, ADDS, ADDUS, SUBS, SUBUS, MINS, MAXS, AVG,
+    MULL, MULHS, MULHU,
+};
+
+/* The signed value of an el-byte element. */
+static int64_t sx(uint64_t v, unsigned el)
+{
+    return (int64_t)sign_extend(v, el);
+}
+
+/* v clamped to the signed or unsigned range of an el-byte element. */
+static uint64_t sat(int64_t v, unsigned el, bool sgn)
+{
+    int64_t lo = sgn ? -((int64_t)1 << (8 * el - 1)) : 0;
+    int64_t hi = sgn ? ((int64_t)1 << (8 * el - 1)) - 1 : ((int64_t)1 << (8 * el)) - 1;
+    return (uint64_t)(v < lo ? lo : v > hi ? hi : v);
+}
 
 static uint64_t get_el(const uint8_t *p, unsigned n)
 {
@@ -36,6 +53,17 @@ static enum rc binop(struct emu *e, const struct insn *in, enum vint_op op, unsi
     for (unsigned i = 0; i < size; i += el) {
         uint64_t x = get_el(a + i, el), y = get_el(b + i, el), z;
         switch (op) {
+        case ADD: z = x + y; break;
+        case ADDS: z = sat(sx(x, el) + sx(y, el), el, true); break;
+        case ADDUS: z = sat((int64_t)(x + y), el, false); break;
+        case SUBS: z = sat(sx(x, el) - sx(y, el), el, true); break;
+        case SUBUS: z = x > y ? x - y : 0; break;
+        case MINS: z = sx(x, el) < sx(y, el) ? x : y; break;
+        case MAXS: z = sx(x, el) > sx(y, el) ? x : y; break;
+        case AVG: z = (x + y + 1) >> 1; break;
+        case MULL: z = x * y; break;
+        case MULHS: z = (uint64_t)(sx(x, el) * sx(y, el)) >> (8 * el); break;
+        case MULHU: z = (x * y) >> (8 * el); break;
         case EQ: z = x == y ? m : 0; break;
         case GT: z = (x ^ sign) > (y ^ sign) ? m : 0; break; /* signed compare */
         case MINU: z = x < y ? x : y; break;
@@ -155,3 +183,99 @@ enum rc vint_pternlog(struct emu *e, const struct insn *in)
     }
     return op_write_vec(e, in, 0, r);
 }
+
+enum rc vint_paddb(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 1); }
+enum rc vint_paddw(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 2); }
+enum rc vint_paddd(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 4); }
+enum rc vint_paddq(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 8); }
+enum rc vint_psubw(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 2); }
+enum rc vint_psubd(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 4); }
+enum rc vint_psubq(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 8); }
+enum rc vint_paddsb(struct emu *e, const struct insn *in) { return binop(e, in, ADDS, 1); }
+enum rc vint_paddsw(struct emu *e, const struct insn *in) { return binop(e, in, ADDS, 2); }
+enum rc vint_paddusb(struct emu *e, const struct insn *in) { return binop(e, in, ADDUS, 1); }
+enum rc vint_paddusw(struct emu *e, const struct insn *in) { return binop(e, in, ADDUS, 2); }
+enum rc vint_psubsb(struct emu *e, const struct insn *in) { return binop(e, in, SUBS, 1); }
+enum rc vint_psubsw(struct emu *e, const struct insn *in) { return binop(e, in, SUBS, 2); }
+enum rc vint_psubusb(struct emu *e, const struct insn *in) { return binop(e, in, SUBUS, 1); }
+enum rc vint_psubusw(struct emu *e, const struct insn *in) { return binop(e, in, SUBUS, 2); }
+enum rc vint_pminsb(struct emu *e, const struct insn *in) { return binop(e, in, MINS, 1); }
+enum rc vint_pminsw(struct emu *e, const struct insn *in) { return binop(e, in, MINS, 2); }
+enum rc vint_pminsd(struct emu *e, const struct insn *in) { return binop(e, in, MINS, 4); }
+enum rc vint_pmaxsb(struct emu *e, const struct insn *in) { return binop(e, in, MAXS, 1); }
+enum rc vint_pmaxsw(struct emu *e, const struct insn *in) { return binop(e, in, MAXS, 2); }
+enum rc vint_pmaxsd(struct emu *e, const struct insn *in) { return binop(e, in, MAXS, 4); }
+enum rc vint_pminuw(struct emu *e, const struct insn *in) { return binop(e, in, MINU, 2); }
+enum rc vint_pmaxuw(struct emu *e, const struct insn *in) { return binop(e, in, MAXU, 2); }
+enum rc vint_pmaxud(struct emu *e, const struct insn *in) { return binop(e, in, MAXU, 4); }
+enum rc vint_pavgb(struct emu *e, const struct insn *in) { return binop(e, in, AVG, 1); }
+enum rc vint_pavgw(struct emu *e, const struct insn *in) { return binop(e, in, AVG, 2); }
+enum rc vint_pmullw(struct emu *e, const struct insn *in) { return binop(e, in, MULL, 2); }
+enum rc vint_pmulld(struct emu *e, const struct insn *in) { return binop(e, in, MULL, 4); }
+enum rc vint_pmulhw(struct emu *e, const struct insn *in) { return binop(e, in, MULHS, 2); }
+enum rc vint_pmulhuw(struct emu *e, const struct insn *in) { return binop(e, in, MULHU, 2); }
+enum rc vint_pcmpgtq(struct emu *e, const struct insn *in) { return binop(e, in, GT, 8); }
+
+/* Operands of a two-source form: the legacy destination or VEX vvvv, and
+ * the memory source. */
+static enum rc two_sources(struct emu *e, const struct insn *in, uint8_t *a, uint8_t *b)
+{
+    unsigned ia = in->nops == 3 ? 1 : 0;
+    TRY(op_read_vec(e, in, ia + 1, b));
+    return op_read_vec(e, in, ia, a);
+}
+
+/* PMULUDQ: the even dwords multiplied unsigned into qwords. */
+enum rc vint_pmuludq(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(two_sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size; i += 8)
+        put_el(r + i, 8, get_el(a + i, 4) * get_el(b + i, 4));
+    return op_write_vec(e, in, 0, r);
+}
+
+/* PMADDWD: signed word products, adjacent pairs summed into dwords. */
+enum rc vint_pmaddwd(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(two_sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size; i += 4) {
+        int64_t s = sx(get_el(a + i, 2), 2) * sx(get_el(b + i, 2), 2) +
+                    sx(get_el(a + i + 2, 2), 2) * sx(get_el(b + i + 2, 2), 2);
+        put_el(r + i, 4, (uint64_t)s);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+/* PSADBW: per qword, the sum of the absolute byte differences in its low
+ * word, the rest zero. */
+enum rc vint_psadbw(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(two_sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size; i += 8) {
+        uint64_t sum = 0;
+        for (unsigned j = 0; j < 8; j++)
+            sum += a[i + j] > b[i + j] ? a[i + j] - b[i + j] : b[i + j] - a[i + j];
+        put_el(r + i, 8, sum);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+/* PABSB/W/D: the absolute value of each element of the source (the most
+ * negative value stays as it is). */
+static enum rc pabs(struct emu *e, const struct insn *in, unsigned el)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < in->op[0].size; i += el) {
+        int64_t v = sx(get_el(a + i, el), el);
+        put_el(r + i, el, (uint64_t)(v < 0 ? -v : v));
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vint_pabsb(struct emu *e, const struct insn *in) { return pabs(e, in, 1); }
+enum rc vint_pabsw(struct emu *e, const struct insn *in) { return pabs(e, in, 2); }
+enum rc vint_pabsd(struct emu *e, const struct insn *in) { return pabs(e, in, 4); }
