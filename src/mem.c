@@ -355,12 +355,13 @@ enum rc mem_fetch_insn(struct emu *e)
     } else {
         /* CS limit check on the bytes still to fetch (SDM Vol. 3 5.3). */
         const WHV_X64_SEGMENT_REGISTER *cs = &e->vp->Cs;
-        uint64_t ipmask = (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu
-                                                                                 : 0xFFFFu;
         /* The offset of the next byte is not wrapped: an instruction that
-         * runs past 0xFFFF (16-bit) or 0xFFFFFFFF (32-bit) is beyond any
-         * such limit and raises #GP(0), in real mode too (SDM Vol. 3 20.1.1). */
-        uint64_t ip = (e->vp->Rip & ipmask) + e->nbytes;
+         * runs past 0xFFFF with a CS limit of 0xFFFF (real mode too) raises
+         * #GP(0), and past 0xFFFFFFFF is beyond any limit (SDM Vol. 3
+         * 20.1.1). EIP is taken whole in 16-bit code as well: with a larger
+         * CS limit the CPU fetches at CS.base + 0x10000 and up, and an
+         * instruction may start there (the host CPU does both). */
+        uint64_t ip = (e->vp->Rip & 0xFFFFFFFFu) + e->nbytes;
         if (ip > cs->Limit)
             return seg_fault(e, SEG_CS);
         if (cs->Limit - ip + 1 < avail)

@@ -36,7 +36,14 @@
  * null selector, a linear address wrapping at 4 GiB, an absent or read-only
  * page (also met in the middle of a walk), EFLAGS.AC with a misaligned
  * operand, or an instruction running past the CS limit (fetched by the
- * emulator because the exit carries fewer bytes). Things the CPU does not
+ * emulator because the exit carries fewer bytes). The family "ip past
+ * 0xffff" places a 16-bit load or store at offset 0xFFFB..0xFFFF (and,
+ * with a larger CS limit, 0x10000..0x10003) so that it crosses or ends at
+ * offset 0xFFFF, with CS limit 0xFFFF (real mode too), 0xFFFFF or
+ * 0xFFFFFFFF: the CPU raises #GP(0) on the fetch past a 0xFFFF limit,
+ * fetches at CS.base + 0x10000 with a larger one, and leaves EIP at the
+ * end of the instruction unwrapped (0x10000 and up; INT3s at CS:0000 catch
+ * a wrap); the emulator must do the same. Things the CPU does not
  * define are kept out: undefined flags are masked, and CMPS never has both
  * operands able to fault, since which one the CPU checks first is not
  * architectural (an AMD host checks ES:rDI first; the emulator DS:rSI).
@@ -95,7 +102,8 @@
 #define HSTACK_TOP (HARN + 3 * PG - 64)
 #define STUB_ADDR (HARN + 4 * PG) /* 64-bit enter and return stubs */
 #define STUB_RET (STUB_ADDR + 0x100)
-#define HARN_LEN (5 * PG)
+#define HARN_LEN (0x11000u) /* up to CS offset 0x10FFF: instructions crossing 0xFFFF */
+#define WRAP_ENTRY 0x20u    /* entry offset of a case placed below 0x10000 */
 #define USER_CS64 0x33
 #define USER_DS64 0x2b
 
@@ -239,6 +247,7 @@ typedef struct mcase {
     uint8_t exit_rmw;
     uint32_t exit_lin;
     uint32_t cs_lim; /* CS limit, 0 for the default */
+    uint32_t ip_at;  /* 16-bit code: the instruction's offset near 0x10000 (0: after setup) */
     uint32_t gpr[8];
     uint32_t efl;
     uint32_t undef;
@@ -431,6 +440,14 @@ static uint32_t build_case_code(const mcase *c, uint8_t *dst)
 {
     abuf b = {dst, 0};
     g_m16 = c->mode != M32;
+    if (c->ip_at) {
+        /* Layout for an instruction near offset 0x10000: INT3s at CS:0000
+         * (where a 16-bit IP would wrap to: the CPU does not), setup at
+         * WRAP_ENTRY, a jump to the instruction, which a JMP rel16 to the
+         * stores follows (reached at EIP = ip_at + length, beyond 0xFFFF). */
+        while (b.n < WRAP_ENTRY)
+            e8(&b, 0xCC);
+    }
     ld_sreg_abs(&b, S_SS, ST_OFF(flatsel));
     ld_gpr_abs(&b, R_SP, ST_OFF(hstack));
     pfx_opa(&b); /* push dword [in_efl]; popfd */
@@ -447,8 +464,30 @@ static uint32_t build_case_code(const mcase *c, uint8_t *dst)
         ld_gpr_abs(&b, r, ST_OFF(in_gpr) + 4 * r);
     ld_sreg_abs(&b, S_DS, ST_OFF(sel) + 2u * S_DS);
     uint32_t eip = (uint32_t)b.n;
-    for (int i = 0; i < c->len; i++)
-        e8(&b, c->insn[i]);
+    if (c->ip_at) {
+        if (c->ip_at <= 0xFFFF) { /* jmp rel16 */
+            uint32_t rel = c->ip_at - (uint32_t)(b.n + 3);
+            e8(&b, 0xE9);
+            e8(&b, rel & 0xFF);
+            e8(&b, (rel >> 8) & 0xFF);
+        } else { /* jmp rel32 with a 32-bit operand size: EIP past 0xFFFF */
+            e8(&b, 0x66);
+            e8(&b, 0xE9);
+            e32(&b, c->ip_at - (uint32_t)(b.n + 4));
+        }
+        uint32_t stores = (uint32_t)b.n;
+        abuf ins = {dst, c->ip_at};
+        for (int i = 0; i < c->len; i++)
+            e8(&ins, c->insn[i]);
+        uint32_t rel = stores - (uint32_t)(ins.n + 3);
+        e8(&ins, 0xE9); /* jmp rel16 (IP wraps on a branch) to the stores */
+        e8(&ins, rel & 0xFF);
+        e8(&ins, (rel >> 8) & 0xFF);
+        eip = c->ip_at;
+    } else {
+        for (int i = 0; i < c->len; i++)
+            e8(&b, c->insn[i]);
+    }
     ld_sreg_cs(&b, S_DS, ST_OFF(flatsel));
     for (unsigned r = 0; r < 8; r++) { /* mov [abs], reg */
         pfx_opa(&b);
@@ -521,6 +560,10 @@ static int set_ldt(int idx, const segd *s, int code16, uint32_t code_lim, int co
     if (code) {
         d.base_addr = HARN;
         d.limit = code_lim ? code_lim : code16 ? 0xFFFF : 0xFFFFF;
+        if (code_lim > 0xFFFFF) {
+            d.limit = code_lim >> 12;
+            d.limit_in_pages = 1;
+        }
         d.seg_32bit = !code16;
         d.contents = 2;
     } else {
@@ -642,7 +685,7 @@ static void child_main(batch *bt, int from)
         r->eip = eip;
         memcpy(st->in_gpr, c->gpr, sizeof st->in_gpr);
         st->in_efl = c->efl;
-        st->far_enter[0] = 0;
+        st->far_enter[0] = c->ip_at ? WRAP_ENTRY : 0;
         st->far_enter[1] = LDT_SEL(LDT_CODE);
         r->status = RS_OK;
         g_cur_eip = eip;
@@ -651,7 +694,7 @@ static void child_main(batch *bt, int from)
         enter();
         g_cur = NULL;
         apply_prot(c, 1);
-        if (r->status == RS_HARNESS && c->cs_lim && r->fault_eip == eip + c->len &&
+        if (r->status == RS_HARNESS && (c->cs_lim || c->ip_at) && r->fault_eip == eip + c->len &&
             r->trapno == 13) {
             /* The instruction ended at the CS limit: it completed and the
              * next fetch faulted; the registers at that fault are its
@@ -2299,6 +2342,35 @@ static void gen_cslimit(ienc *e)
          cut);
 }
 
+/* 16-bit code: a load or store starting at 0xFFFB..0xFFFF that runs past
+ * offset 0xFFFF (or ends exactly at it), with CS limit 0xFFFF (also in
+ * real mode), 0xFFFFF (byte granular) or 0xFFFFFFFF (page granular); with
+ * the larger limits also one starting at 0x10000..0x10003, reached by a
+ * jump with a 32-bit operand size. The exit carries mostly at most the
+ * bytes below 0x10000, so the emulator fetches the rest. */
+static void gen_ipwrap(ienc *e)
+{
+    static const uint8_t ops[4] = {0x89, 0x8B, 0xC7, 0x81};
+    static const uint32_t lims[3] = {0xFFFF, 0xFFFFF, 0xFFFFFFFFu};
+    int k = (int)rndn(4);
+    int size = rnd_opsz();
+    mform f;
+    plan_modrm(&f, (uint32_t)size, k == 1 ? 1 : k == 3 ? 3 : 2, 0, 0);
+    put_mem(form_lin(&f), rnd_val(size), size);
+    ie_mem_insn(e, 0, &f, size, &ops[k], 1, k >= 2 ? 0 : rndn(8));
+    if (k >= 2)
+        ie_n(e, rnd_val(size), size);
+    g_c->cs_lim = g_c->mode == MREAL ? 0 : lims[rndn(3)];
+    unsigned back = 1 + rndn(5);
+    if (back > (unsigned)e->n || chance(1, 8))
+        back = (unsigned)(e->n < 5 ? e->n : 5);
+    g_c->ip_at = 0x10000u - back;
+    if (g_c->cs_lim > 0xFFFF && chance(1, 5))
+        g_c->ip_at = 0x10000u + rndn(4);
+    text("mov/add op %02x%s at ip %x, %d bytes, CS limit %x (ends at %x)", ops[k], g_szn[size],
+         g_c->ip_at, e->n, g_c->cs_lim ? g_c->cs_lim : 0xFFFF, g_c->ip_at + (uint32_t)e->n - 1);
+}
+
 typedef struct family {
     const char *name;
     void (*gen)(ienc *e);
@@ -2316,12 +2388,14 @@ static const family g_fam[] = {
     {"imul r,m", gen_imul2, 1},   {"cmpxchg8b", gen_cmpxchg8b, 1}, {"movbe", gen_movbe, 1},
     {"fetch past CS limit", gen_cslimit, 1},
     {"bsf/bsr/*cnt", gen_bitcount, 2}, {"crc32", gen_crc32, 1}, {"bmi1/bmi2", gen_bmi, 2},
-    {"xlat", gen_xlat, 1},
+    {"xlat", gen_xlat, 1},        {"ip past 0xffff", gen_ipwrap, 1},
 };
 
 static uint32_t case_eip(const mcase *c)
 {
     static uint8_t scratch[PG];
+    if (c->ip_at)
+        return c->ip_at;
     return build_case_code(c, scratch);
 }
 #define NFAM ((int)(sizeof g_fam / sizeof g_fam[0]))
@@ -2431,6 +2505,7 @@ static WHV_X64_SEGMENT_REGISTER seg_reg(const mcase *c, int s)
         r.Base = HARN;
         r.Selector = LDT_SEL(LDT_CODE);
         r.Limit = c->cs_lim ? c->cs_lim : c->mode == M32 ? 0xFFFFF : 0xFFFF;
+        r.Granularity = r.Limit > 0xFFFFF;
         r.SegmentType = 0xB;
         r.NonSystemSegment = 1;
         r.DescriptorPrivilegeLevel = 3;
@@ -2571,7 +2646,13 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
     memset(&d, 0, sizeof d);
     d.insn = c->insn;
     d.insn_count = chance(1, 10) ? rndn(c->len) : c->len;
-    if (c->cs_lim) /* fewer bytes than fit below the limit: the rest is fetched */
+    if (c->ip_at) { /* mostly at most the bytes below 0x10000: the rest is fetched */
+        uint32_t below = c->ip_at <= 0xFFFF ? 0x10000 - c->ip_at : c->len;
+        if (below > c->len || (c->cs_lim > 0xFFFF && chance(1, 4)))
+            below = c->len;
+        d.insn_count = rndn(below + 1u);
+    }
+    else if (c->cs_lim) /* fewer bytes than fit below the limit: the rest is fetched */
         d.insn_count = rndn(c->cs_lim - nr->eip + 1 < c->len ? c->cs_lim - nr->eip + 1 : c->len);
     d.gpa = gpa;
     d.gva = gva_valid ? c->exit_lin : 0;
@@ -2603,8 +2684,10 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
     WHV_REGISTER_VALUE pi;
     int injected = fvmm_set_call_find(vm, WHvRegisterPendingInterruption, &pi) &&
                    pi.PendingInterruption.InterruptionPending;
-    uint32_t ipmask = (c->mode == M32) ? 0xFFFFFFFFu : 0xFFFF;
-    uint64_t exp_rip = (nr->eip + c->len) & ipmask;
+    /* EIP is not truncated to 16 bits after an instruction that ends at
+     * or past offset 0xFFFF: the next fetch is at 0x10000 and up, as the
+     * CPU's runs of the ip_at cases show. */
+    uint64_t exp_rip = (uint32_t)(nr->eip + c->len);
     if (nr->status == RS_FAULT) {
         unsigned vec = nr->trapno;
         int has_ec = vec_has_ec(vec) && !real;
@@ -2803,6 +2886,8 @@ static void run_seed(uint64_t seed, double scale)
             int mode = mr < 4 ? M16 : mr < 8 ? M32 : MREAL;
             if (mode == MREAL && g_fam[fam].gen == gen_cslimit)
                 mode = (int)rndn(2); /* the real-mode CS limit is fixed */
+            if (mode == M32 && g_fam[fam].gen == gen_ipwrap)
+                mode = chance(1, 2) ? M16 : MREAL; /* a 16-bit IP */
             gen_case(&bt->c[bt->n], mode, fam);
             bt->n++;
             done++;

@@ -133,7 +133,10 @@ static void test_real_mode_word_at_ffff_is_gp(void)
     fx_fini(&f);
 }
 
-static void test_real_mode_ip_wraps_at_64k(void)
+/* An instruction ending exactly at offset 0xFFFF leaves IP = 0x10000, not 0:
+ * EIP is not truncated after sequential execution (the host CPU does the
+ * same; its next fetch there raises #GP against the 0xFFFF limit). */
+static void test_real_mode_ip_after_ffff_is_10000(void)
 {
     struct mfx f;
     fx_init(&f, 0, 0);
@@ -142,7 +145,8 @@ static void test_real_mode_ip_wraps_at_64k(void)
     static const uint8_t mov[] = {0x89, 0x07}; /* mov [bx], ax */
     fx_run(&f, mov, 2, 0, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
-    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0x10000);
     fx_fini(&f);
 }
 
@@ -388,7 +392,7 @@ int main(void)
     RUN(test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k);
     RUN(test_real_mode_bp_defaults_to_ss);
     RUN(test_real_mode_word_at_ffff_is_gp);
-    RUN(test_real_mode_ip_wraps_at_64k);
+    RUN(test_real_mode_ip_after_ffff_is_10000);
     RUN(test_real_mode_fetch_past_ffff_is_gp);
     RUN(test_prot32_limit_and_base);
     RUN(test_prot32_ss_violation_is_ss_fault);
