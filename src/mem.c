@@ -111,6 +111,18 @@ static enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size, uint8
     return RC_OK;
 }
 
+/* Outside 64-bit mode an aligned form's misalignment (#GP(0)) comes before
+ * the segment checks: an SS operand both misaligned and beyond the limit
+ * raises #GP(0), not #SS(0), as the host CPU does. */
+static enum rc check_align_first(struct emu *e, uint8_t seg, uint64_t off, unsigned size,
+                                 uint8_t intent)
+{
+    if (!(intent & ACC_ALIGN) || e->mode == MODE_LONG64)
+        return RC_OK;
+    uint64_t lin = (vcpu_seg(e, seg)->Base + off) & 0xFFFFFFFFu;
+    return (lin & (size - 1)) ? fault_gp(e, 0) : RC_OK;
+}
+
 unsigned mem_free_slots(const struct emu *e)
 {
     return EMU_PAGE_SLOTS - e->npages;
@@ -305,6 +317,7 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
     uint64_t lin = 0;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
+    TRY(check_align_first(e, seg, off, size, intent));
     TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size, intent));
     intent &= ACC_R | ACC_W | ACC_X;
@@ -318,6 +331,7 @@ enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     uint8_t buf[EMU_MAX_ACCESS];
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
+    TRY(check_align_first(e, seg, off, size, intent));
     TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size, intent));
     intent &= ACC_R | ACC_W | ACC_X;
@@ -330,6 +344,7 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     uint64_t lin = 0, gpa;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
+    TRY(check_align_first(e, seg, off, size, intent));
     TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size, intent));
     intent &= ACC_R | ACC_W | ACC_X;
