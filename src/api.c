@@ -204,8 +204,12 @@ static void queue_single_step(struct emu *e)
 static void emu_complete(struct emu *e)
 {
     uint64_t rip = e->vp->Rip + (e->len_override ? e->len_override : e->in.len);
+    /* Outside 64-bit mode EIP is 32 bits wide, in 16-bit code too: an
+     * instruction ending at or past offset 0xFFFF leaves EIP = 0x10000 and
+     * up, not wrapped (only branches truncate to the operand size), and
+     * the CPU's next fetch there is checked against the CS limit. */
     if (e->mode != MODE_LONG64)
-        rip &= (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu : 0xFFFFu;
+        rip &= 0xFFFFFFFFu;
     if (e->branch)
         rip = e->branch_rip; /* already sized and checked by the branch */
     vcpu_seed(e, VR_RIP, rip);

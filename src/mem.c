@@ -111,6 +111,18 @@ static enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size, uint8
     return RC_OK;
 }
 
+/* Outside 64-bit mode an aligned form's misalignment (#GP(0)) comes before
+ * the segment checks: an SS operand both misaligned and beyond the limit
+ * raises #GP(0), not #SS(0), as the host CPU does. */
+static enum rc check_align_first(struct emu *e, uint8_t seg, uint64_t off, unsigned size,
+                                 uint8_t intent)
+{
+    if (!(intent & ACC_ALIGN) || e->mode == MODE_LONG64)
+        return RC_OK;
+    uint64_t lin = (vcpu_seg(e, seg)->Base + off) & 0xFFFFFFFFu;
+    return (lin & (size - 1)) ? fault_gp(e, 0) : RC_OK;
+}
+
 unsigned mem_free_slots(const struct emu *e)
 {
     return EMU_PAGE_SLOTS - e->npages;
@@ -305,6 +317,7 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
     uint64_t lin = 0;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
+    TRY(check_align_first(e, seg, off, size, intent));
     TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size, intent));
     intent &= ACC_R | ACC_W | ACC_X;
@@ -318,6 +331,7 @@ enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     uint8_t buf[EMU_MAX_ACCESS];
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
+    TRY(check_align_first(e, seg, off, size, intent));
     TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size, intent));
     intent &= ACC_R | ACC_W | ACC_X;
@@ -330,6 +344,7 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     uint64_t lin = 0, gpa;
     if (size == 0 || size > EMU_MAX_ACCESS)
         return RC_INTERNAL;
+    TRY(check_align_first(e, seg, off, size, intent));
     TRY(mem_linear(e, seg, off, size, intent, &lin));
     TRY(check_alignment(e, lin, size, intent));
     intent &= ACC_R | ACC_W | ACC_X;
@@ -355,12 +370,13 @@ enum rc mem_fetch_insn(struct emu *e)
     } else {
         /* CS limit check on the bytes still to fetch (SDM Vol. 3 5.3). */
         const WHV_X64_SEGMENT_REGISTER *cs = &e->vp->Cs;
-        uint64_t ipmask = (e->mode == MODE_PROT32 || e->mode == MODE_COMPAT32) ? 0xFFFFFFFFu
-                                                                                 : 0xFFFFu;
         /* The offset of the next byte is not wrapped: an instruction that
-         * runs past 0xFFFF (16-bit) or 0xFFFFFFFF (32-bit) is beyond any
-         * such limit and raises #GP(0), in real mode too (SDM Vol. 3 20.1.1). */
-        uint64_t ip = (e->vp->Rip & ipmask) + e->nbytes;
+         * runs past 0xFFFF with a CS limit of 0xFFFF (real mode too) raises
+         * #GP(0), and past 0xFFFFFFFF is beyond any limit (SDM Vol. 3
+         * 20.1.1). EIP is taken whole in 16-bit code as well: with a larger
+         * CS limit the CPU fetches at CS.base + 0x10000 and up, and an
+         * instruction may start there (the host CPU does both). */
+        uint64_t ip = (e->vp->Rip & 0xFFFFFFFFu) + e->nbytes;
         if (ip > cs->Limit)
             return seg_fault(e, SEG_CS);
         if (cs->Limit - ip + 1 < avail)

@@ -67,8 +67,12 @@ enum rc vmov_maskmov(struct emu *e, const struct insn *in)
                 i++;
                 continue;
             }
+            /* A run also ends where the offset wraps at the address size:
+             * each byte's offset is rDI + i in that size (with a 16-bit
+             * address, bytes past 0xFFFF go to offset 0 and up, as the
+             * host CPU does). */
             unsigned j = i;
-            while (j < size && (mask[j] & 0x80))
+            while (j < size && (mask[j] & 0x80) && (j == i || ((off + j) & amask) != 0))
                 j++;
             uint64_t a = (off + i) & amask;
             if (pass == 0)

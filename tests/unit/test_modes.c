@@ -133,7 +133,10 @@ static void test_real_mode_word_at_ffff_is_gp(void)
     fx_fini(&f);
 }
 
-static void test_real_mode_ip_wraps_at_64k(void)
+/* An instruction ending exactly at offset 0xFFFF leaves IP = 0x10000, not 0:
+ * EIP is not truncated after sequential execution (the host CPU does the
+ * same; its next fetch there raises #GP against the 0xFFFF limit). */
+static void test_real_mode_ip_after_ffff_is_10000(void)
 {
     struct mfx f;
     fx_init(&f, 0, 0);
@@ -142,7 +145,8 @@ static void test_real_mode_ip_wraps_at_64k(void)
     static const uint8_t mov[] = {0x89, 0x07}; /* mov [bx], ax */
     fx_run(&f, mov, 2, 0, 0);
     CHECK_EQ(f.st.AsUINT32, 1);
-    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), 0x10000);
     fx_fini(&f);
 }
 
@@ -283,6 +287,70 @@ static void test_fetch_stops_at_the_cs_limit(void)
     fx_fini(&f);
 }
 
+static void set_xmm(struct mfx *f, unsigned n, uint64_t lo, uint64_t hi)
+{
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof(v));
+    v.Reg128.Low64 = lo;
+    v.Reg128.High64 = hi;
+    fvmm_reg_set(f->vm, (WHV_REGISTER_NAME)(WHvX64RegisterXmm0 + n), &v);
+}
+
+/* MASKMOVDQU with a 16-bit address: each byte's offset is DI + i in 16
+ * bits, so the bytes past 0xFFFF go to DS:0000 and up (the host CPU's
+ * stores go there too), not to DS.base + 0x10000. */
+static void test_real_mode_maskmovdqu_di_wraps_at_64k(void)
+{
+    struct mfx f;
+    fx_init(&f, 0, 0);
+    fvmm_set_reg64(f.vm, WHvX64RegisterCr4, 0x600); /* OSFXSR OSXMMEXCPT */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRdi, 0xFFFC);
+    set_xmm(&f, 1, 0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull); /* data */
+    set_xmm(&f, 2, ~0ull, ~0ull);                                 /* mask: every byte */
+    uint8_t z[32];
+    memset(z, 0x55, sizeof z);
+    fvmm_gpa_write(f.vm, 0x20000, z, 16);
+    fvmm_gpa_write(f.vm, 0x2FFF0, z, 16);
+    fvmm_gpa_write(f.vm, 0x30000, z, 16);
+    static const uint8_t insn[] = {0x66, 0x0f, 0xf7, 0xca}; /* maskmovdqu xmm1, xmm2 */
+    fx_run(&f, insn, 4, 0, 0);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
+    uint8_t lo[16], hi[16], past[16];
+    fvmm_gpa_read(f.vm, 0x20000, lo, 16);
+    fvmm_gpa_read(f.vm, 0x2FFF0, hi, 16);
+    fvmm_gpa_read(f.vm, 0x30000, past, 16);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(hi[12 + i], i);
+    for (int i = 0; i < 12; i++)
+        CHECK_EQ(lo[i], 4 + i);
+    CHECK_EQ(lo[12], 0x55);
+    CHECK_EQ(past[0], 0x55); /* nothing at DS.base + 0x10000 */
+    fx_fini(&f);
+}
+
+/* An aligned form's misalignment comes before the SS limit check: #GP(0),
+ * not #SS(0), as the host CPU raises. */
+static void test_prot32_misaligned_movdqa_beyond_ss_limit_is_gp(void)
+{
+    struct mfx f;
+    fx_init(&f, 1, 1);
+    fvmm_set_reg64(f.vm, WHvX64RegisterCr4, 0x600);
+    set_seg(&f, SS, 0x18, 0x400000, 0xFFF, 0x4093);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbp, 0xFF8);
+    static const uint8_t insn[] = {0x66, 0x0f, 0x6f, 0x45, 0x00}; /* movdqa xmm0, [ebp] */
+    fx_run(&f, insn, 5, 1, 3);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 13);
+    CHECK_EQ(fvmm_injected(f.vm).ErrorCode, 0);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 0);
+    /* Aligned, the same operand beyond the limit is #SS(0). */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbp, 0xFF0 + 0x10);
+    fx_run(&f, insn, 5, 1, 3);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 12);
+    fx_fini(&f);
+}
+
 static void test_prot16_rep_movsw_with_32bit_addresses(void)
 {
     struct mfx f;
@@ -388,7 +456,7 @@ int main(void)
     RUN(test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k);
     RUN(test_real_mode_bp_defaults_to_ss);
     RUN(test_real_mode_word_at_ffff_is_gp);
-    RUN(test_real_mode_ip_wraps_at_64k);
+    RUN(test_real_mode_ip_after_ffff_is_10000);
     RUN(test_real_mode_fetch_past_ffff_is_gp);
     RUN(test_prot32_limit_and_base);
     RUN(test_prot32_ss_violation_is_ss_fault);
@@ -396,6 +464,8 @@ int main(void)
     RUN(test_write_to_read_only_or_code_segment_is_gp);
     RUN(test_null_segment_access_is_gp);
     RUN(test_fetch_stops_at_the_cs_limit);
+    RUN(test_real_mode_maskmovdqu_di_wraps_at_64k);
+    RUN(test_prot32_misaligned_movdqa_beyond_ss_limit_is_gp);
     RUN(test_prot16_rep_movsw_with_32bit_addresses);
     RUN(test_prot32_linear_address_wraps_at_4g);
     RUN(test_push_on_a_16bit_stack_wraps_sp);
