@@ -6,9 +6,12 @@
  * The forms are rows of g_forms[] (see "The form table"). Every case is one
  * instruction of one form, with random register fields (XMM0-15, MM0-7),
  * random YMM/MM/GPR/MXCSR contents biased towards edge patterns (zeros, all
- * ones, 0x80 bytes, NaNs and infinities for the FP moves, registers equal or
- * complementary to the memory operand for the compares and PTEST), random
- * memory, and a memory operand placed at a random offset in a pair of pages:
+ * ones, 0x80 bytes, NaNs and infinities for the FP moves, saturation and
+ * sign edges of bytes, words, dwords and qwords for the integer arithmetic,
+ * registers equal or complementary to the memory operand for the compares,
+ * the arithmetic and PTEST), a random imm8 for the forms that take one,
+ * random memory, and a memory operand placed at a random offset in a pair
+ * of pages:
  * aligned, misaligned, or straddling the boundary between the two pages. The
  * instruction runs twice:
  *
@@ -88,8 +91,10 @@
  *
  * Adding a form: one LEG(...) or VEX(...) row in g_forms[] (name, CPUID
  * feature, mandatory prefix, opcode map, opcode, W, L, operation, operand
- * size, required alignment, R_* flags), and its semantics in model() if
- * the operation is new.
+ * size, required alignment, R_* flags; R_IMM8 appends a random imm8), and
+ * its semantics in model() if the operation is new. An integer form with a
+ * legacy, a VEX.128 and a VEX.256 encoding is one BIN3/UN3/IMM3 line (three
+ * rows), with its operation in g_int_ops[] (int_lane()).
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -140,9 +145,11 @@ enum {
     FT_SSE = 1u << 1,
     FT_SSE2 = 1u << 2,
     FT_SSE3 = 1u << 3,
-    FT_SSE41 = 1u << 4,
-    FT_AVX = 1u << 5,
-    FT_AVX2 = 1u << 6,
+    FT_SSSE3 = 1u << 4,
+    FT_SSE41 = 1u << 5,
+    FT_SSE42 = 1u << 6,
+    FT_AVX = 1u << 7,
+    FT_AVX2 = 1u << 8,
 };
 
 static unsigned g_feat;
@@ -158,8 +165,12 @@ static const char *feat_name(unsigned ft)
         return "SSE2";
     case FT_SSE3:
         return "SSE3";
+    case FT_SSSE3:
+        return "SSSE3";
     case FT_SSE41:
         return "SSE4.1";
+    case FT_SSE42:
+        return "SSE4.2";
     case FT_AVX:
         return "AVX";
     case FT_AVX2:
@@ -182,8 +193,12 @@ static void detect_features(void)
         g_feat |= FT_SSE2;
     if (__builtin_cpu_supports("sse3"))
         g_feat |= FT_SSE3;
+    if (__builtin_cpu_supports("ssse3"))
+        g_feat |= FT_SSSE3;
     if (__builtin_cpu_supports("sse4.1"))
         g_feat |= FT_SSE41;
+    if (__builtin_cpu_supports("sse4.2"))
+        g_feat |= FT_SSE42;
     if (__builtin_cpu_supports("avx"))
         g_feat |= FT_AVX;
     if (__builtin_cpu_supports("avx2"))
@@ -199,6 +214,7 @@ enum {
     OP_LOAD,    /* memory -> ModRM.reg register (merging or zeroing, as the form says) */
     OP_STORE,   /* ModRM.reg register -> memory */
     OP_SRC,     /* ModRM.reg (VEX: vvvv) op memory -> ModRM.reg */
+    OP_UNARY,   /* op(memory) -> ModRM.reg (VEX: no vvvv operand) */
     OP_TEST,    /* ModRM.reg op memory -> RFLAGS only (PTEST) */
     OP_MASKMOV, /* ModRM.reg bytes selected by ModRM.rm -> DS:[RDI]; no memory operand */
 };
@@ -208,6 +224,8 @@ enum {
 #define R_VVVV 0x02u /* VEX.vvvv is a source register (else 1111b) */
 #define R_FP32 0x04u /* single-precision data: NaN/inf patterns */
 #define R_FP64 0x08u /* double-precision data */
+#define R_INT 0x10u  /* integer arithmetic: saturation and sign edges in the data */
+#define R_IMM8 0x20u /* an imm8 follows the ModRM operand: random per case */
 
 #define W_IG (-1) /* REX.W / VEX.W ignored: chosen at random */
 #define L_IG (-1) /* VEX.L ignored (scalar forms): chosen at random */
@@ -233,6 +251,27 @@ typedef struct form {
 /* VEX row: the same plus VEX.L. */
 #define VEX(name, feat, pp, map, opc, w, l, op, size, align, flags) \
     {name, feat, 1, pp, map, opc, w, l, op, size, align, flags}
+
+/* An integer form in its three encodings: legacy (66 or F3/F2, 16-byte
+ * aligned m128), VEX.128 (AVX) and VEX.256 (AVX2), neither aligned. BIN3:
+ * a binary operation, ModRM.reg (VEX: vvvv) op memory; UN3: a unary one on
+ * the memory operand (VEX.vvvv 1111b); IMM3: unary with an imm8. */
+#define BIN3(mn, feat, pp, map, opc)                                                       \
+    LEG(mn " xmm, m128", feat, pp, map, opc, W_IG, OP_SRC, 16, 16, R_INT),                  \
+    VEX("v" mn " xmm, xmm, m128", FT_AVX, pp, map, opc, W_IG, 0, OP_SRC, 16, 0,            \
+        R_INT | R_VVVV),                                                                    \
+    VEX("v" mn " ymm, ymm, m256", FT_AVX2, pp, map, opc, W_IG, 1, OP_SRC, 32, 0,           \
+        R_INT | R_VVVV)
+#define UN3(mn, feat, pp, map, opc)                                                        \
+    LEG(mn " xmm, m128", feat, pp, map, opc, W_IG, OP_UNARY, 16, 16, R_INT),                \
+    VEX("v" mn " xmm, m128", FT_AVX, pp, map, opc, W_IG, 0, OP_UNARY, 16, 0, R_INT),       \
+    VEX("v" mn " ymm, m256", FT_AVX2, pp, map, opc, W_IG, 1, OP_UNARY, 32, 0, R_INT)
+#define IMM3(mn, feat, pp, map, opc)                                                       \
+    LEG(mn " xmm, m128, imm8", feat, pp, map, opc, W_IG, OP_UNARY, 16, 16, R_INT | R_IMM8), \
+    VEX("v" mn " xmm, m128, imm8", FT_AVX, pp, map, opc, W_IG, 0, OP_UNARY, 16, 0,         \
+        R_INT | R_IMM8),                                                                    \
+    VEX("v" mn " ymm, m256, imm8", FT_AVX2, pp, map, opc, W_IG, 1, OP_UNARY, 32, 0,        \
+        R_INT | R_IMM8)
 
 static const form g_forms[] = {
     /* SSE moves */
@@ -385,13 +424,71 @@ static const form g_forms[] = {
     VEX("vpsubb ymm, ymm, m256", FT_AVX2, 0x66, 1, 0xF8, W_IG, 1, OP_SRC, 32, 0, R_VVVV),
     VEX("vptest xmm, m128", FT_AVX, 0x66, 2, 0x17, W_IG, 0, OP_TEST, 16, 0, 0),
     VEX("vptest ymm, m256", FT_AVX, 0x66, 2, 0x17, W_IG, 1, OP_TEST, 32, 0, 0),
+
+    /* Integer arithmetic, legacy, VEX.128 and VEX.256: 0F map */
+    BIN3("paddb", FT_SSE2, 0x66, 1, 0xFC),
+    BIN3("paddw", FT_SSE2, 0x66, 1, 0xFD),
+    BIN3("paddd", FT_SSE2, 0x66, 1, 0xFE),
+    BIN3("paddq", FT_SSE2, 0x66, 1, 0xD4),
+    BIN3("psubw", FT_SSE2, 0x66, 1, 0xF9),
+    BIN3("psubd", FT_SSE2, 0x66, 1, 0xFA),
+    BIN3("psubq", FT_SSE2, 0x66, 1, 0xFB),
+    BIN3("paddsb", FT_SSE2, 0x66, 1, 0xEC),
+    BIN3("paddsw", FT_SSE2, 0x66, 1, 0xED),
+    BIN3("paddusb", FT_SSE2, 0x66, 1, 0xDC),
+    BIN3("paddusw", FT_SSE2, 0x66, 1, 0xDD),
+    BIN3("psubsb", FT_SSE2, 0x66, 1, 0xE8),
+    BIN3("psubsw", FT_SSE2, 0x66, 1, 0xE9),
+    BIN3("psubusb", FT_SSE2, 0x66, 1, 0xD8),
+    BIN3("psubusw", FT_SSE2, 0x66, 1, 0xD9),
+    BIN3("pminsw", FT_SSE2, 0x66, 1, 0xEA),
+    BIN3("pmaxsw", FT_SSE2, 0x66, 1, 0xEE),
+    BIN3("pavgb", FT_SSE2, 0x66, 1, 0xE0),
+    BIN3("pavgw", FT_SSE2, 0x66, 1, 0xE3),
+    BIN3("pmullw", FT_SSE2, 0x66, 1, 0xD5),
+    BIN3("pmulhw", FT_SSE2, 0x66, 1, 0xE5),
+    BIN3("pmulhuw", FT_SSE2, 0x66, 1, 0xE4),
+    BIN3("pmuludq", FT_SSE2, 0x66, 1, 0xF4),
+    BIN3("pmaddwd", FT_SSE2, 0x66, 1, 0xF5),
+    BIN3("psadbw", FT_SSE2, 0x66, 1, 0xF6),
+    BIN3("punpcklbw", FT_SSE2, 0x66, 1, 0x60),
+    BIN3("punpcklwd", FT_SSE2, 0x66, 1, 0x61),
+    BIN3("punpckldq", FT_SSE2, 0x66, 1, 0x62),
+    BIN3("packsswb", FT_SSE2, 0x66, 1, 0x63),
+    BIN3("packuswb", FT_SSE2, 0x66, 1, 0x67),
+    BIN3("punpckhbw", FT_SSE2, 0x66, 1, 0x68),
+    BIN3("punpckhwd", FT_SSE2, 0x66, 1, 0x69),
+    BIN3("punpckhdq", FT_SSE2, 0x66, 1, 0x6A),
+    BIN3("packssdw", FT_SSE2, 0x66, 1, 0x6B),
+    BIN3("punpcklqdq", FT_SSE2, 0x66, 1, 0x6C),
+    BIN3("punpckhqdq", FT_SSE2, 0x66, 1, 0x6D),
+    IMM3("pshufd", FT_SSE2, 0x66, 1, 0x70),
+    IMM3("pshufhw", FT_SSE2, 0xF3, 1, 0x70),
+    IMM3("pshuflw", FT_SSE2, 0xF2, 1, 0x70),
+
+    /* Integer arithmetic: 0F 38 map */
+    BIN3("pshufb", FT_SSSE3, 0x66, 2, 0x00),
+    UN3("pabsb", FT_SSSE3, 0x66, 2, 0x1C),
+    UN3("pabsw", FT_SSSE3, 0x66, 2, 0x1D),
+    UN3("pabsd", FT_SSSE3, 0x66, 2, 0x1E),
+    BIN3("packusdw", FT_SSE41, 0x66, 2, 0x2B),
+    BIN3("pcmpgtq", FT_SSE42, 0x66, 2, 0x37),
+    BIN3("pminsb", FT_SSE41, 0x66, 2, 0x38),
+    BIN3("pminsd", FT_SSE41, 0x66, 2, 0x39),
+    BIN3("pminuw", FT_SSE41, 0x66, 2, 0x3A),
+    BIN3("pminud", FT_SSE41, 0x66, 2, 0x3B),
+    BIN3("pmaxsb", FT_SSE41, 0x66, 2, 0x3C),
+    BIN3("pmaxsd", FT_SSE41, 0x66, 2, 0x3D),
+    BIN3("pmaxuw", FT_SSE41, 0x66, 2, 0x3E),
+    BIN3("pmaxud", FT_SSE41, 0x66, 2, 0x3F),
+    BIN3("pmulld", FT_SSE41, 0x66, 2, 0x40),
 };
 #define NFORMS (sizeof g_forms / sizeof g_forms[0])
 
 /* Whether the form writes a vector (or MMX) register. */
 static int writes_vreg(const form *f)
 {
-    return f->op == OP_LOAD || f->op == OP_SRC;
+    return f->op == OP_LOAD || f->op == OP_SRC || f->op == OP_UNARY;
 }
 
 /* Whether the instruction needs bits 255:128 (extended-state component 2):
@@ -678,6 +775,7 @@ typedef struct scase {
     WHV_MEMORY_ACCESS_TYPE access;
     int w, l;            /* the W and L bits encoded */
     int reg, vvvv, rm;   /* ModRM.reg, VEX.vvvv (-1: unused), ModRM.rm register (-1) */
+    int imm;             /* the imm8 (R_IMM8 forms), else -1 */
     uint8_t sel[32];     /* masked stores: byte i is written */
     int nsel;            /* how many */
     int expect_gp;       /* misaligned operand of an aligned form */
@@ -715,10 +813,77 @@ static void fill_fp64(uint8_t *p, size_t n)
     }
 }
 
+/* Integer edges for the arithmetic forms: elements of one random size (1,
+ * 2, 4 or 8 bytes), each zero, one, all ones, the signed maximum or minimum
+ * or their neighbours (0x7F/0x80 bytes, 0x7FFF/0x8000 words, ...), the
+ * saturation bounds of a pack to half the width (0x007F, 0x0080, 0xFF80,
+ * 0xFF7F, 0x00FF, 0x0100 in a word), a small signed number, or random. */
+static void fill_int(uint8_t *p, size_t n)
+{
+    unsigned es = 1u << rndn(4);
+    unsigned bits = 8 * es, h = bits / 2;
+    for (size_t i = 0; i + es <= n; i += es) {
+        uint64_t v;
+        switch (rndn(16)) {
+        case 0:
+            v = 0;
+            break;
+        case 1:
+            v = 1;
+            break;
+        case 2:
+            v = ~0ull;
+            break;
+        case 3:
+            v = (1ull << (bits - 1)) - 1;
+            break;
+        case 4:
+            v = 1ull << (bits - 1);
+            break;
+        case 5:
+            v = (1ull << (bits - 1)) - 2;
+            break;
+        case 6:
+            v = (1ull << (bits - 1)) + 1;
+            break;
+        case 7:
+            v = (1ull << (h - 1)) - 1;
+            break;
+        case 8:
+            v = 1ull << (h - 1);
+            break;
+        case 9:
+            v = 0 - (1ull << (h - 1));
+            break;
+        case 10:
+            v = 0 - (1ull << (h - 1)) - 1;
+            break;
+        case 11:
+            v = (1ull << h) - 1;
+            break;
+        case 12:
+            v = 1ull << h;
+            break;
+        case 13:
+            v = rndn(17) - 8;
+            break;
+        default:
+            v = rnd();
+            break;
+        }
+        for (unsigned k = 0; k < es; k++)
+            p[i + k] = (uint8_t)(v >> (8 * k));
+    }
+}
+
 static void fill_pattern(uint8_t *p, size_t n, unsigned rflags)
 {
     static const uint8_t few[] = {0x00, 0x01, 0x7F, 0x80, 0xFF};
-    unsigned k = (unsigned)rndn((rflags & (R_FP32 | R_FP64)) ? 11 : 8);
+    unsigned k = (unsigned)rndn((rflags & (R_FP32 | R_FP64)) ? 11 : (rflags & R_INT) ? 13 : 8);
+    if ((rflags & R_INT) && k >= 8) {
+        fill_int(p, n);
+        return;
+    }
     switch (k) {
     case 0:
         memset(p, 0, n);
@@ -891,6 +1056,8 @@ static void encode(const form *f, scase *tc, const memop *m, int seg, int rex40,
         else if (m->dispsz == 4)
             put32(&b, (uint32_t)m->disp);
     }
+    if (tc->imm >= 0)
+        put8(&b, (unsigned)tc->imm); /* before the RIP-relative fix-up: RIP is past it */
     if (m->riprel && rm_reg < 0) {
         uint64_t next = g_insn_addr + b.n;
         uint32_t d = (uint32_t)(int32_t)(int64_t)(tc->ea - next);
@@ -948,6 +1115,7 @@ static void gen_case(const form *f, scase *tc)
         tc->reg = (int)rndn(16);
     tc->vvvv = (f->flags & R_VVVV) ? (int)rndn(16) : -1;
     tc->rm = -1;
+    tc->imm = (f->flags & R_IMM8) ? (int)(rnd() & 0xFF) : -1;
 
     memop m;
     memset(&m, 0, sizeof m);
@@ -1024,6 +1192,8 @@ static void gen_case(const form *f, scase *tc)
     char rmt[32] = "";
     if (tc->rm >= 0)
         snprintf(rmt, sizeof rmt, " rm=%s%d", vp, (f->flags & R_MMX) ? tc->rm & 7 : tc->rm);
+    else if (tc->imm >= 0)
+        snprintf(rmt, sizeof rmt, " imm=0x%02x", (unsigned)tc->imm);
     snprintf(tc->text, sizeof tc->text, "%s: reg=%s%d%s%s mem=%s ea=page0+0x%x%s W%d L%d%s",
              f->name, vp, (f->flags & R_MMX) ? tc->reg & 7 : tc->reg, vv, rmt,
              f->op == OP_MASKMOV ? "[rdi]" : mt, (unsigned)(tc->ea - region_addr(PG_D0, 0)),
@@ -1857,6 +2027,207 @@ static int native_selfcheck(const form *f, const scase *tc, int sig)
 /* A model of every form, checked against the CPU                       */
 /* ------------------------------------------------------------------ */
 
+/* Elements of a 128-bit lane, little-endian, es bytes each. */
+static uint64_t el_u(const uint8_t *p, int i, int es)
+{
+    uint64_t v = 0;
+    for (int k = es - 1; k >= 0; k--)
+        v = (v << 8) | p[i * es + k];
+    return v;
+}
+
+static int64_t el_s(const uint8_t *p, int i, int es)
+{
+    uint64_t v = el_u(p, i, es);
+    if (es < 8 && (v >> (8 * es - 1)) & 1)
+        v |= ~0ull << (8 * es);
+    return (int64_t)v;
+}
+
+static void el_put(uint8_t *p, int i, int es, uint64_t v)
+{
+    for (int k = 0; k < es; k++)
+        p[i * es + k] = (uint8_t)(v >> (8 * k));
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Integer operations of the arithmetic forms, on one 128-bit lane. */
+enum {
+    K_ADD, K_SUB, K_ADDS, K_ADDUS, K_SUBS, K_SUBUS, K_MINS, K_MAXS, K_MINU, K_MAXU, K_AVG,
+    K_MULLO, K_MULHS, K_MULHU, K_MULUDQ, K_MADDWD, K_SADBW, K_UNPCKL, K_UNPCKH, K_PACKSS,
+    K_PACKUS, K_PSHUFB, K_ABS, K_CMPGT, K_PSHUFD, K_PSHUFHW, K_PSHUFLW
+};
+
+typedef struct int_op {
+    int map, opc, pp; /* pp: the form's prefix, where the opcode has several */
+    int kind, es;     /* K_*, element size (of the sources) */
+} int_op;
+
+static const int_op g_int_ops[] = {
+    {1, 0xFC, 0, K_ADD, 1},      {1, 0xFD, 0, K_ADD, 2},      {1, 0xFE, 0, K_ADD, 4},
+    {1, 0xD4, 0, K_ADD, 8},      {1, 0xF9, 0, K_SUB, 2},      {1, 0xFA, 0, K_SUB, 4},
+    {1, 0xFB, 0, K_SUB, 8},      {1, 0xEC, 0, K_ADDS, 1},     {1, 0xED, 0, K_ADDS, 2},
+    {1, 0xDC, 0, K_ADDUS, 1},    {1, 0xDD, 0, K_ADDUS, 2},    {1, 0xE8, 0, K_SUBS, 1},
+    {1, 0xE9, 0, K_SUBS, 2},     {1, 0xD8, 0, K_SUBUS, 1},    {1, 0xD9, 0, K_SUBUS, 2},
+    {1, 0xEA, 0, K_MINS, 2},     {1, 0xEE, 0, K_MAXS, 2},     {1, 0xE0, 0, K_AVG, 1},
+    {1, 0xE3, 0, K_AVG, 2},      {1, 0xD5, 0, K_MULLO, 2},    {1, 0xE5, 0, K_MULHS, 2},
+    {1, 0xE4, 0, K_MULHU, 2},    {1, 0xF4, 0, K_MULUDQ, 8},   {1, 0xF5, 0, K_MADDWD, 2},
+    {1, 0xF6, 0, K_SADBW, 1},    {1, 0x60, 0, K_UNPCKL, 1},   {1, 0x61, 0, K_UNPCKL, 2},
+    {1, 0x62, 0, K_UNPCKL, 4},   {1, 0x6C, 0, K_UNPCKL, 8},   {1, 0x68, 0, K_UNPCKH, 1},
+    {1, 0x69, 0, K_UNPCKH, 2},   {1, 0x6A, 0, K_UNPCKH, 4},   {1, 0x6D, 0, K_UNPCKH, 8},
+    {1, 0x63, 0, K_PACKSS, 2},   {1, 0x6B, 0, K_PACKSS, 4},   {1, 0x67, 0, K_PACKUS, 2},
+    {2, 0x2B, 0, K_PACKUS, 4},   {1, 0x70, 0x66, K_PSHUFD, 4}, {1, 0x70, 0xF3, K_PSHUFHW, 2},
+    {1, 0x70, 0xF2, K_PSHUFLW, 2}, {2, 0x00, 0, K_PSHUFB, 1}, {2, 0x1C, 0, K_ABS, 1},
+    {2, 0x1D, 0, K_ABS, 2},      {2, 0x1E, 0, K_ABS, 4},      {2, 0x37, 0, K_CMPGT, 8},
+    {2, 0x38, 0, K_MINS, 1},     {2, 0x39, 0, K_MINS, 4},     {2, 0x3A, 0, K_MINU, 2},
+    {2, 0x3B, 0, K_MINU, 4},     {2, 0x3C, 0, K_MAXS, 1},     {2, 0x3D, 0, K_MAXS, 4},
+    {2, 0x3E, 0, K_MAXU, 2},     {2, 0x3F, 0, K_MAXU, 4},     {2, 0x40, 0, K_MULLO, 4},
+};
+
+static const int_op *find_int_op(const form *f)
+{
+    for (size_t i = 0; i < sizeof g_int_ops / sizeof g_int_ops[0]; i++) {
+        const int_op *o = &g_int_ops[i];
+        if (o->map == f->map && o->opc == f->opc && (!o->pp || o->pp == f->pp))
+            return o;
+    }
+    return NULL;
+}
+
+/* One 128-bit lane of an integer form: r := a op b (a: the first source,
+ * b: the memory operand; a unary form uses b only). The 256-bit forms do
+ * this per lane, the unpacks, packs, shuffles, PSADBW and PMADDWD too. */
+static void int_lane(const int_op *o, const uint8_t *a, const uint8_t *b, int imm, uint8_t *r)
+{
+    int es = o->es, n = 16 / es, bits = 8 * es;
+    int64_t smax = bits < 64 ? (int64_t)((1ull << (bits - 1)) - 1) : INT64_MAX;
+    int64_t smin = -smax - 1;
+    int64_t umax = bits < 64 ? (int64_t)((1ull << bits) - 1) : -1;
+    uint8_t t[16];
+    for (int i = 0; i < n; i++) {
+        uint64_t ua = el_u(a, i, es), ub = el_u(b, i, es);
+        int64_t sa = el_s(a, i, es), sb = el_s(b, i, es);
+        uint64_t v = 0;
+        switch (o->kind) {
+        case K_ADD:
+            v = ua + ub;
+            break;
+        case K_SUB:
+            v = ua - ub;
+            break;
+        case K_ADDS:
+            v = (uint64_t)clamp64(sa + sb, smin, smax);
+            break;
+        case K_SUBS:
+            v = (uint64_t)clamp64(sa - sb, smin, smax);
+            break;
+        case K_ADDUS:
+            v = (uint64_t)clamp64((int64_t)(ua + ub), 0, umax);
+            break;
+        case K_SUBUS:
+            v = (uint64_t)clamp64((int64_t)ua - (int64_t)ub, 0, umax);
+            break;
+        case K_MINS:
+            v = (uint64_t)(sa < sb ? sa : sb);
+            break;
+        case K_MAXS:
+            v = (uint64_t)(sa > sb ? sa : sb);
+            break;
+        case K_MINU:
+            v = ua < ub ? ua : ub;
+            break;
+        case K_MAXU:
+            v = ua > ub ? ua : ub;
+            break;
+        case K_AVG:
+            v = (ua + ub + 1) >> 1;
+            break;
+        case K_MULLO:
+            v = (uint64_t)(sa * sb);
+            break;
+        case K_MULHS:
+            v = (uint64_t)(sa * sb) >> 16; /* bits 31:16 of the signed product */
+            break;
+        case K_MULHU:
+            v = (ua * ub) >> 16;
+            break;
+        case K_MULUDQ:
+            v = (ua & 0xFFFFFFFFu) * (ub & 0xFFFFFFFFu);
+            break;
+        case K_CMPGT:
+            v = sa > sb ? ~0ull : 0;
+            break;
+        case K_ABS:
+            v = (uint64_t)(sb < 0 ? -sb : sb);
+            break;
+        default:
+            continue;
+        }
+        el_put(r, i, es, v);
+    }
+    switch (o->kind) {
+    case K_MADDWD:
+        for (int i = 0; i < 4; i++)
+            el_put(r, i, 4,
+                   (uint64_t)(el_s(a, 2 * i, 2) * el_s(b, 2 * i, 2) +
+                              el_s(a, 2 * i + 1, 2) * el_s(b, 2 * i + 1, 2)));
+        break;
+    case K_SADBW:
+        for (int q = 0; q < 2; q++) {
+            uint64_t sum = 0;
+            for (int i = 8 * q; i < 8 * q + 8; i++)
+                sum += (uint64_t)(a[i] > b[i] ? a[i] - b[i] : b[i] - a[i]);
+            el_put(r, q, 8, sum);
+        }
+        break;
+    case K_UNPCKL:
+    case K_UNPCKH: {
+        int base = o->kind == K_UNPCKH ? n / 2 : 0;
+        for (int i = 0; i < n / 2; i++) {
+            el_put(t, 2 * i, es, el_u(a, base + i, es));
+            el_put(t, 2 * i + 1, es, el_u(b, base + i, es));
+        }
+        memcpy(r, t, 16);
+        break;
+    }
+    case K_PACKSS:
+    case K_PACKUS: {
+        int h = es / 2;
+        int64_t lo = o->kind == K_PACKSS ? -(1ll << (8 * h - 1)) : 0;
+        int64_t hi = o->kind == K_PACKSS ? (1ll << (8 * h - 1)) - 1 : (1ll << (8 * h)) - 1;
+        for (int i = 0; i < n; i++) {
+            el_put(t, i, h, (uint64_t)clamp64(el_s(a, i, es), lo, hi));
+            el_put(t, n + i, h, (uint64_t)clamp64(el_s(b, i, es), lo, hi));
+        }
+        memcpy(r, t, 16);
+        break;
+    }
+    case K_PSHUFB:
+        for (int i = 0; i < 16; i++)
+            t[i] = (b[i] & 0x80) ? 0 : a[b[i] & 15];
+        memcpy(r, t, 16);
+        break;
+    case K_PSHUFD:
+        for (int i = 0; i < 4; i++)
+            el_put(r, i, 4, el_u(b, (imm >> (2 * i)) & 3, 4));
+        break;
+    case K_PSHUFHW:
+    case K_PSHUFLW: {
+        int sh = o->kind == K_PSHUFHW ? 4 : 0; /* the shuffled quadword's first word */
+        memcpy(r, b, 16);
+        for (int i = 0; i < 4; i++)
+            el_put(r, sh + i, 2, el_u(b, sh + ((imm >> (2 * i)) & 3), 2));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 /* What the SDM says the form does, computed from the input state and the
  * memory before: the expected registers (exp) and data pages (mem). Used
  * only to check the native side (stub, encoder, register numbering) on
@@ -1906,10 +2277,20 @@ static void model(const form *f, const scase *tc, vstate *exp, uint8_t *mem)
             memset(v + 16, 0, 16);
         memcpy(dst, v, 32);
         return;
+    case OP_UNARY:
     case OP_SRC: {
-        const uint8_t *a = f->vex ? tc->in.ymm[tc->vvvv] : src;
+        const uint8_t *a = f->vex && tc->vvvv >= 0 ? tc->in.ymm[tc->vvvv] : src;
         const uint8_t *b = opnd;
         memcpy(v, src, 32);
+        const int_op *io = find_int_op(f);
+        if (io) {
+            for (int lane = 0; lane < vlen / 16; lane++)
+                int_lane(io, a + 16 * lane, b + 16 * lane, tc->imm, v + 16 * lane);
+            if (f->vex && !wide)
+                memset(v + 16, 0, 16);
+            memcpy(dst, v, 32);
+            return;
+        }
         int el = 1;
         for (int i = 0; i < vlen; i++) {
             switch (f->map == 2 ? 0x100 | f->opc : f->opc) {
@@ -2632,6 +3013,38 @@ static void hand_checks(void)
     HCHECK(memcmp(m, in.ymm[4], 4) == 0 && m[4] == 0xA4, "movd stores 4 bytes");
     for (int i = 0; i < 32; i++)
         m[i] = (uint8_t)(0xA0 + i);
+
+    /* paddsw xmm2, [rbx] (66 0F ED 13): 0x7FFF + 1 and 0x8000 + 0xFFFF
+     * saturate, 0x1234 + 0x0001 does not. */
+    vstate in4 = in;
+    for (int i = 0; i < 8; i++) {
+        uint16_t x = i < 3 ? 0x7FFF : i < 6 ? 0x8000 : 0x1234;
+        uint16_t y = i < 3 ? 0x0001 : i < 6 ? 0xFFFF : 0x0001;
+        memcpy(in4.ymm[2] + 2 * i, &x, 2);
+        memcpy(m + 2 * i, &y, 2);
+    }
+    HCHECK(hand_run((const uint8_t[]){0x66, 0x0F, 0xED, 0x13}, 4, a, &in4) == 0, "paddsw runs");
+    int sat_ok = 1;
+    for (int i = 0; i < 8; i++) {
+        uint16_t got;
+        memcpy(&got, g_sb->out.ymm[2] + 2 * i, 2);
+        if (got != (i < 3 ? 0x7FFF : i < 6 ? 0x8000 : 0x1235))
+            sat_ok = 0;
+    }
+    HCHECK(sat_ok, "paddsw saturates");
+    for (int i = 0; i < 32; i++)
+        m[i] = (uint8_t)(0xA0 + i);
+
+    /* pshufd xmm1, [rbx], 0x1B (66 0F 70 0B 1B): the dwords reversed; the
+     * imm8 after the ModRM byte. */
+    HCHECK(hand_run((const uint8_t[]){0x66, 0x0F, 0x70, 0x0B, 0x1B}, 5, a, &in) == 0,
+           "pshufd runs");
+    int shuf_ok = 1;
+    for (int i = 0; i < 4; i++)
+        if (memcmp(g_sb->out.ymm[1] + 4 * i, m + 4 * (3 - i), 4) != 0)
+            shuf_ok = 0;
+    HCHECK(shuf_ok && memcmp(g_sb->out.ymm[1] + 16, in.ymm[1] + 16, 16) == 0,
+           "pshufd 0x1b reverses the dwords");
 
     /* MXCSR with flags and another rounding mode passes through. */
     in.mxcsr = 0x7FBF;
