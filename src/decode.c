@@ -400,7 +400,8 @@ enum {
     KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX,
     KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K,
 };
-enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A, SZ_COUNT };
+enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A,
+       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
@@ -426,6 +427,9 @@ static const struct kind_info {
     [K_DSDIq] = {KC_DI, SZ_8, 0},     [K_By] = {KC_B, SZ_Y, 0},       [K_XLAT] = {KC_XLAT, SZ_1, 0},
     [K_M64B] = {KC_M, SZ_64, 0},     [K_Ga] = {KC_G, SZ_A, 0},       [K_KR] = {KC_K, SZ_8, 0},
     [K_Iw] = {KC_IMM, SZ_2, IMM_W},
+    [K_Wb] = {KC_W, SZ_1, 0},        [K_Ww] = {KC_W, SZ_2, 0},       [K_Wy] = {KC_W, SZ_Y, 0},
+    [K_Wh] = {KC_W, SZ_XH, 0},       [K_Wqt] = {KC_W, SZ_XQ, 0},     [K_We] = {KC_W, SZ_XE, 0},
+    [K_Wdup] = {KC_W, SZ_DUP, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -490,6 +494,10 @@ static uint8_t kind_size(const struct insn *in, uint8_t sz)
     case SZ_X: return (uint8_t)(16u << in->vl);
     case SZ_64: return 64;
     case SZ_A: return in->addrsize;
+    case SZ_XH: return (uint8_t)(8u << in->vl);
+    case SZ_XQ: return (uint8_t)(4u << in->vl);
+    case SZ_XE: return (uint8_t)(2u << in->vl);
+    case SZ_DUP: return in->vl ? 32 : 8;
     default: return 0;
     }
 }
@@ -805,7 +813,8 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
      * 128-bit forms exist (SDM Vol. 2 2.3.6, 2.3.12). */
     if ((r->traits & T_MEMFORM) && in->mod == 3)
         return DEC_UNSUPPORTED;
-    if (in->vex && ((!has_h && in->vvvv) || ((r->traits & T_L0) && in->vl)))
+    if (in->vex && ((!has_h && in->vvvv) || ((r->traits & T_L0) && in->vl) ||
+                    ((r->traits & T_L1) && in->vl != 1)))
         return DEC_UD;
     if (in->evex)
         DTRY(dec_evex_checks(in));
@@ -862,6 +871,8 @@ const char *dec_kind_name(uint8_t k)
         [K_Mdq] = "Mdq", [K_Mq] = "Mq",  [K_Md] = "Md",   [K_Pq] = "Pq",   [K_Qq] = "Qq",
         [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
         [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
+        [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
+        [K_Wdup] = "Wdup",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

@@ -78,6 +78,10 @@ enum opk {
     K_Ga,                         /* ModRM reg of the address size (MOVDIR64B's destination) */
     K_KR,                         /* ModRM reg as an opmask register k0-k7 (EVEX compares) */
     K_Iw,                         /* imm16 (RET imm16) */
+    /* Vector r/m operands of other sizes: b, w, y (dword, qword with W),
+     * h/qt/e (half, quarter, eighth of the vector length: PMOVZX/SX), dup
+     * (MOVDDUP: a qword, or 32 bytes with VEX.L). */
+    K_Wb, K_Ww, K_Wy, K_Wh, K_Wqt, K_We, K_Wdup,
     K_COUNT
 };
 
@@ -107,6 +111,7 @@ enum opk {
 #define T_NOMASK 0x100000u /* EVEX: no opmask or zeroing (aaa = 0, z = 0), else #UD */
 #define T_BCST 0x200000u   /* EVEX.b with memory: one element broadcast (its size: T_E*) */
 #define T_IMM8 0x400000u   /* an imm8 follows the operands (in->imm8) */
+#define T_L1 0x1000000u   /* VEX.L must be 1 (256-bit only) */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 

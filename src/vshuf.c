@@ -1,8 +1,9 @@
 /*
- * vshuf.c - SSE and AVX2 element rearrangements with a memory source:
- * unpacks, saturating packs, PSHUFB and the PSHUFD/PSHUFHW/PSHUFLW
- * shuffles. A 256-bit form works on each 128-bit lane separately (SDM
- * Vol. 2 PUNPCKLBW, PACKSSWB, PSHUFB, PSHUFD).
+ * vshuf.c - SSE and AVX/AVX2 element rearrangements with a memory operand:
+ * unpacks, saturating packs, PSHUFB, PSHUFD/HW/LW, SHUFPS/PD, the DUP
+ * moves, PALIGNR, blends, PINSR/PEXTR, PMOVZX/SX, broadcasts and 128-bit
+ * inserts/extracts. A 256-bit unpack, pack, shuffle, align or word blend
+ * works on each 128-bit lane separately (SDM Vol. 2).
  */
 #include <string.h>
 
@@ -110,3 +111,150 @@ static enum rc pshuf(struct emu *e, const struct insn *in, unsigned el, unsigned
 enum rc vshuf_pshufd(struct emu *e, const struct insn *in) { return pshuf(e, in, 4, 0); }
 enum rc vshuf_pshufhw(struct emu *e, const struct insn *in) { return pshuf(e, in, 2, 8); }
 enum rc vshuf_pshuflw(struct emu *e, const struct insn *in) { return pshuf(e, in, 2, 0); }
+
+/* SHUFPS: per lane, dwords 0-1 from a and 2-3 from b, each picked by two
+ * imm8 bits; SHUFPD: per lane, qword 0 from a and 1 from b, by one bit
+ * each (the next two bits for the next lane). */
+enum rc vshuf_shufps(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, b));
+    for (unsigned lane = 0; lane < in->op[0].size; lane += 16)
+        for (unsigned i = 0; i < 4; i++)
+            memcpy(r + lane + 4 * i, (i < 2 ? a : b) + lane + 4 * ((in->imm8 >> (2 * i)) & 3), 4);
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_shufpd(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, b));
+    for (unsigned q = 0; q < in->op[0].size / 8; q++) {
+        unsigned lane = (q / 2) * 16;
+        memcpy(r + 8 * q, (q & 1 ? b : a) + lane + 8 * ((in->imm8 >> q) & 1), 8);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+/* MOVSLDUP / MOVSHDUP: the even / odd dwords duplicated; MOVDDUP: the even
+ * qwords duplicated (its 128-bit forms read one qword). */
+static enum rc dup(struct emu *e, const struct insn *in, unsigned el, unsigned odd)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < in->op[0].size; i += 2 * el) {
+        memcpy(r + i, a + i + odd * el, el);
+        memcpy(r + i + el, a + i + odd * el, el);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_movsldup(struct emu *e, const struct insn *in) { return dup(e, in, 4, 0); }
+enum rc vshuf_movshdup(struct emu *e, const struct insn *in) { return dup(e, in, 4, 1); }
+enum rc vshuf_movddup(struct emu *e, const struct insn *in) { return dup(e, in, 8, 0); }
+
+/* PALIGNR: per lane, the 32-byte a:b shifted right by imm8 bytes, low 16
+ * bytes kept (zeros shifted in). */
+enum rc vshuf_palignr(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, b));
+    for (unsigned lane = 0; lane < in->op[0].size; lane += 16)
+        for (unsigned i = 0; i < 16; i++) {
+            unsigned k = i + in->imm8;
+            r[lane + i] = k < 16 ? b[lane + k] : k < 32 ? a[lane + k - 16] : 0;
+        }
+    return op_write_vec(e, in, 0, r);
+}
+
+/* PBLENDW (imm8 per lane, words), BLENDPS (dwords), BLENDPD (qwords):
+ * element i from b where imm8 bit i is set. */
+static enum rc blend(struct emu *e, const struct insn *in, unsigned el, unsigned per)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size / el; i++)
+        if ((in->imm8 >> (i % per)) & 1)
+            memcpy(a + i * el, b + i * el, el);
+    return op_write_vec(e, in, 0, a);
+}
+
+enum rc vshuf_pblendw(struct emu *e, const struct insn *in) { return blend(e, in, 2, 8); }
+enum rc vshuf_blendps(struct emu *e, const struct insn *in) { return blend(e, in, 4, 8); }
+enum rc vshuf_blendpd(struct emu *e, const struct insn *in) { return blend(e, in, 8, 8); }
+
+/* PINSRB/W/D/Q: a with the element imm8 selects (modulo the count)
+ * replaced by the memory operand. */
+enum rc vshuf_pinsr(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], m[EMU_MAX_ACCESS];
+    unsigned im = in->nops - 1, ia = in->nops == 3 ? 1 : 0, el = in->op[im].size;
+    TRY(op_read_vec(e, in, im, m));
+    TRY(op_read_vec(e, in, ia, a));
+    memcpy(a + el * (in->imm8 & (16 / el - 1)), m, el);
+    return op_write_vec(e, in, 0, a);
+}
+
+/* PEXTRB/W/D/Q to memory: the element imm8 selects. */
+enum rc vshuf_pextr(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS];
+    unsigned el = in->op[0].size;
+    TRY(op_read_vec(e, in, 1, a));
+    return op_write_vec(e, in, 0, a + el * (in->imm8 & (16 / el - 1)));
+}
+
+/* PMOVZX/PMOVSX: source elements of `se` bytes widened to `de` bytes. */
+static enum rc extend(struct emu *e, const struct insn *in, unsigned se, unsigned de, bool sgn)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < in->op[0].size / de; i++) {
+        uint64_t v = ld(a + i * se, se);
+        st(r + i * de, de, sgn ? sign_extend(v, se) : v);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_pmovzxbw(struct emu *e, const struct insn *in) { return extend(e, in, 1, 2, false); }
+enum rc vshuf_pmovzxbd(struct emu *e, const struct insn *in) { return extend(e, in, 1, 4, false); }
+enum rc vshuf_pmovzxbq(struct emu *e, const struct insn *in) { return extend(e, in, 1, 8, false); }
+enum rc vshuf_pmovzxwd(struct emu *e, const struct insn *in) { return extend(e, in, 2, 4, false); }
+enum rc vshuf_pmovzxwq(struct emu *e, const struct insn *in) { return extend(e, in, 2, 8, false); }
+enum rc vshuf_pmovzxdq(struct emu *e, const struct insn *in) { return extend(e, in, 4, 8, false); }
+enum rc vshuf_pmovsxbw(struct emu *e, const struct insn *in) { return extend(e, in, 1, 2, true); }
+enum rc vshuf_pmovsxbd(struct emu *e, const struct insn *in) { return extend(e, in, 1, 4, true); }
+enum rc vshuf_pmovsxbq(struct emu *e, const struct insn *in) { return extend(e, in, 1, 8, true); }
+enum rc vshuf_pmovsxwd(struct emu *e, const struct insn *in) { return extend(e, in, 2, 4, true); }
+enum rc vshuf_pmovsxwq(struct emu *e, const struct insn *in) { return extend(e, in, 2, 8, true); }
+enum rc vshuf_pmovsxdq(struct emu *e, const struct insn *in) { return extend(e, in, 4, 8, true); }
+
+/* VPBROADCASTB/W/D/Q, VBROADCASTSS/SD/I128: the memory operand repeated
+ * over the destination. */
+enum rc vshuf_broadcast(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned el = in->op[1].size;
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < in->op[0].size; i += el)
+        memcpy(r + i, a, el);
+    return op_write_vec(e, in, 0, r);
+}
+
+/* VINSERTF128/I128: H with the 128-bit lane imm8[0] replaced by memory;
+ * VEXTRACTF128/I128: that lane of the register to memory. */
+enum rc vshuf_insert128(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], m[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 2, m));
+    TRY(op_read_vec(e, in, 1, a));
+    memcpy(a + 16 * (in->imm8 & 1), m, 16);
+    return op_write_vec(e, in, 0, a);
+}
+
+enum rc vshuf_extract128(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    return op_write_vec(e, in, 0, a + 16 * (in->imm8 & 1));
+}

@@ -395,8 +395,14 @@ static bool mnem_match(const struct insn *in, const char *zm_raw)
         char want = el == 1 ? 'b' : el == 2 ? 'w' : el == 4 ? 'd' : 'q';
         return zm[ol] == want;
     }
-    if ((strcmp(ours, "movd") == 0 || strcmp(ours, "vmovd") == 0) && (in->rex & 8))
-        return strcmp(zm, ours[0] == 'v' ? "vmovq" : "movq") == 0;
+    /* The dword forms whose REX.W / VEX.W (64-bit mode) makes them qword. */
+    static const char *const dq[] = {"movd", "vmovd", "pextrd", "vpextrd", "pinsrd", "vpinsrd"};
+    for (unsigned k = 0; k < sizeof(dq) / sizeof(dq[0]); k++)
+        if (strcmp(ours, dq[k]) == 0 && (in->rex & 8)) {
+            char want[16];
+            snprintf(want, sizeof(want), "%.*sq", (int)strlen(ours) - 1, ours);
+            return strcmp(zm, want) == 0;
+        }
     if (strcmp(ours, "cmpxchg8b") == 0)
         return strcmp(zm, (in->rex & 8) ? "cmpxchg16b" : "cmpxchg8b") == 0;
     for (unsigned k = 0; k < sizeof(cc_alias) / sizeof(cc_alias[0]); k++) {

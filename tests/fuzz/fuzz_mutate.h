@@ -35,8 +35,8 @@ static inline bool fz_mode32(unsigned mode)
 
 /* Builds encoding candidates for a row and keeps the first that decodes to
  * it in `mode`: legacy (plain, REX.W, the other address size, register
- * form), or VEX and EVEX for their maps (W0, W1, register form), starting
- * with candidate `first`.
+ * form), or VEX and EVEX for their maps (W0, W1, register form, VEX.L = 1),
+ * starting with candidate `first`.
  * Returns the length, 0 when none decodes to the row. */
 static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, unsigned first,
                                      uint8_t *out)
@@ -54,8 +54,7 @@ static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, un
         memset(b, 0, sizeof(b));
         if (map >= MAP_VEX_0F) {
             unsigned mm = map >= MAP_EVEX_0F ? map - MAP_EVEX_0F + 1 : map - MAP_VEX_0F + 1;
-            if (variant == 3)
-                continue; /* variant 2: the register form (MASKMOVDQU) */
+            /* variant 2: the register form (MASKMOVDQU); 3: VEX.L = 1 */
             if (map >= MAP_EVEX_0F) {
                 b[n++] = 0x62;
                 b[n++] = (uint8_t)(0xF0 | mm);
@@ -64,7 +63,7 @@ static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, un
             } else {
                 b[n++] = 0xC4;
                 b[n++] = (uint8_t)(0xE0 | mm);
-                b[n++] = (uint8_t)((variant ? 0x80 : 0) | 0x78 | pfx);
+                b[n++] = (uint8_t)((variant == 1 ? 0x80 : 0) | 0x78 | (variant == 3 ? 4 : 0) | pfx);
             }
         } else {
             if (pfx)
@@ -89,7 +88,7 @@ static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, un
         }
         b[n++] = (uint8_t)op;
         unsigned rmv = variant == 2 ? (dm.addrsize == 2 ? 3 : 7) : rm;
-        bool regform = variant == 3 || (map >= MAP_VEX_0F && variant == 2);
+        bool regform = map >= MAP_VEX_0F ? variant == 2 : variant == 3;
         b[n++] = (uint8_t)((reg << 3) | (regform ? 0xC0 : 0) | rmv);
         n += 8; /* displacement / immediate bytes: zero */
         if (n > 15)
