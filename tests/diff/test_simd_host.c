@@ -94,7 +94,13 @@
  * size, required alignment, R_* flags; R_IMM8 appends a random imm8), and
  * its semantics in model() if the operation is new. An integer form with a
  * legacy, a VEX.128 and a VEX.256 encoding is one BIN3/UN3/IMM3 line (three
- * rows), with its operation in g_int_ops[] (int_lane()).
+ * rows), with its operation in g_int_ops[] (int_lane()). The bitwise FP
+ * forms, unpacks and shuffles, duplicating moves, PALIGNR and the blends,
+ * element inserts (a memory operand of one element) and extracts (a store
+ * of one element), zero/sign extensions (a memory operand of part of the
+ * register), broadcasts and the 128-bit lane inserts/extracts are
+ * SRC3/UNM3 lines or single rows with their operation in g_vec_ops[]
+ * (vec_lanes(), vec_store()).
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -235,7 +241,7 @@ typedef struct form {
     unsigned feat;    /* FT_* the host must have */
     int vex;          /* 0: legacy (REX) encoding, 1: VEX */
     int pp;           /* mandatory prefix / VEX.pp: 0, 0x66, 0xF3, 0xF2 */
-    int map;          /* 1: 0F, 2: 0F 38 */
+    int map;          /* 1: 0F, 2: 0F 38, 3: 0F 3A */
     int opc;          /* opcode byte */
     int w;            /* REX.W / VEX.W: 0, 1 or W_IG */
     int l;            /* VEX.L: 0, 1 or L_IG; 0 for legacy forms */
@@ -272,6 +278,22 @@ typedef struct form {
         R_INT | R_IMM8),                                                                    \
     VEX("v" mn " ymm, m256, imm8", FT_AVX2, pp, map, opc, W_IG, 1, OP_UNARY, 32, 0,        \
         R_INT | R_IMM8)
+
+/* The same for forms whose VEX.256 encoding needs feat256 (AVX for the FP
+ * forms): SRC3, ModRM.reg (VEX: vvvv) op m128/m256, sfx appended to the
+ * names (", imm8" with R_IMM8 in fl); UNM3, unary on an n-byte memory
+ * operand (m1) in the legacy and VEX.128 forms and a 2n-byte one (m2) in
+ * the VEX.256 form, the legacy form aligned when n is 16. */
+#define SRC3(mn, sfx, feat, feat256, pp, map, opc, fl)                                      \
+    LEG(mn " xmm, m128" sfx, feat, pp, map, opc, W_IG, OP_SRC, 16, 16, fl),                  \
+    VEX("v" mn " xmm, xmm, m128" sfx, FT_AVX, pp, map, opc, W_IG, 0, OP_SRC, 16, 0,         \
+        (fl) | R_VVVV),                                                                     \
+    VEX("v" mn " ymm, ymm, m256" sfx, feat256, pp, map, opc, W_IG, 1, OP_SRC, 32, 0,        \
+        (fl) | R_VVVV)
+#define UNM3(mn, m1, m2, n, feat, feat256, pp, map, opc, fl)                                 \
+    LEG(mn " xmm, " m1, feat, pp, map, opc, W_IG, OP_UNARY, n, (n) == 16 ? 16 : 0, fl),       \
+    VEX("v" mn " xmm, " m1, FT_AVX, pp, map, opc, W_IG, 0, OP_UNARY, n, 0, fl),             \
+    VEX("v" mn " ymm, " m2, feat256, pp, map, opc, W_IG, 1, OP_UNARY, 2 * (n), 0, fl)
 
 static const form g_forms[] = {
     /* SSE moves */
@@ -482,6 +504,99 @@ static const form g_forms[] = {
     BIN3("pmaxuw", FT_SSE41, 0x66, 2, 0x3E),
     BIN3("pmaxud", FT_SSE41, 0x66, 2, 0x3F),
     BIN3("pmulld", FT_SSE41, 0x66, 2, 0x40),
+
+    /* Bitwise FP forms */
+    SRC3("andps", "", FT_SSE, FT_AVX, 0, 1, 0x54, R_FP32),
+    SRC3("andpd", "", FT_SSE2, FT_AVX, 0x66, 1, 0x54, R_FP64),
+    SRC3("andnps", "", FT_SSE, FT_AVX, 0, 1, 0x55, R_FP32),
+    SRC3("andnpd", "", FT_SSE2, FT_AVX, 0x66, 1, 0x55, R_FP64),
+    SRC3("orps", "", FT_SSE, FT_AVX, 0, 1, 0x56, R_FP32),
+    SRC3("orpd", "", FT_SSE2, FT_AVX, 0x66, 1, 0x56, R_FP64),
+    SRC3("xorps", "", FT_SSE, FT_AVX, 0, 1, 0x57, R_FP32),
+    SRC3("xorpd", "", FT_SSE2, FT_AVX, 0x66, 1, 0x57, R_FP64),
+
+    /* FP unpacks and shuffles (VEX.256: per 128-bit lane) */
+    SRC3("unpcklps", "", FT_SSE, FT_AVX, 0, 1, 0x14, R_FP32),
+    SRC3("unpcklpd", "", FT_SSE2, FT_AVX, 0x66, 1, 0x14, R_FP64),
+    SRC3("unpckhps", "", FT_SSE, FT_AVX, 0, 1, 0x15, R_FP32),
+    SRC3("unpckhpd", "", FT_SSE2, FT_AVX, 0x66, 1, 0x15, R_FP64),
+    SRC3("shufps", ", imm8", FT_SSE, FT_AVX, 0, 1, 0xC6, R_FP32 | R_IMM8),
+    SRC3("shufpd", ", imm8", FT_SSE2, FT_AVX, 0x66, 1, 0xC6, R_FP64 | R_IMM8),
+
+    /* Duplicating moves */
+    UNM3("movsldup", "m128", "m256", 16, FT_SSE3, FT_AVX, 0xF3, 1, 0x12, R_FP32),
+    UNM3("movshdup", "m128", "m256", 16, FT_SSE3, FT_AVX, 0xF3, 1, 0x16, R_FP32),
+    LEG("movddup xmm, m64", FT_SSE3, 0xF2, 1, 0x12, W_IG, OP_UNARY, 8, 0, R_FP64),
+    VEX("vmovddup xmm, m64", FT_AVX, 0xF2, 1, 0x12, W_IG, 0, OP_UNARY, 8, 0, R_FP64),
+    VEX("vmovddup ymm, m256", FT_AVX, 0xF2, 1, 0x12, W_IG, 1, OP_UNARY, 32, 0, R_FP64),
+
+    /* Align and blends with an imm8 (0F 3A map) */
+    SRC3("palignr", ", imm8", FT_SSSE3, FT_AVX2, 0x66, 3, 0x0F, R_INT | R_IMM8),
+    SRC3("pblendw", ", imm8", FT_SSE41, FT_AVX2, 0x66, 3, 0x0E, R_INT | R_IMM8),
+    SRC3("blendps", ", imm8", FT_SSE41, FT_AVX, 0x66, 3, 0x0C, R_FP32 | R_IMM8),
+    SRC3("blendpd", ", imm8", FT_SSE41, FT_AVX, 0x66, 3, 0x0D, R_FP64 | R_IMM8),
+
+    /* Element inserts (VEX: vvvv is the first source) */
+    LEG("pinsrb xmm, m8, imm8", FT_SSE41, 0x66, 3, 0x20, 0, OP_SRC, 1, 0, R_INT | R_IMM8),
+    VEX("vpinsrb xmm, xmm, m8, imm8", FT_AVX, 0x66, 3, 0x20, 0, 0, OP_SRC, 1, 0,
+        R_INT | R_IMM8 | R_VVVV),
+    LEG("pinsrw xmm, m16, imm8", FT_SSE2, 0x66, 1, 0xC4, 0, OP_SRC, 2, 0, R_INT | R_IMM8),
+    VEX("vpinsrw xmm, xmm, m16, imm8", FT_AVX, 0x66, 1, 0xC4, 0, 0, OP_SRC, 2, 0,
+        R_INT | R_IMM8 | R_VVVV),
+    LEG("pinsrd xmm, m32, imm8", FT_SSE41, 0x66, 3, 0x22, 0, OP_SRC, 4, 0, R_INT | R_IMM8),
+    VEX("vpinsrd xmm, xmm, m32, imm8", FT_AVX, 0x66, 3, 0x22, 0, 0, OP_SRC, 4, 0,
+        R_INT | R_IMM8 | R_VVVV),
+    LEG("pinsrq xmm, m64, imm8", FT_SSE41, 0x66, 3, 0x22, 1, OP_SRC, 8, 0, R_INT | R_IMM8),
+    VEX("vpinsrq xmm, xmm, m64, imm8", FT_AVX, 0x66, 3, 0x22, 1, 0, OP_SRC, 8, 0,
+        R_INT | R_IMM8 | R_VVVV),
+
+    /* Element extracts: stores of one element */
+    LEG("pextrb m8, xmm, imm8", FT_SSE41, 0x66, 3, 0x14, 0, OP_STORE, 1, 0, R_INT | R_IMM8),
+    VEX("vpextrb m8, xmm, imm8", FT_AVX, 0x66, 3, 0x14, 0, 0, OP_STORE, 1, 0, R_INT | R_IMM8),
+    LEG("pextrw m16, xmm, imm8", FT_SSE41, 0x66, 3, 0x15, 0, OP_STORE, 2, 0, R_INT | R_IMM8),
+    VEX("vpextrw m16, xmm, imm8", FT_AVX, 0x66, 3, 0x15, 0, 0, OP_STORE, 2, 0, R_INT | R_IMM8),
+    LEG("pextrd m32, xmm, imm8", FT_SSE41, 0x66, 3, 0x16, 0, OP_STORE, 4, 0, R_INT | R_IMM8),
+    VEX("vpextrd m32, xmm, imm8", FT_AVX, 0x66, 3, 0x16, 0, 0, OP_STORE, 4, 0, R_INT | R_IMM8),
+    LEG("pextrq m64, xmm, imm8", FT_SSE41, 0x66, 3, 0x16, 1, OP_STORE, 8, 0, R_INT | R_IMM8),
+    VEX("vpextrq m64, xmm, imm8", FT_AVX, 0x66, 3, 0x16, 1, 0, OP_STORE, 8, 0, R_INT | R_IMM8),
+
+    /* Zero and sign extensions (memory: half, quarter or eighth of the register) */
+    UNM3("pmovsxbw", "m64", "m128", 8, FT_SSE41, FT_AVX2, 0x66, 2, 0x20, R_INT),
+    UNM3("pmovsxbd", "m32", "m64", 4, FT_SSE41, FT_AVX2, 0x66, 2, 0x21, R_INT),
+    UNM3("pmovsxbq", "m16", "m32", 2, FT_SSE41, FT_AVX2, 0x66, 2, 0x22, R_INT),
+    UNM3("pmovsxwd", "m64", "m128", 8, FT_SSE41, FT_AVX2, 0x66, 2, 0x23, R_INT),
+    UNM3("pmovsxwq", "m32", "m64", 4, FT_SSE41, FT_AVX2, 0x66, 2, 0x24, R_INT),
+    UNM3("pmovsxdq", "m64", "m128", 8, FT_SSE41, FT_AVX2, 0x66, 2, 0x25, R_INT),
+    UNM3("pmovzxbw", "m64", "m128", 8, FT_SSE41, FT_AVX2, 0x66, 2, 0x30, R_INT),
+    UNM3("pmovzxbd", "m32", "m64", 4, FT_SSE41, FT_AVX2, 0x66, 2, 0x31, R_INT),
+    UNM3("pmovzxbq", "m16", "m32", 2, FT_SSE41, FT_AVX2, 0x66, 2, 0x32, R_INT),
+    UNM3("pmovzxwd", "m64", "m128", 8, FT_SSE41, FT_AVX2, 0x66, 2, 0x33, R_INT),
+    UNM3("pmovzxwq", "m32", "m64", 4, FT_SSE41, FT_AVX2, 0x66, 2, 0x34, R_INT),
+    UNM3("pmovzxdq", "m64", "m128", 8, FT_SSE41, FT_AVX2, 0x66, 2, 0x35, R_INT),
+
+    /* Broadcasts (VEX only) */
+    VEX("vpbroadcastb xmm, m8", FT_AVX2, 0x66, 2, 0x78, 0, 0, OP_UNARY, 1, 0, R_INT),
+    VEX("vpbroadcastb ymm, m8", FT_AVX2, 0x66, 2, 0x78, 0, 1, OP_UNARY, 1, 0, R_INT),
+    VEX("vpbroadcastw xmm, m16", FT_AVX2, 0x66, 2, 0x79, 0, 0, OP_UNARY, 2, 0, R_INT),
+    VEX("vpbroadcastw ymm, m16", FT_AVX2, 0x66, 2, 0x79, 0, 1, OP_UNARY, 2, 0, R_INT),
+    VEX("vpbroadcastd xmm, m32", FT_AVX2, 0x66, 2, 0x58, 0, 0, OP_UNARY, 4, 0, R_INT),
+    VEX("vpbroadcastd ymm, m32", FT_AVX2, 0x66, 2, 0x58, 0, 1, OP_UNARY, 4, 0, R_INT),
+    VEX("vpbroadcastq xmm, m64", FT_AVX2, 0x66, 2, 0x59, 0, 0, OP_UNARY, 8, 0, R_INT),
+    VEX("vpbroadcastq ymm, m64", FT_AVX2, 0x66, 2, 0x59, 0, 1, OP_UNARY, 8, 0, R_INT),
+    VEX("vbroadcastss xmm, m32", FT_AVX, 0x66, 2, 0x18, 0, 0, OP_UNARY, 4, 0, R_FP32),
+    VEX("vbroadcastss ymm, m32", FT_AVX, 0x66, 2, 0x18, 0, 1, OP_UNARY, 4, 0, R_FP32),
+    VEX("vbroadcastsd ymm, m64", FT_AVX, 0x66, 2, 0x19, 0, 1, OP_UNARY, 8, 0, R_FP64),
+    VEX("vbroadcasti128 ymm, m128", FT_AVX2, 0x66, 2, 0x5A, 0, 1, OP_UNARY, 16, 0, R_INT),
+
+    /* 128-bit lane insert and extract (imm8 bit 0 picks the lane) */
+    VEX("vinsertf128 ymm, ymm, m128, imm8", FT_AVX, 0x66, 3, 0x18, 0, 1, OP_SRC, 16, 0,
+        R_FP32 | R_IMM8 | R_VVVV),
+    VEX("vinserti128 ymm, ymm, m128, imm8", FT_AVX2, 0x66, 3, 0x38, 0, 1, OP_SRC, 16, 0,
+        R_INT | R_IMM8 | R_VVVV),
+    VEX("vextractf128 m128, ymm, imm8", FT_AVX, 0x66, 3, 0x19, 0, 1, OP_STORE, 16, 0,
+        R_FP32 | R_IMM8),
+    VEX("vextracti128 m128, ymm, imm8", FT_AVX2, 0x66, 3, 0x39, 0, 1, OP_STORE, 16, 0,
+        R_INT | R_IMM8),
 };
 #define NFORMS (sizeof g_forms / sizeof g_forms[0])
 
@@ -1016,6 +1131,8 @@ static void encode(const form *f, scase *tc, const memop *m, int seg, int rex40,
         put8(&b, 0x0F);
         if (f->map == 2)
             put8(&b, 0x38);
+        else if (f->map == 3)
+            put8(&b, 0x3A);
     } else {
         unsigned vvvv = tc->vvvv < 0 ? 0u : (unsigned)tc->vvvv;
         unsigned pp = (unsigned)g_pp_code[f->pp & 0xFF];
@@ -2228,6 +2345,145 @@ static void int_lane(const int_op *o, const uint8_t *a, const uint8_t *b, int im
     }
 }
 
+/* Shuffle, blend, insert/extract, extend and broadcast forms, on the whole
+ * register (per 128-bit lane where the SDM says so). */
+enum {
+    V_AND, V_ANDN, V_OR, V_XOR, V_UNPCKL, V_UNPCKH, V_SHUFPS, V_SHUFPD, V_LDUP, V_HDUP,
+    V_DDUP, V_ALIGNR, V_BLEND, V_INSERT, V_EXTRACT, V_ZX, V_SX, V_BCAST, V_INS128, V_EXT128
+};
+
+typedef struct vec_op {
+    int map, opc, pp; /* the form's mandatory prefix, exactly */
+    int kind, es;     /* V_*, element size (0: 8 with W, else 4) */
+    int es2;          /* V_ZX/V_SX: the destination element size */
+} vec_op;
+
+static const vec_op g_vec_ops[] = {
+    {1, 0x54, 0, V_AND, 1, 0},    {1, 0x54, 0x66, V_AND, 1, 0},  {1, 0x55, 0, V_ANDN, 1, 0},
+    {1, 0x55, 0x66, V_ANDN, 1, 0}, {1, 0x56, 0, V_OR, 1, 0},     {1, 0x56, 0x66, V_OR, 1, 0},
+    {1, 0x57, 0, V_XOR, 1, 0},    {1, 0x57, 0x66, V_XOR, 1, 0},  {1, 0x14, 0, V_UNPCKL, 4, 0},
+    {1, 0x14, 0x66, V_UNPCKL, 8, 0}, {1, 0x15, 0, V_UNPCKH, 4, 0}, {1, 0x15, 0x66, V_UNPCKH, 8, 0},
+    {1, 0xC6, 0, V_SHUFPS, 4, 0}, {1, 0xC6, 0x66, V_SHUFPD, 8, 0}, {1, 0x12, 0xF3, V_LDUP, 4, 0},
+    {1, 0x16, 0xF3, V_HDUP, 4, 0}, {1, 0x12, 0xF2, V_DDUP, 8, 0}, {3, 0x0F, 0x66, V_ALIGNR, 1, 0},
+    {3, 0x0E, 0x66, V_BLEND, 2, 0}, {3, 0x0C, 0x66, V_BLEND, 4, 0}, {3, 0x0D, 0x66, V_BLEND, 8, 0},
+    {3, 0x20, 0x66, V_INSERT, 1, 0}, {1, 0xC4, 0x66, V_INSERT, 2, 0}, {3, 0x22, 0x66, V_INSERT, 0, 0},
+    {3, 0x14, 0x66, V_EXTRACT, 1, 0}, {3, 0x15, 0x66, V_EXTRACT, 2, 0},
+    {3, 0x16, 0x66, V_EXTRACT, 0, 0}, {2, 0x20, 0x66, V_SX, 1, 2}, {2, 0x21, 0x66, V_SX, 1, 4},
+    {2, 0x22, 0x66, V_SX, 1, 8},  {2, 0x23, 0x66, V_SX, 2, 4},   {2, 0x24, 0x66, V_SX, 2, 8},
+    {2, 0x25, 0x66, V_SX, 4, 8},  {2, 0x30, 0x66, V_ZX, 1, 2},   {2, 0x31, 0x66, V_ZX, 1, 4},
+    {2, 0x32, 0x66, V_ZX, 1, 8},  {2, 0x33, 0x66, V_ZX, 2, 4},   {2, 0x34, 0x66, V_ZX, 2, 8},
+    {2, 0x35, 0x66, V_ZX, 4, 8},  {2, 0x78, 0x66, V_BCAST, 1, 0}, {2, 0x79, 0x66, V_BCAST, 2, 0},
+    {2, 0x58, 0x66, V_BCAST, 4, 0}, {2, 0x59, 0x66, V_BCAST, 8, 0}, {2, 0x18, 0x66, V_BCAST, 4, 0},
+    {2, 0x19, 0x66, V_BCAST, 8, 0}, {2, 0x5A, 0x66, V_BCAST, 16, 0},
+    {3, 0x18, 0x66, V_INS128, 16, 0}, {3, 0x38, 0x66, V_INS128, 16, 0},
+    {3, 0x19, 0x66, V_EXT128, 16, 0}, {3, 0x39, 0x66, V_EXT128, 16, 0},
+};
+
+static const vec_op *find_vec_op(const form *f)
+{
+    for (size_t i = 0; i < sizeof g_vec_ops / sizeof g_vec_ops[0]; i++) {
+        const vec_op *o = &g_vec_ops[i];
+        if (o->map == f->map && o->opc == f->opc && o->pp == f->pp)
+            return o;
+    }
+    return NULL;
+}
+
+/* A vec_op form writing a register: v (holding the destination's input)
+ * := the result over vlen bytes; a: the first source (the destination for
+ * legacy forms, vvvv for VEX), b: the memory operand (its size bytes). */
+static void vec_lanes(const vec_op *o, const scase *tc, const uint8_t *a, const uint8_t *b,
+                      int vlen, uint8_t *v)
+{
+    int imm = tc->imm, es = o->es ? o->es : (tc->w ? 8 : 4);
+    int n = vlen / es;
+    uint8_t t[32];
+    switch (o->kind) {
+    case V_AND:
+    case V_ANDN:
+    case V_OR:
+    case V_XOR:
+        for (int i = 0; i < vlen; i++)
+            v[i] = o->kind == V_AND    ? a[i] & b[i]
+                   : o->kind == V_ANDN ? (uint8_t)(~a[i] & b[i])
+                   : o->kind == V_OR   ? a[i] | b[i]
+                                       : a[i] ^ b[i];
+        return;
+    case V_LDUP:
+    case V_HDUP:
+        for (int i = 0; i < n; i++)
+            el_put(v, i, 4, el_u(b, (i & ~1) + (o->kind == V_HDUP), 4));
+        return;
+    case V_DDUP:
+        for (int i = 0; i < n; i++)
+            el_put(v, i, 8, el_u(b, i & ~1, 8));
+        return;
+    case V_BLEND:
+        for (int i = 0; i < n; i++)
+            el_put(v, i, es, el_u((imm >> (i % 8)) & 1 ? b : a, i, es));
+        return;
+    case V_INSERT:
+        memcpy(v, a, 16);
+        el_put(v, imm & (16 / es - 1), es, el_u(b, 0, es));
+        return;
+    case V_ZX:
+    case V_SX:
+        for (int i = 0; i < vlen / o->es2; i++)
+            el_put(v, i, o->es2, o->kind == V_SX ? (uint64_t)el_s(b, i, es) : el_u(b, i, es));
+        return;
+    case V_BCAST:
+        for (int i = 0; i < n; i++)
+            memcpy(v + i * es, b, (size_t)es);
+        return;
+    case V_INS128:
+        memcpy(v, a, 32);
+        memcpy(v + 16 * (imm & 1), b, 16);
+        return;
+    default:
+        break;
+    }
+    for (int lane = 0; lane < vlen / 16; lane++) { /* per 128-bit lane */
+        const uint8_t *la = a + 16 * lane, *lb = b + 16 * lane;
+        uint8_t *r = v + 16 * lane;
+        switch (o->kind) {
+        case V_UNPCKL:
+        case V_UNPCKH: {
+            int base = o->kind == V_UNPCKH ? 8 / es : 0;
+            for (int i = 0; i < 8 / es; i++) {
+                el_put(t, 2 * i, es, el_u(la, base + i, es));
+                el_put(t, 2 * i + 1, es, el_u(lb, base + i, es));
+            }
+            break;
+        }
+        case V_SHUFPS:
+            for (int i = 0; i < 4; i++)
+                el_put(t, i, 4, el_u(i < 2 ? la : lb, (imm >> (2 * i)) & 3, 4));
+            break;
+        case V_SHUFPD:
+            el_put(t, 0, 8, el_u(la, (imm >> (2 * lane)) & 1, 8));
+            el_put(t, 1, 8, el_u(lb, (imm >> (2 * lane + 1)) & 1, 8));
+            break;
+        case V_ALIGNR:
+            for (int i = 0; i < 16; i++) {
+                int k = i + imm;
+                t[i] = k < 16 ? lb[k] : k < 32 ? la[k - 16] : 0;
+            }
+            break;
+        default:
+            memcpy(t, r, 16);
+            break;
+        }
+        memcpy(r, t, 16);
+    }
+}
+
+/* A vec_op store: the element (or lane) of src the imm8 picks. */
+static void vec_store(const vec_op *o, const scase *tc, const uint8_t *src, uint8_t *opnd)
+{
+    int es = o->es ? o->es : (tc->w ? 8 : 4);
+    memcpy(opnd, src + es * (tc->imm & (o->kind == V_EXT128 ? 1 : 16 / es - 1)), (size_t)es);
+}
+
 /* What the SDM says the form does, computed from the input state and the
  * memory before: the expected registers (exp) and data pages (mem). Used
  * only to check the native side (stub, encoder, register numbering) on
@@ -2245,8 +2501,13 @@ static void model(const form *f, const scase *tc, vstate *exp, uint8_t *mem)
     int scalar = f->pp == 0xF3 || f->pp == 0xF2;
     uint8_t v[32];
 
+    const vec_op *vo = find_vec_op(f);
     switch (f->op) {
     case OP_STORE:
+        if (vo) {
+            vec_store(vo, tc, src, opnd);
+            return;
+        }
         memcpy(opnd, src + ((f->opc == 0x17) ? 8 : 0), (size_t)f->size);
         return;
     case OP_MASKMOV: {
@@ -2282,6 +2543,13 @@ static void model(const form *f, const scase *tc, vstate *exp, uint8_t *mem)
         const uint8_t *a = f->vex && tc->vvvv >= 0 ? tc->in.ymm[tc->vvvv] : src;
         const uint8_t *b = opnd;
         memcpy(v, src, 32);
+        if (vo) {
+            vec_lanes(vo, tc, a, b, vlen, v);
+            if (f->vex && !wide)
+                memset(v + 16, 0, 16);
+            memcpy(dst, v, 32);
+            return;
+        }
         const int_op *io = find_int_op(f);
         if (io) {
             for (int lane = 0; lane < vlen / 16; lane++)
@@ -3045,6 +3313,57 @@ static void hand_checks(void)
             shuf_ok = 0;
     HCHECK(shuf_ok && memcmp(g_sb->out.ymm[1] + 16, in.ymm[1] + 16, 16) == 0,
            "pshufd 0x1b reverses the dwords");
+
+    /* palignr xmm1, [rbx], 4 (66 0F 3A 0F 0B 04): bytes 4-15 of the memory
+     * operand, then bytes 0-3 of xmm1 (0x10-0x13). */
+    if (g_feat & FT_SSSE3) {
+        HCHECK(hand_run((const uint8_t[]){0x66, 0x0F, 0x3A, 0x0F, 0x0B, 0x04}, 6, a, &in) == 0,
+               "palignr runs");
+        static const uint8_t al[16] = {0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xAB,
+                                       0xAC, 0xAD, 0xAE, 0xAF, 0x10, 0x11, 0x12, 0x13};
+        HCHECK(memcmp(g_sb->out.ymm[1], al, 16) == 0 &&
+                   memcmp(g_sb->out.ymm[1] + 16, in.ymm[1] + 16, 16) == 0,
+               "palignr 4 shifts the pair right by 4 bytes");
+    }
+    if (g_feat & FT_SSE41) {
+        /* pmovsxbw xmm2, [rbx] (66 0F 38 20 13): 0xA0.. sign-extend to
+         * 0xFFA0..; pextrw [rbx+2], xmm4, 5 (66 0F 3A 15 63 02 05) stores
+         * word 5 of xmm4 (bytes 0x4A 0x4B) and nothing else. */
+        HCHECK(hand_run((const uint8_t[]){0x66, 0x0F, 0x38, 0x20, 0x13}, 5, a, &in) == 0,
+               "pmovsxbw runs");
+        int sx_ok = 1;
+        for (int i = 0; i < 8; i++)
+            if (g_sb->out.ymm[2][2 * i] != 0xA0 + i || g_sb->out.ymm[2][2 * i + 1] != 0xFF)
+                sx_ok = 0;
+        HCHECK(sx_ok, "pmovsxbw sign-extends the 8 bytes");
+        HCHECK(hand_run((const uint8_t[]){0x66, 0x0F, 0x3A, 0x15, 0x63, 0x02, 0x05}, 7, a, &in) == 0,
+               "pextrw runs");
+        HCHECK(m[1] == 0xA1 && m[2] == 0x4A && m[3] == 0x4B && m[4] == 0xA4,
+               "pextrw stores word 5 only");
+        for (int i = 0; i < 32; i++)
+            m[i] = (uint8_t)(0xA0 + i);
+    }
+    if (g_feat & FT_AVX) {
+        /* vbroadcastss ymm3, [rbx] (C4 E2 7D 18 1B): eight copies of the
+         * dword A3A2A1A0; vextractf128 [rbx], ymm5, 1 (C4 E3 7D 19 2B 01)
+         * stores bytes 16-31 of ymm5 (0x60-0x6F). */
+        HCHECK(hand_run((const uint8_t[]){0xC4, 0xE2, 0x7D, 0x18, 0x1B}, 5, a, &in) == 0,
+               "vbroadcastss runs");
+        int bc_ok = 1;
+        for (int i = 0; i < 32; i++)
+            if (g_sb->out.ymm[3][i] != 0xA0 + i % 4)
+                bc_ok = 0;
+        HCHECK(bc_ok, "vbroadcastss fills ymm3");
+        HCHECK(hand_run((const uint8_t[]){0xC4, 0xE3, 0x7D, 0x19, 0x2B, 0x01}, 6, a, &in) == 0,
+               "vextractf128 runs");
+        int ex_ok = m[16] == 0xB0;
+        for (int i = 0; i < 16; i++)
+            if (m[i] != 0x50 + 16 + i)
+                ex_ok = 0;
+        HCHECK(ex_ok, "vextractf128 stores the upper lane");
+        for (int i = 0; i < 32; i++)
+            m[i] = (uint8_t)(0xA0 + i);
+    }
 
     /* MXCSR with flags and another rounding mode passes through. */
     in.mxcsr = 0x7FBF;
