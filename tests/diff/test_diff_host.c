@@ -68,6 +68,7 @@
 #include "WinHvEmulation.h"
 #include "fake_vmm.h"
 #include "code_emit.h"
+#include "native_fault.h"
 #include "test_rng.h"
 #include "whvemu.h"
 
@@ -244,23 +245,6 @@ static void place_insn(const uint8_t *insn, size_t len)
     static const uint8_t restores[] = {0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B, 0xC3};
     for (size_t i = 0; i < sizeof restores; i++)
         put8(&b, restores[i]);
-}
-
-static sigjmp_buf g_jb;
-static volatile sig_atomic_t g_sig;
-static volatile uint64_t g_sig_rip;
-static volatile uint64_t g_sig_addr;
-static volatile unsigned g_sig_trapno, g_sig_err;
-
-static void on_signal(int sig, siginfo_t *si, void *uc_)
-{
-    ucontext_t *uc = uc_;
-    g_sig = sig;
-    g_sig_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-    g_sig_addr = (uint64_t)(uintptr_t)si->si_addr;
-    g_sig_trapno = (unsigned)uc->uc_mcontext.gregs[REG_TRAPNO];
-    g_sig_err = (unsigned)uc->uc_mcontext.gregs[REG_ERR];
-    siglongjmp(g_jb, 1);
 }
 
 /* Runs the placed instruction; returns 0 or the signal number. */

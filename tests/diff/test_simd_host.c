@@ -120,6 +120,7 @@
 #include "WinHvEmulation.h"
 #include "fake_vmm.h"
 #include "code_emit.h"
+#include "native_fault.h"
 #include "test_rng.h"
 #include "whvemu.h"
 
@@ -796,23 +797,6 @@ static void place_insn(const uint8_t *insn, int len, uint8_t bytes16[16])
     put32(&b, (uint32_t)(g_epi_off - (g_insn_off + b.n + 4)));
     code_writable(0);
     memcpy(bytes16, g_region + g_insn_off, 16);
-}
-
-static sigjmp_buf g_jb;
-static volatile sig_atomic_t g_sig;
-static volatile uint64_t g_sig_rip;
-static volatile uint64_t g_sig_addr;
-static volatile unsigned g_sig_trapno, g_sig_err;
-
-static void on_signal(int sig, siginfo_t *si, void *uc_)
-{
-    ucontext_t *uc = uc_;
-    g_sig = sig;
-    g_sig_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-    g_sig_addr = (uint64_t)(uintptr_t)si->si_addr;
-    g_sig_trapno = (unsigned)uc->uc_mcontext.gregs[REG_TRAPNO];
-    g_sig_err = (unsigned)uc->uc_mcontext.gregs[REG_ERR];
-    siglongjmp(g_jb, 1);
 }
 
 /* Runs the placed instruction from g_sb->in; returns 0 or the signal. */
