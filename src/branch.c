@@ -11,13 +11,6 @@
 #include "emu.h"
 #include "mem.h"
 
-static uint64_t stack_mask(const struct emu *e)
-{
-    if (e->mode == MODE_LONG64)
-        return ~(uint64_t)0;
-    return vcpu_seg(e, SEG_SS)->Default ? 0xFFFFFFFFu : 0xFFFFu;
-}
-
 static enum rc check_target(struct emu *e, const struct insn *in, uint64_t *target)
 {
     if (e->mode == MODE_LONG64) {
@@ -42,20 +35,6 @@ static void branch_to(struct emu *e, uint64_t target)
     e->branch_rip = target;
 }
 
-static enum rc push_return(struct emu *e, const struct insn *in)
-{
-    unsigned size = in->opsize;
-    uint8_t buf[8];
-    uint64_t m = stack_mask(e), sp = vcpu_gpr(e, GPR_RSP);
-    uint64_t nsp = (sp & ~m) | ((sp - size) & m);
-    uint64_t ret = e->vp->Rip + in->len;
-    for (unsigned i = 0; i < size; i++)
-        buf[i] = (uint8_t)(ret >> (8 * i));
-    TRY(mem_write(e, SEG_SS, nsp & m, size, ACC_W, buf));
-    vcpu_set_gpr(e, GPR_RSP, nsp);
-    return RC_OK;
-}
-
 /* JMP Ev (FF /4). */
 enum rc branch_jmp(struct emu *e, const struct insn *in)
 {
@@ -75,7 +54,7 @@ enum rc branch_call(struct emu *e, const struct insn *in)
     else
         TRY(op_read(e, in, 0, &t));
     TRY(check_target(e, in, &t));
-    TRY(push_return(e, in));
+    TRY(stack_push_value(e, e->vp->Rip + in->len, in->opsize));
     branch_to(e, t);
     return RC_OK;
 }
@@ -86,10 +65,9 @@ enum rc branch_ret(struct emu *e, const struct insn *in)
 {
     unsigned size = in->opsize;
     uint8_t buf[8];
-    uint64_t m = stack_mask(e), sp = vcpu_gpr(e, GPR_RSP), t = 0;
+    uint64_t m = stack_addr_mask(e), sp = vcpu_gpr(e, GPR_RSP);
     TRY(mem_read(e, SEG_SS, sp & m, size, ACC_R, buf));
-    for (unsigned i = 0; i < size; i++)
-        t |= (uint64_t)buf[i] << (8 * i);
+    uint64_t t = le_load(buf, size);
     TRY(check_target(e, in, &t));
     uint64_t release = size + (in->nops ? in->op[0].imm : 0);
     vcpu_set_gpr(e, GPR_RSP, (sp & ~m) | ((sp + release) & m));

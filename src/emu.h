@@ -203,6 +203,14 @@ void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);
 uint64_t addr_mask(unsigned addrsize);
+/* Little-endian values of 1..8 bytes in guest byte order. */
+uint64_t le_load(const uint8_t *b, unsigned size);
+void le_store(uint8_t *b, uint64_t v, unsigned size);
+
+/* stack.c: the stack pointer's width (SS.B outside 64-bit mode), and a
+ * push of `size` bytes through SS that moves rSP only once it is done. */
+uint64_t stack_addr_mask(const struct emu *e);
+enum rc stack_push_value(struct emu *e, uint64_t v, unsigned size);
 
 /* string.c: the REP loop shared by the string and string I/O instructions.
  * str_run() checks the count and the call's budget before each iteration,

@@ -70,7 +70,7 @@ enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg
     return RC_OK;
 }
 
-static uint64_t le_load(const uint8_t *b, unsigned size)
+uint64_t le_load(const uint8_t *b, unsigned size)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint64_t v = 0;
@@ -84,7 +84,7 @@ static uint64_t le_load(const uint8_t *b, unsigned size)
 #endif
 }
 
-static void le_store(uint8_t *b, uint64_t v, unsigned size)
+void le_store(uint8_t *b, uint64_t v, unsigned size)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     memcpy(b, &v, size > 8 ? 8 : size);

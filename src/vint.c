@@ -28,20 +28,6 @@ static uint64_t sat(int64_t v, unsigned el, bool sgn)
     return (uint64_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
-static uint64_t get_el(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_el(uint8_t *p, unsigned n, uint64_t v)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* dst = a op b element-wise over the destination's size. */
 static enum rc binop(struct emu *e, const struct insn *in, enum vint_op op, unsigned el)
 {
@@ -51,7 +37,7 @@ static enum rc binop(struct emu *e, const struct insn *in, enum vint_op op, unsi
     TRY(op_read_vec(e, in, ia, a));
     uint64_t m = size_mask(el), sign = (uint64_t)1 << (8 * el - 1);
     for (unsigned i = 0; i < size; i += el) {
-        uint64_t x = get_el(a + i, el), y = get_el(b + i, el), z;
+        uint64_t x = le_load(a + i, el), y = le_load(b + i, el), z;
         switch (op) {
         case ADD: z = x + y; break;
         case ADDS: z = sat(sx(x, el) + sx(y, el), el, true); break;
@@ -74,7 +60,7 @@ static enum rc binop(struct emu *e, const struct insn *in, enum vint_op op, unsi
         case XOR: z = x ^ y; break;
         default: z = x - y; break;
         }
-        put_el(r + i, el, z & m);
+        le_store(r + i, z & m, el);
     }
     return op_write_vec(e, in, 0, r);
 }
@@ -124,7 +110,7 @@ static enum rc kcmp(struct emu *e, const struct insn *in, enum kpred pred, unsig
     TRY(op_read_vec(e, in, 1, a));
     uint64_t bits = 0, sign = sgn ? (uint64_t)1 << (8 * el - 1) : 0;
     for (unsigned i = 0; i < size / el; i++) {
-        uint64_t x = get_el(a + el * i, el) ^ sign, y = get_el(b + el * i, el) ^ sign;
+        uint64_t x = le_load(a + el * i, el) ^ sign, y = le_load(b + el * i, el) ^ sign;
         bool t;
         switch (pred) {
         case K_EQ: t = x == y; break;
@@ -141,7 +127,7 @@ static enum rc kcmp(struct emu *e, const struct insn *in, enum kpred pred, unsig
         if (t && op_mask_on(e, in, i))
             bits |= (uint64_t)1 << i;
     }
-    put_el(k, 8, bits);
+    le_store(k, bits, 8);
     return op_write_vec(e, in, 0, k);
 }
 
@@ -231,7 +217,7 @@ enum rc vint_pmuludq(struct emu *e, const struct insn *in)
     uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
     TRY(two_sources(e, in, a, b));
     for (unsigned i = 0; i < in->op[0].size; i += 8)
-        put_el(r + i, 8, get_el(a + i, 4) * get_el(b + i, 4));
+        le_store(r + i, le_load(a + i, 4) * le_load(b + i, 4), 8);
     return op_write_vec(e, in, 0, r);
 }
 
@@ -241,9 +227,9 @@ enum rc vint_pmaddwd(struct emu *e, const struct insn *in)
     uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
     TRY(two_sources(e, in, a, b));
     for (unsigned i = 0; i < in->op[0].size; i += 4) {
-        int64_t s = sx(get_el(a + i, 2), 2) * sx(get_el(b + i, 2), 2) +
-                    sx(get_el(a + i + 2, 2), 2) * sx(get_el(b + i + 2, 2), 2);
-        put_el(r + i, 4, (uint64_t)s);
+        int64_t s = sx(le_load(a + i, 2), 2) * sx(le_load(b + i, 2), 2) +
+                    sx(le_load(a + i + 2, 2), 2) * sx(le_load(b + i + 2, 2), 2);
+        le_store(r + i, (uint64_t)s, 4);
     }
     return op_write_vec(e, in, 0, r);
 }
@@ -258,7 +244,7 @@ enum rc vint_psadbw(struct emu *e, const struct insn *in)
         uint64_t sum = 0;
         for (unsigned j = 0; j < 8; j++)
             sum += a[i + j] > b[i + j] ? a[i + j] - b[i + j] : b[i + j] - a[i + j];
-        put_el(r + i, 8, sum);
+        le_store(r + i, sum, 8);
     }
     return op_write_vec(e, in, 0, r);
 }
@@ -270,8 +256,8 @@ static enum rc pabs(struct emu *e, const struct insn *in, unsigned el)
     uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
     TRY(op_read_vec(e, in, 1, a));
     for (unsigned i = 0; i < in->op[0].size; i += el) {
-        int64_t v = sx(get_el(a + i, el), el);
-        put_el(r + i, el, (uint64_t)(v < 0 ? -v : v));
+        int64_t v = sx(le_load(a + i, el), el);
+        le_store(r + i, (uint64_t)(v < 0 ? -v : v), el);
     }
     return op_write_vec(e, in, 0, r);
 }

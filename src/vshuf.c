@@ -9,20 +9,6 @@
 
 #include "emu.h"
 
-static uint64_t ld(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void st(uint8_t *p, unsigned n, uint64_t v)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static enum rc sources(struct emu *e, const struct insn *in, uint8_t *a, uint8_t *b)
 {
     unsigned ia = in->nops == 3 ? 1 : 0;
@@ -69,9 +55,9 @@ static enum rc pack(struct emu *e, const struct insn *in, unsigned el, bool sgn)
         for (unsigned i = 0; i < 16 / el; i++) {
             for (unsigned k = 0; k < 2; k++) {
                 const uint8_t *src = k ? b : a;
-                int64_t v = (int64_t)sign_extend(ld(src + lane + i * el, el), el);
+                int64_t v = (int64_t)sign_extend(le_load(src + lane + i * el, el), el);
                 v = v < lo ? lo : v > hi ? hi : v;
-                st(r + lane + k * 8 + i * half, half, (uint64_t)v);
+                le_store(r + lane + k * 8 + i * half, (uint64_t)v, half);
             }
         }
     }
@@ -210,8 +196,8 @@ static enum rc extend(struct emu *e, const struct insn *in, unsigned se, unsigne
     uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
     TRY(op_read_vec(e, in, 1, a));
     for (unsigned i = 0; i < in->op[0].size / de; i++) {
-        uint64_t v = ld(a + i * se, se);
-        st(r + i * de, de, sgn ? sign_extend(v, se) : v);
+        uint64_t v = le_load(a + i * se, se);
+        le_store(r + i * de, sgn ? sign_extend(v, se) : v, de);
     }
     return op_write_vec(e, in, 0, r);
 }
