@@ -1,13 +1,17 @@
 /*
- * bench_emulate - drives WHvEmulatorTryMmioEmulation in a loop with the
- * cheapest possible callbacks, so that an instruction counter (callgrind,
- * see bench/callgrind.sh) or a clock measures the emulator itself.
+ * bench_emulate - drives the Try* functions in a loop with the cheapest
+ * possible callbacks, so that an instruction counter (callgrind, see
+ * bench/callgrind.sh) or a clock measures the emulator itself.
  *
- *   bench_emulate SCENARIO [ITERATIONS]
- *   SCENARIO: mov_load | mov_store | alu_rmw | rep_movsb64 | all
+ *   bench_emulate [--ram] SCENARIO [ITERATIONS]
+ *   bench_emulate --list
+ *   SCENARIO: one of --list, or all
+ *   --ram: register the guest's RAM with whvemu_set_guest_ram
  *
- * Prints nanoseconds per emulation and the callbacks each emulation made.
- * Figures, not pass/fail.
+ * The guest is a small 64-bit (or 32-bit protected) machine with real
+ * 4-level page tables in its RAM, one device page (MMIO) and one RAM page
+ * for string sources. Prints nanoseconds per emulation and the callbacks
+ * each emulation made, by kind. Figures, not pass/fail.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -15,22 +19,37 @@
 #include <string.h>
 #include <time.h>
 
-#include "WinHvEmulation.h"
+#include "whvemu.h"
+
+/* Guest-physical layout: RAM at 0 .. RAM_SIZE, the device page far above. */
+#define RAM_SIZE (64u * 4096u)
+#define PML4_GPA 0x1000ull
+#define PDPT_GPA 0x2000ull
+#define PD_GPA 0x3000ull
+#define PT_GPA 0x4000ull
+#define CODE_GPA 0x10000ull
+#define SRC_GPA 0x11000ull
+#define MMIO_GPA 0xFEE00000ull
+
+/* Guest-virtual: everything in the first 2 MiB, one page table. */
+#define CODE_GVA 0x10000ull
+#define SRC_GVA 0x11000ull
+#define MMIO_GVA 0x1F0000ull
 
 struct vm {
     uint64_t gpr[16];
     uint64_t rip, rflags;
-    uint8_t ram[2][4096]; /* [0]: the MMIO page, [1]: a RAM page */
-    unsigned get, set, mem, translate, io;
+    uint8_t *ram;     /* RAM_SIZE bytes, 4 KiB aligned */
+    uint8_t mmio[4096];
+    unsigned get, set, mem, translate, io, regs;
 };
-
-#define MMIO_GVA 0x7f0000001000ull
-#define RAM_GVA 0x500000ull
 
 static HRESULT CALLBACK cb_io(VOID *c, WHV_EMULATOR_IO_ACCESS_INFO *a)
 {
-    ((struct vm *)c)->io++;
-    a->Data = 0;
+    struct vm *vm = c;
+    vm->io++;
+    if (!a->Direction)
+        a->Data = 0x12345678;
     return S_OK;
 }
 
@@ -38,7 +57,8 @@ static HRESULT CALLBACK cb_mem(VOID *c, WHV_EMULATOR_MEMORY_ACCESS_INFO *a)
 {
     struct vm *vm = c;
     vm->mem++;
-    uint8_t *p = vm->ram[a->GpaAddress >= 0x100000000ull ? 0 : 1] + (a->GpaAddress & 4095);
+    uint8_t *p = a->GpaAddress >= MMIO_GPA ? vm->mmio + (a->GpaAddress & 4095)
+                                           : vm->ram + (a->GpaAddress % RAM_SIZE);
     if (a->Direction)
         memcpy(p, a->Data, a->AccessSize);
     else
@@ -51,9 +71,25 @@ static HRESULT CALLBACK cb_get(VOID *c, const WHV_REGISTER_NAME *n, UINT32 cnt,
 {
     struct vm *vm = c;
     vm->get++;
+    vm->regs += cnt;
     for (UINT32 i = 0; i < cnt; i++) {
         v[i].Reg128.High64 = 0;
         v[i].Reg64 = n[i] < 16 ? vm->gpr[n[i]] : 0;
+        if (n[i] == WHvX64RegisterCr3)
+            v[i].Reg64 = PML4_GPA;
+        else if (n[i] == WHvX64RegisterCr0)
+            v[i].Reg64 = 0x80000011;
+        else if (n[i] == WHvX64RegisterCr4)
+            v[i].Reg64 = 0x20; /* PAE */
+        else if (n[i] == WHvX64RegisterEfer)
+            v[i].Reg64 = 0x500; /* LME LMA */
+        else if (n[i] >= WHvX64RegisterEs && n[i] <= WHvX64RegisterGs) {
+            /* flat data segments with a non-zero base (32-bit scenarios) */
+            v[i].Segment.Base = 0x100;
+            v[i].Segment.Limit = 0xFFFFFFFF;
+            v[i].Segment.Selector = 0x10;
+            v[i].Segment.Attributes = 0xC093;
+        }
     }
     return S_OK;
 }
@@ -72,91 +108,186 @@ static HRESULT CALLBACK cb_set(VOID *c, const WHV_REGISTER_NAME *n, UINT32 cnt,
     return S_OK;
 }
 
+/* The same mapping as the page tables, without walking them. */
 static HRESULT CALLBACK cb_translate(VOID *c, WHV_GUEST_VIRTUAL_ADDRESS gva,
                                      WHV_TRANSLATE_GVA_FLAGS f, WHV_TRANSLATE_GVA_RESULT_CODE *r,
                                      WHV_GUEST_PHYSICAL_ADDRESS *gpa)
 {
     (void)f;
     ((struct vm *)c)->translate++;
+    gva &= 0xFFFFFFFFull; /* the 32-bit scenarios' segment base moves nothing across pages */
     *r = WHvTranslateGvaResultSuccess;
-    *gpa = gva == (MMIO_GVA & ~4095ull) ? 0xFEE00000ull << 4 : gva;
+    if (gva == MMIO_GVA) {
+        *gpa = MMIO_GPA;
+        *r = WHvTranslateGvaResultGpaUnmapped;
+    } else if (gva < RAM_SIZE) {
+        *gpa = gva;
+    } else {
+        *r = WHvTranslateGvaResultPageNotPresent;
+        *gpa = 0;
+    }
     return S_OK;
 }
 
+/* 4-level tables mapping the first 2 MiB 1:1 except the device page. */
+static void build_tables(struct vm *vm)
+{
+    uint64_t *pml4 = (uint64_t *)(vm->ram + PML4_GPA), *pdpt = (uint64_t *)(vm->ram + PDPT_GPA);
+    uint64_t *pd = (uint64_t *)(vm->ram + PD_GPA), *pt = (uint64_t *)(vm->ram + PT_GPA);
+    pml4[0] = PDPT_GPA | 0x67;
+    pdpt[0] = PD_GPA | 0x67;
+    pd[0] = PT_GPA | 0x67;
+    for (uint64_t i = 0; i < RAM_SIZE / 4096; i++)
+        pt[i] = (i * 4096) | 0x67; /* present, writable, user, accessed, dirty */
+    pt[MMIO_GVA / 4096] = MMIO_GPA | 0x67;
+}
+
+enum exit_kind { X_MMIO_R, X_MMIO_W, X_IO };
+
 struct scenario {
     const char *name;
+    const char *what;
     uint8_t bytes[8];
     unsigned len;
-    WHV_MEMORY_ACCESS_TYPE access;
+    enum exit_kind kind;
+    unsigned mode32;   /* 32-bit protected mode, segment bases 0x100 */
+    unsigned no_bytes; /* the exit carries no instruction bytes: fetched from RAM */
+    uint64_t gva;      /* the exit's GVA */
 };
 
 static const struct scenario scenarios[] = {
-    {"mov_load", {0x8b, 0x03}, 2, WHvMemoryAccessRead},        /* mov eax, [rbx] */
-    {"mov_store", {0x89, 0x03}, 2, WHvMemoryAccessWrite},      /* mov [rbx], eax */
-    {"alu_rmw", {0x01, 0x03}, 2, WHvMemoryAccessWrite},        /* add [rbx], eax */
-    {"rep_movsb64", {0xf3, 0xa4}, 2, WHvMemoryAccessWrite},    /* rep movsb: RAM -> MMIO */
+    {"mov_store", "mov [rbx+8], eax", {0x89, 0x43, 0x08}, 3, X_MMIO_W, 0, 0, MMIO_GVA + 8},
+    {"movzx_load", "movzx eax, byte [rdi]", {0x0f, 0xb6, 0x07}, 3, X_MMIO_R, 0, 0, MMIO_GVA},
+    {"or_rmw", "or dword [rax], 0x10", {0x83, 0x08, 0x10}, 3, X_MMIO_W, 0, 0, MMIO_GVA},
+    {"mov_store16", "mov [rdx], cx", {0x66, 0x89, 0x0a}, 3, X_MMIO_W, 0, 0, MMIO_GVA},
+    {"mov_store_prot32", "mov [ebx+8], eax (32-bit, DS.base 0x100)", {0x89, 0x43, 0x08}, 3,
+     X_MMIO_W, 1, 0, MMIO_GVA + 8 + 0x100},
+    {"out_dx_al", "out dx, al", {0xee}, 1, X_IO, 0, 0, 0},
+    {"in_eax_dx", "in eax, dx", {0xed}, 1, X_IO, 0, 0, 0},
+    {"rep_movsb64", "rep movsb, 64 bytes RAM to device", {0xf3, 0xa4}, 2, X_MMIO_W, 0, 0,
+     MMIO_GVA},
+    {"mov_store_fetch", "mov [rbx+8], eax, exit without instruction bytes", {0x89, 0x43, 0x08},
+     3, X_MMIO_W, 0, 1, MMIO_GVA + 8},
 };
+#define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
-static void run(const struct scenario *s, long iters)
+static void reset_regs(struct vm *vm, const struct scenario *s)
+{
+    (void)s;
+    vm->gpr[0] = MMIO_GVA;  /* rax: or [rax] */
+    vm->gpr[1] = 64;        /* rcx: rep count; cx: the value stored */
+    vm->gpr[2] = MMIO_GVA;  /* rdx: mov [rdx], cx; out/in: the port */
+    vm->gpr[3] = MMIO_GVA;  /* rbx: mov [rbx+8] */
+    vm->gpr[6] = SRC_GVA;   /* rsi */
+    vm->gpr[7] = MMIO_GVA;  /* rdi */
+}
+
+static int run(const struct scenario *s, long iters, int ram)
 {
     static const WHV_EMULATOR_CALLBACKS cb = {sizeof(cb), 0, cb_io, cb_mem, cb_get, cb_set,
                                               cb_translate};
     WHV_EMULATOR_HANDLE h;
     if (WHvEmulatorCreateEmulator(&cb, &h) != S_OK)
-        exit(1);
+        return 1;
     struct vm *vm = calloc(1, sizeof(*vm));
+    vm->ram = aligned_alloc(4096, RAM_SIZE);
+    memset(vm->ram, 0, RAM_SIZE);
+    build_tables(vm);
+    memcpy(vm->ram + CODE_GPA, s->bytes, s->len);
+    if (ram) {
+#ifdef WHVEMU_RAM_READ
+        WHVEMU_GUEST_RAM_RANGE r = {0, RAM_SIZE, vm->ram, WHVEMU_RAM_READ | WHVEMU_RAM_WRITE, 0};
+        if (whvemu_set_guest_ram(h, &r, 1) != S_OK)
+            return 1;
+#else
+        return 1;
+#endif
+    }
+
     WHV_VP_EXIT_CONTEXT vp;
     WHV_MEMORY_ACCESS_CONTEXT mc;
+    WHV_X64_IO_PORT_ACCESS_CONTEXT ioc;
     memset(&vp, 0, sizeof(vp));
     memset(&mc, 0, sizeof(mc));
+    memset(&ioc, 0, sizeof(ioc));
     vp.ExecutionState.Cr0Pe = 1;
-    vp.ExecutionState.EferLma = 1;
-    vp.Cs.Attributes = 0x209B;
+    vp.ExecutionState.EferLma = !s->mode32;
+    vp.Cs.Attributes = s->mode32 ? 0xC09B : 0x209B;
     vp.Cs.Limit = 0xFFFFFFFF;
-    vp.Rip = 0x401000;
+    vp.Rip = CODE_GVA;
     vp.Rflags = 2;
-    mc.InstructionByteCount = (UINT8)s->len;
-    memcpy(mc.InstructionBytes, s->bytes, s->len);
-    mc.AccessInfo.AccessType = s->access;
+    vp.InstructionLength = (UINT8)s->len;
+    if (!s->no_bytes) {
+        mc.InstructionByteCount = (UINT8)s->len;
+        memcpy(mc.InstructionBytes, s->bytes, s->len);
+        ioc.InstructionByteCount = (UINT8)s->len;
+        memcpy(ioc.InstructionBytes, s->bytes, s->len);
+    }
+    mc.AccessInfo.AccessType = s->kind == X_MMIO_R ? WHvMemoryAccessRead : WHvMemoryAccessWrite;
     mc.AccessInfo.GvaValid = 1;
     mc.AccessInfo.GpaUnmapped = 1;
-    mc.Gva = MMIO_GVA;
-    mc.Gpa = 0xFEE00000ull << 4;
+    mc.Gva = s->gva;
+    mc.Gpa = MMIO_GPA + (s->gva & 4095);
+    ioc.AccessInfo.IsWrite = s->bytes[0] == 0xee;
+    ioc.AccessInfo.AccessSize = s->bytes[0] == 0xee ? 1 : 4;
+    ioc.PortNumber = 0x3f8;
+    ioc.Rax = 0x41;
+    ioc.Ds.Attributes = 0x93;
+    ioc.Es.Attributes = 0x93;
+
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    unsigned ok = 0;
+    long ok = 0;
     for (long i = 0; i < iters; i++) {
-        vm->gpr[3] = MMIO_GVA;
-        vm->gpr[1] = 64;
-        vm->gpr[6] = RAM_GVA;
-        vm->gpr[7] = MMIO_GVA;
+        reset_regs(vm, s);
         WHV_EMULATOR_STATUS st;
-        WHvEmulatorTryMmioEmulation(h, vm, &vp, &mc, &st);
+        if (s->kind == X_IO)
+            WHvEmulatorTryIoEmulation(h, vm, &vp, &ioc, &st);
+        else
+            WHvEmulatorTryMmioEmulation(h, vm, &vp, &mc, &st);
         ok += st.EmulationSuccessful;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
                 (double)iters;
-    printf("%-12s %8.1f ns/emulation  per emulation: get %.0f set %.0f translate %.0f memory %.0f"
-           "  (%u/%ld succeeded)\n",
-           s->name, ns, (double)vm->get / (double)iters, (double)vm->set / (double)iters,
-           (double)vm->translate / (double)iters, (double)vm->mem / (double)iters, ok, iters);
+    double n = (double)iters;
+    printf("%-18s %-4s %8.1f ns  get %.2f set %.2f translate %.2f memory %.2f io %.2f "
+           "registers %.2f  (%ld/%ld succeeded)\n",
+           s->name, ram ? "ram" : "-", ns, vm->get / n, vm->set / n, vm->translate / n,
+           vm->mem / n, vm->io / n, vm->regs / n, ok, iters);
+    int bad = ok != iters;
+    free(vm->ram);
     free(vm);
     WHvEmulatorDestroyEmulator(h);
+    return bad;
 }
 
 int main(int argc, char **argv)
 {
-    const char *which = argc > 1 ? argv[1] : "all";
-    long iters = argc > 2 ? atol(argv[2]) : 1000000;
+    int ram = 0, a = 1;
+    if (a < argc && !strcmp(argv[a], "--list")) {
+        for (unsigned i = 0; i < NSCEN; i++)
+            printf("%s\t%s\n", scenarios[i].name, scenarios[i].what);
+        return 0;
+    }
+    if (a < argc && !strcmp(argv[a], "--ram")) {
+        ram = 1;
+        a++;
+    }
+    const char *which = a < argc ? argv[a] : "all";
+    long iters = a + 1 < argc ? atol(argv[a + 1]) : 1000000;
     if (iters <= 0)
         iters = 1;
-    int found = 0;
-    for (unsigned i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+    int found = 0, bad = 0;
+    for (unsigned i = 0; i < NSCEN; i++) {
         if (strcmp(which, "all") && strcmp(which, scenarios[i].name))
             continue;
-        run(&scenarios[i], iters);
+        bad |= run(&scenarios[i], iters, ram);
         found = 1;
     }
-    return found ? 0 : 2;
+    if (!found) {
+        fprintf(stderr, "unknown scenario %s (see --list)\n", which);
+        return 2;
+    }
+    return bad;
 }

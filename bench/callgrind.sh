@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Executed instructions per emulation, library entry to exit, callbacks
-# included (the bench's callbacks are a few dozen instructions each).
-# Measured as the difference between two callgrind runs of N and 2N
-# iterations, so start-up and set-up costs cancel out.
-# usage: bench/callgrind.sh [BUILD_DIR]
+# Executed instructions per emulation, library entry to exit, the bench's
+# callbacks included. Measured as the difference between two callgrind runs
+# of N and 2N iterations, so start-up and set-up costs cancel out.
+# usage: bench/callgrind.sh [BUILD_DIR] [--ram] [SCENARIO...]
 set -euo pipefail
 build=${1:-build}
+shift || true
+ram=
+if [ "${1:-}" = --ram ]; then ram=--ram; shift; fi
 exe="$build/bench/bench_emulate"
-n=2000
+n=1000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 count() {
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$exe" "$1" "$2" >/dev/null 2>&1
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$exe" $ram "$1" "$2" >/dev/null 2>&1
   grep -E '^(summary|totals):' "$tmp/cg" | head -1 | awk '{print $2}'
 }
-for s in mov_load mov_store alu_rmw rep_movsb64; do
+if [ $# -eq 0 ]; then
+  set -- $("$exe" --list | cut -f1)
+fi
+for s in "$@"; do
   a=$(count "$s" "$n")
   b=$(count "$s" $((2 * n)))
-  printf '%-12s %8d instructions per emulation\n' "$s" $(( (b - a) / n ))
+  printf '%-18s %-4s %8d instructions per emulation\n' "$s" "${ram:2:3}" $(( (b - a) / n ))
 done
