@@ -653,6 +653,202 @@ typedef struct WHV_X64_IO_PORT_ACCESS_CONTEXT {
     WHV_X64_SEGMENT_REGISTER Es;
 } WHV_X64_IO_PORT_ACCESS_CONTEXT;
 
+/*
+ * --- the run loop's exit record ---
+ * WHvRunVirtualProcessor fills a WHV_RUN_VP_EXIT_CONTEXT; the emulator takes
+ * &exit.VpContext with &exit.MemoryAccess or &exit.IoPortAccess. A VMM on
+ * another hypervisor can keep its exits in the same container.
+ */
+
+typedef enum WHV_RUN_VP_EXIT_REASON {
+    WHvRunVpExitReasonNone = 0x00000000,
+    WHvRunVpExitReasonMemoryAccess = 0x00000001,
+    WHvRunVpExitReasonX64IoPortAccess = 0x00000002,
+    WHvRunVpExitReasonUnrecoverableException = 0x00000004,
+    WHvRunVpExitReasonInvalidVpRegisterValue = 0x00000005,
+    WHvRunVpExitReasonUnsupportedFeature = 0x00000006,
+    WHvRunVpExitReasonX64InterruptWindow = 0x00000007,
+    WHvRunVpExitReasonX64Halt = 0x00000008,
+    WHvRunVpExitReasonX64ApicEoi = 0x00000009,
+    WHvRunVpExitReasonSynicSintDeliverable = 0x0000000A,
+    WHvRunVpExitReasonX64MsrAccess = 0x00001000,
+    WHvRunVpExitReasonX64Cpuid = 0x00001001,
+    WHvRunVpExitReasonException = 0x00001002,
+    WHvRunVpExitReasonX64Rdtsc = 0x00001003,
+    WHvRunVpExitReasonX64ApicSmiTrap = 0x00001004,
+    WHvRunVpExitReasonHypercall = 0x00001005,
+    WHvRunVpExitReasonX64ApicInitSipiTrap = 0x00001006,
+    WHvRunVpExitReasonX64ApicWriteTrap = 0x00001007,
+    WHvRunVpExitReasonCanceled = 0x00002001
+} WHV_RUN_VP_EXIT_REASON;
+
+/* RDMSR / WRMSR: EDX:EAX hold the value written (or receive the one read). */
+typedef union WHV_X64_MSR_ACCESS_INFO {
+    struct {
+        UINT32 IsWrite : 1;
+        UINT32 Reserved : 31;
+    };
+    UINT32 AsUINT32;
+} WHV_X64_MSR_ACCESS_INFO;
+
+typedef struct WHV_X64_MSR_ACCESS_CONTEXT {
+    WHV_X64_MSR_ACCESS_INFO AccessInfo;
+    UINT32 MsrNumber;
+    UINT64 Rax;
+    UINT64 Rdx;
+} WHV_X64_MSR_ACCESS_CONTEXT;
+
+/* CPUID: the leaf/subleaf registers and what the hypervisor would answer. */
+typedef struct WHV_X64_CPUID_ACCESS_CONTEXT {
+    UINT64 Rax;
+    UINT64 Rcx;
+    UINT64 Rdx;
+    UINT64 Rbx;
+    UINT64 DefaultResultRax;
+    UINT64 DefaultResultRcx;
+    UINT64 DefaultResultRdx;
+    UINT64 DefaultResultRbx;
+} WHV_X64_CPUID_ACCESS_CONTEXT;
+
+typedef union WHV_VP_EXCEPTION_INFO {
+    struct {
+        UINT32 ErrorCodeValid : 1;
+        UINT32 SoftwareException : 1;
+        UINT32 Reserved : 30;
+    };
+    UINT32 AsUINT32;
+} WHV_VP_EXCEPTION_INFO;
+
+/* ExceptionType holds a WHV_EXCEPTION_TYPE value in one byte. */
+typedef struct WHV_VP_EXCEPTION_CONTEXT {
+    UINT8 InstructionByteCount;
+    UINT8 Reserved[3];
+    UINT8 InstructionBytes[16];
+    WHV_VP_EXCEPTION_INFO ExceptionInfo;
+    UINT8 ExceptionType;
+    UINT8 Reserved2[3];
+    UINT32 ErrorCode;
+    UINT64 ExceptionParameter;
+} WHV_VP_EXCEPTION_CONTEXT;
+
+typedef enum WHV_X64_UNSUPPORTED_FEATURE_CODE {
+    WHvUnsupportedFeatureIntercept = 1,
+    WHvUnsupportedFeatureTaskSwitchTss = 2
+} WHV_X64_UNSUPPORTED_FEATURE_CODE;
+
+typedef struct WHV_X64_UNSUPPORTED_FEATURE_CONTEXT {
+    WHV_X64_UNSUPPORTED_FEATURE_CODE FeatureCode;
+    UINT32 Reserved;
+    UINT64 FeatureParameter;
+} WHV_X64_UNSUPPORTED_FEATURE_CONTEXT;
+
+/* The SDK spells this one constant "Whv", not "WHv". */
+typedef enum WHV_RUN_VP_CANCEL_REASON {
+    WhvRunVpCancelReasonUser = 0
+} WHV_RUN_VP_CANCEL_REASON;
+
+typedef struct WHV_RUN_VP_CANCELED_CONTEXT {
+    WHV_RUN_VP_CANCEL_REASON CancelReason;
+} WHV_RUN_VP_CANCELED_CONTEXT;
+
+/* Interrupt window: the kind of event the guest can now take. */
+typedef struct WHV_X64_INTERRUPTION_DELIVERABLE_CONTEXT {
+    WHV_X64_PENDING_INTERRUPTION_TYPE DeliverableType;
+} WHV_X64_INTERRUPTION_DELIVERABLE_CONTEXT, *PWHV_X64_INTERRUPTION_DELIVERABLE_CONTEXT;
+
+typedef struct WHV_X64_APIC_EOI_CONTEXT {
+    UINT32 InterruptVector;
+} WHV_X64_APIC_EOI_CONTEXT;
+
+typedef union WHV_X64_RDTSC_INFO {
+    struct {
+        UINT64 IsRdtscp : 1;
+        UINT64 Reserved : 63;
+    };
+    UINT64 AsUINT64;
+} WHV_X64_RDTSC_INFO;
+
+typedef struct WHV_X64_RDTSC_CONTEXT {
+    UINT64 TscAux;
+    UINT64 VirtualOffset;
+    UINT64 Tsc;
+    UINT64 ReferenceTime;
+    WHV_X64_RDTSC_INFO RdtscInfo;
+} WHV_X64_RDTSC_CONTEXT;
+
+typedef struct WHV_X64_APIC_SMI_CONTEXT {
+    UINT64 ApicIcr;
+} WHV_X64_APIC_SMI_CONTEXT;
+
+#ifndef WHV_HYPERCALL_CONTEXT_MAX_XMM_REGISTERS
+#define WHV_HYPERCALL_CONTEXT_MAX_XMM_REGISTERS 6
+#endif
+
+/* Hypercall: the input registers (fast hypercalls pass data in XMM0-5). */
+typedef struct _WHV_HYPERCALL_CONTEXT {
+    UINT64 Rax;
+    UINT64 Rbx;
+    UINT64 Rcx;
+    UINT64 Rdx;
+    UINT64 R8;
+    UINT64 Rsi;
+    UINT64 Rdi;
+    UINT64 Reserved0;
+    WHV_UINT128 XmmRegisters[WHV_HYPERCALL_CONTEXT_MAX_XMM_REGISTERS];
+    UINT64 Reserved1[2];
+} WHV_HYPERCALL_CONTEXT, *PWHV_HYPERCALL_CONTEXT;
+
+typedef struct WHV_X64_APIC_INIT_SIPI_CONTEXT {
+    UINT64 ApicIcr;
+} WHV_X64_APIC_INIT_SIPI_CONTEXT;
+
+/* The APIC register a write trap reports, by its offset in the APIC page. */
+typedef enum WHV_X64_APIC_WRITE_TYPE {
+    WHvX64ApicWriteTypeLdr = 0xD0,
+    WHvX64ApicWriteTypeDfr = 0xE0,
+    WHvX64ApicWriteTypeSvr = 0xF0,
+    WHvX64ApicWriteTypeLint0 = 0x350,
+    WHvX64ApicWriteTypeLint1 = 0x360
+} WHV_X64_APIC_WRITE_TYPE;
+
+typedef struct WHV_X64_APIC_WRITE_CONTEXT {
+    WHV_X64_APIC_WRITE_TYPE Type;
+    UINT32 Reserved;
+    UINT64 WriteValue;
+} WHV_X64_APIC_WRITE_CONTEXT;
+
+/* Bit n of DeliverableSints: SINTn can now be delivered. */
+typedef struct WHV_SYNIC_SINT_DELIVERABLE_CONTEXT {
+    UINT16 DeliverableSints;
+    UINT16 Reserved1;
+    UINT32 Reserved2;
+} WHV_SYNIC_SINT_DELIVERABLE_CONTEXT;
+
+/* 224 bytes, 16-aligned (the hypercall context holds WHV_UINT128s); the
+ * per-reason union starts at offset 48. */
+typedef struct WHV_RUN_VP_EXIT_CONTEXT {
+    WHV_RUN_VP_EXIT_REASON ExitReason;
+    UINT32 Reserved;
+    WHV_VP_EXIT_CONTEXT VpContext;
+    union {
+        WHV_MEMORY_ACCESS_CONTEXT MemoryAccess;
+        WHV_X64_IO_PORT_ACCESS_CONTEXT IoPortAccess;
+        WHV_X64_MSR_ACCESS_CONTEXT MsrAccess;
+        WHV_X64_CPUID_ACCESS_CONTEXT CpuidAccess;
+        WHV_VP_EXCEPTION_CONTEXT VpException;
+        WHV_X64_INTERRUPTION_DELIVERABLE_CONTEXT InterruptWindow;
+        WHV_X64_UNSUPPORTED_FEATURE_CONTEXT UnsupportedFeature;
+        WHV_RUN_VP_CANCELED_CONTEXT CancelReason;
+        WHV_X64_APIC_EOI_CONTEXT ApicEoi;
+        WHV_X64_RDTSC_CONTEXT ReadTsc;
+        WHV_X64_APIC_SMI_CONTEXT ApicSmi;
+        WHV_HYPERCALL_CONTEXT Hypercall;
+        WHV_X64_APIC_INIT_SIPI_CONTEXT ApicInitSipi;
+        WHV_X64_APIC_WRITE_CONTEXT ApicWrite;
+        WHV_SYNIC_SINT_DELIVERABLE_CONTEXT SynicSintDeliverable;
+    };
+} WHV_RUN_VP_EXIT_CONTEXT;
+
 /* --- GVA translation --- */
 
 typedef enum WHV_TRANSLATE_GVA_FLAGS {

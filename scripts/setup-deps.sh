@@ -10,6 +10,7 @@ pkgs=(
   valgrind                           # memcheck runs and the instruction-count benchmark
   clang clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, ThreadSanitizer, coverage (tests only)
   libc6-dbg                          # names of the C library's string implementations (demo tests)
+  wine wine64                        # runs the Windows DLL and its test client (tests only)
 )
 
 missing=()

@@ -4,6 +4,7 @@
  * after the two headers, by each coexist_*.c / *.cpp file.
  */
 #include <stdio.h>
+#include <string.h>
 
 static HRESULT CALLBACK io_cb(VOID *ctx, WHV_EMULATOR_IO_ACCESS_INFO *io)
 {
@@ -30,6 +31,9 @@ int main(void)
     UINT32 u32 = 0xFFFFFFFFu;
     UINT64 u64 = 0;
     HRESULT hr;
+    WHV_RUN_VP_EXIT_CONTEXT exit_ctx;
+    const WHV_VP_EXIT_CONTEXT *vp;
+    const WHV_MEMORY_ACCESS_CONTEXT *mmio;
 
     cbs.Size = sizeof(WHV_EMULATOR_CALLBACKS);
     cbs.Reserved = 0;
@@ -53,6 +57,17 @@ int main(void)
         bad |= 32;
     if (cbs.Size != 48)
         bad |= 64;
+    /* The run loop's exit record, as a VMM hands its parts to the emulator. */
+    memset(&exit_ctx, 0, sizeof exit_ctx);
+    exit_ctx.ExitReason = WHvRunVpExitReasonMemoryAccess;
+    exit_ctx.MemoryAccess.Gpa = 0xfee00000u;
+    exit_ctx.VpContext.Rip = 0x1000;
+    vp = &exit_ctx.VpContext;
+    mmio = &exit_ctx.MemoryAccess;
+    if (sizeof exit_ctx != 224 || (const char *)mmio - (const char *)&exit_ctx != 48 ||
+        (const char *)vp - (const char *)&exit_ctx != 8 || mmio->Gpa != 0xfee00000u ||
+        vp->Rip != 0x1000 || exit_ctx.IoPortAccess.PortNumber != 0)
+        bad |= 128;
     if (bad) {
         printf("FAIL: coexistence checks failed (0x%x)\n", (unsigned)bad);
         return 1;

@@ -26,7 +26,7 @@ if [ $# -ne 6 ]; then
 fi
 asmvalues=$1 mingw_cc=$2 native_cc=$3 probe=$4 incdir=$5 work=$6
 
-# The smallest list accepted; the probe currently defines about 700 entries.
+# The smallest list accepted; the probe currently defines about 940 entries.
 min_entries=150
 
 case "$mingw_cc" in
