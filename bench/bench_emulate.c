@@ -66,6 +66,35 @@ static HRESULT CALLBACK cb_mem(VOID *c, WHV_EMULATOR_MEMORY_ACCESS_INFO *a)
     return S_OK;
 }
 
+/* Registers other than the GPRs: the control registers of the page
+ * tables, flat data segments with a non-zero base (the 32-bit scenarios). */
+static void other_reg(WHV_REGISTER_NAME n, WHV_REGISTER_VALUE *v)
+{
+    switch (n) {
+    case WHvX64RegisterCr0:
+        v->Reg64 = 0x80000011;
+        break;
+    case WHvX64RegisterCr3:
+        v->Reg64 = PML4_GPA;
+        break;
+    case WHvX64RegisterCr4:
+        v->Reg64 = 0x20; /* PAE */
+        break;
+    case WHvX64RegisterEfer:
+        v->Reg64 = 0x500; /* LME LMA */
+        break;
+    case WHvX64RegisterEs: case WHvX64RegisterSs: case WHvX64RegisterDs:
+    case WHvX64RegisterFs: case WHvX64RegisterGs:
+        v->Segment.Base = 0x100;
+        v->Segment.Limit = 0xFFFFFFFF;
+        v->Segment.Selector = 0x10;
+        v->Segment.Attributes = 0xC093;
+        break;
+    default:
+        break;
+    }
+}
+
 static HRESULT CALLBACK cb_get(VOID *c, const WHV_REGISTER_NAME *n, UINT32 cnt,
                                WHV_REGISTER_VALUE *v)
 {
@@ -73,22 +102,13 @@ static HRESULT CALLBACK cb_get(VOID *c, const WHV_REGISTER_NAME *n, UINT32 cnt,
     vm->get++;
     vm->regs += cnt;
     for (UINT32 i = 0; i < cnt; i++) {
-        v[i].Reg128.High64 = 0;
-        v[i].Reg64 = n[i] < 16 ? vm->gpr[n[i]] : 0;
-        if (n[i] == WHvX64RegisterCr3)
-            v[i].Reg64 = PML4_GPA;
-        else if (n[i] == WHvX64RegisterCr0)
-            v[i].Reg64 = 0x80000011;
-        else if (n[i] == WHvX64RegisterCr4)
-            v[i].Reg64 = 0x20; /* PAE */
-        else if (n[i] == WHvX64RegisterEfer)
-            v[i].Reg64 = 0x500; /* LME LMA */
-        else if (n[i] >= WHvX64RegisterEs && n[i] <= WHvX64RegisterGs) {
-            /* flat data segments with a non-zero base (32-bit scenarios) */
-            v[i].Segment.Base = 0x100;
-            v[i].Segment.Limit = 0xFFFFFFFF;
-            v[i].Segment.Selector = 0x10;
-            v[i].Segment.Attributes = 0xC093;
+        if (n[i] < 16) {
+            v[i].Reg128.Low64 = vm->gpr[n[i]];
+            v[i].Reg128.High64 = 0;
+        } else {
+            v[i].Reg128.Low64 = 0;
+            v[i].Reg128.High64 = 0;
+            other_reg(n[i], &v[i]);
         }
     }
     return S_OK;

@@ -124,10 +124,11 @@ static void dec_mode_of(enum cpu_mode mode, struct dec_mode *dm)
 
 /* Build the per-call state from the exit context. No zeroing of the large
  * arrays: the valid bitmap says which cache slots hold data. */
-static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
+static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
                      const WHV_VP_EXIT_CONTEXT *vp)
 {
     e->h = eh;
+    e->dc = &eh->dc;
     e->ctx = ctx;
     e->vpc = *vp;
     e->vp = vp = &e->vpc;
@@ -168,9 +169,15 @@ static enum rc emu_decode(struct emu *e)
     struct dec_mode dm;
     dec_mode_of(e->mode, &dm);
     for (;;) {
-        enum dec_status s = dec_decode(&dm, e->bytes, e->nbytes, &e->in);
+        e->in = dcache_find(e->dc, (uint8_t)e->mode, e->bytes, e->nbytes);
+        if (e->in)
+            return RC_OK;
+        struct insn *in = dcache_slot(e->dc);
+        enum dec_status s = dec_decode(&dm, e->bytes, e->nbytes, in);
         switch (s) {
         case DEC_OK:
+            dcache_keep(e->dc, (uint8_t)e->mode, e->bytes);
+            e->in = in;
             return RC_OK;
         case DEC_NEED_MORE:
             if (e->nbytes >= EMU_MAX_INSN_LEN)
@@ -203,7 +210,7 @@ static void queue_single_step(struct emu *e)
  * trap queued, an interrupt shadow ended (SDM Vol. 3 6.8.3, 17.3.1.4). */
 static void emu_complete(struct emu *e)
 {
-    uint64_t rip = e->vp->Rip + (e->len_override ? e->len_override : e->in.len);
+    uint64_t rip = e->vp->Rip + (e->len_override ? e->len_override : e->in->len);
     /* Outside 64-bit mode EIP is 32 bits wide, in 16-bit code too: an
      * instruction ending at or past offset 0xFFFF leaves EIP = 0x10000 and
      * up, not wrapped (only branches truncate to the operand size), and
@@ -230,7 +237,7 @@ static void emu_complete(struct emu *e)
  * port accesses first). */
 static enum rc mmio_check(struct emu *e)
 {
-    if (e->in.row->traits & T_IO) {
+    if (e->in->row->traits & T_IO) {
         e->why = "a port I/O instruction cannot cause a memory-access exit";
         return RC_INTERNAL;
     }
@@ -241,7 +248,7 @@ static enum rc mmio_check(struct emu *e)
  * direction, size, string and REP, and port for the immediate forms. */
 static enum rc io_check(struct emu *e)
 {
-    const struct insn *in = &e->in;
+    const struct insn *in = e->in;
     const struct op_row *r = in->row;
     const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     if (!(r->traits & T_IO)) {
@@ -347,10 +354,11 @@ static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STA
     return S_OK;
 }
 
-static void take_bytes(struct emu *e, const UINT8 *bytes, UINT8 count)
+/* The context's 16-byte array is copied whole; only `count` bytes count. */
+static void take_bytes(struct emu *e, const UINT8 bytes[16], UINT8 count)
 {
     e->nbytes = count > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN : count;
-    memcpy(e->bytes, bytes, e->nbytes);
+    memcpy(e->bytes, bytes, 16);
 }
 
 WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(

@@ -28,7 +28,7 @@ const struct op_row *dec_rows(unsigned *count)
 
 struct dec {
     const uint8_t *b;
-    unsigned n;
+    unsigned lim;     /* bytes that may be read: min(n, EMU_MAX_INSN_LEN) */
     unsigned pos;
     const struct dec_mode *m;
     struct insn *in;
@@ -36,39 +36,50 @@ struct dec {
     bool addr67;
 };
 
-static enum dec_status dec_next(struct dec *d, uint8_t *out)
+/* Why a read at d->pos cannot be done: the 15-byte limit, or the end of the
+ * bytes given. */
+static enum dec_status dec_end(const struct dec *d)
 {
-    if (d->pos >= EMU_MAX_INSN_LEN)
-        return DEC_TOO_LONG;
-    if (d->pos >= d->n)
-        return DEC_NEED_MORE;
+    return d->pos >= EMU_MAX_INSN_LEN ? DEC_TOO_LONG : DEC_NEED_MORE;
+}
+
+/* The one guarded byte reader: every byte goes through it or dec_le. */
+static inline enum dec_status dec_next(struct dec *d, uint8_t *out)
+{
+    if (d->pos >= d->lim)
+        return dec_end(d);
     *out = d->b[d->pos++];
     return DEC_OK;
 }
 
-static enum dec_status dec_peek(struct dec *d, uint8_t *out)
+static inline enum dec_status dec_peek(struct dec *d, uint8_t *out)
 {
-    if (d->pos >= EMU_MAX_INSN_LEN)
-        return DEC_TOO_LONG;
-    if (d->pos >= d->n)
-        return DEC_NEED_MORE;
+    if (d->pos >= d->lim)
+        return dec_end(d);
     *out = d->b[d->pos];
     return DEC_OK;
 }
 
-/* Little-endian immediate of 1, 2, 4 or 8 bytes. */
-static enum dec_status dec_le(struct dec *d, unsigned size, uint64_t *out)
+/* Little-endian immediate or displacement of 1, 2, 4 or 8 bytes. */
+static inline enum dec_status dec_le(struct dec *d, unsigned size, uint64_t *out)
 {
+    if (d->pos + size > d->lim) /* the first byte missing is at d->lim */
+        return d->lim >= EMU_MAX_INSN_LEN ? DEC_TOO_LONG : DEC_NEED_MORE;
+    const uint8_t *p = d->b + d->pos;
     uint64_t v = 0;
-    for (unsigned i = 0; i < size; i++) {
-        uint8_t b;
-        enum dec_status s = dec_next(d, &b);
-        if (s != DEC_OK)
-            return s;
-        v |= (uint64_t)b << (8 * i);
-    }
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    d->pos += size;
     *out = v;
     return DEC_OK;
+}
+
+/* A displacement or immediate of 1, 2 or 4 bytes, sign-extended. */
+static inline uint64_t dec_sx(uint64_t v, unsigned size)
+{
+    return size == 1 ? (uint64_t)(int64_t)(int8_t)v
+           : size == 2 ? (uint64_t)(int64_t)(int16_t)v
+           : size == 4 ? (uint64_t)(int64_t)(int32_t)v : v;
 }
 
 #define DTRY(x)                                                                                    \
@@ -78,59 +89,64 @@ static enum dec_status dec_le(struct dec *d, unsigned size, uint64_t *out)
             return dtry_;                                                                          \
     } while (0)
 
-/* Legacy prefixes (SDM Vol. 2 2.1.1) and REX (2.2.1), in any order and
- * repeated; a REX not directly before the opcode is ignored. */
+/* What a byte is before the opcode (SDM Vol. 2 2.1.1, 2.2.1). */
+enum { PB_NONE, PB_LOCK, PB_F2, PB_F3, PB_66, PB_67, PB_SEG, PB_FS, PB_GS, PB_REX };
+static const uint8_t prefix_byte[256] = {
+    [0xF0] = PB_LOCK, [0xF2] = PB_F2, [0xF3] = PB_F3, [0x66] = PB_66, [0x67] = PB_67,
+    [0x26] = PB_SEG,  [0x2E] = PB_SEG, [0x36] = PB_SEG, [0x3E] = PB_SEG,
+    [0x64] = PB_FS,   [0x65] = PB_GS,
+    [0x40] = PB_REX, [0x41] = PB_REX, [0x42] = PB_REX, [0x43] = PB_REX, [0x44] = PB_REX,
+    [0x45] = PB_REX, [0x46] = PB_REX, [0x47] = PB_REX, [0x48] = PB_REX, [0x49] = PB_REX,
+    [0x4A] = PB_REX, [0x4B] = PB_REX, [0x4C] = PB_REX, [0x4D] = PB_REX, [0x4E] = PB_REX,
+    [0x4F] = PB_REX,
+};
+
+/* Legacy prefixes and REX, in any order and repeated; a REX counts only
+ * directly before the opcode (a legacy prefix after it cancels it), and
+ * 40-4F are REX only in 64-bit mode. */
 static enum dec_status dec_prefixes(struct dec *d)
 {
     struct insn *in = d->in;
     for (;;) {
         uint8_t b;
         DTRY(dec_peek(d, &b));
-        switch (b) {
-        case 0xF0:
+        unsigned k = prefix_byte[b];
+        switch (k) {
+        case PB_NONE:
+            return DEC_OK;
+        case PB_LOCK:
             in->lock = true;
             break;
-        case 0xF2:
+        case PB_F2:
             d->pfx_last = PFX_F2;
             break;
-        case 0xF3:
+        case PB_F3:
             d->pfx_last = PFX_F3;
             break;
-        case 0x66:
+        case PB_66:
             in->opsize66 = true;
             break;
-        case 0x67:
+        case PB_67:
             d->addr67 = true;
             break;
-        case 0x26: case 0x2E: case 0x36: case 0x3E:
+        case PB_SEG:
             /* 64-bit mode ignores these (SDM Vol. 1 3.3.7.1): they do not
              * replace an earlier FS/GS override either. */
             if (!d->m->long64)
                 in->seg_override = (uint8_t)((b >> 3) & 3); /* ES CS SS DS */
             break;
-        case 0x64:
+        case PB_FS:
             in->seg_override = SEG_FS;
             break;
-        case 0x65:
+        case PB_GS:
             in->seg_override = SEG_GS;
             break;
-        default:
-            if (d->m->long64 && (b & 0xF0) == 0x40) {
-                in->rex = b;
-                d->pos++;
-                DTRY(dec_peek(d, &b));
-                if ((b & 0xF0) == 0x40)
-                    continue; /* another REX replaces it */
-                switch (b) {
-                case 0xF0: case 0xF2: case 0xF3: case 0x66: case 0x67:
-                case 0x26: case 0x2E: case 0x36: case 0x3E: case 0x64: case 0x65:
-                    in->rex = 0; /* a legacy prefix after REX cancels it */
-                    continue;
-                default:
-                    return DEC_OK;
-                }
-            }
-            return DEC_OK;
+        default: /* PB_REX */
+            if (!d->m->long64)
+                return DEC_OK; /* INC/DEC */
+            d->pos++;
+            in->rex = b;
+            continue;
         }
         in->rex = 0;
         d->pos++;
@@ -144,8 +160,8 @@ static enum dec_status dec_vex(struct dec *d, uint8_t first, bool *is_vex)
     struct insn *in = d->in;
     uint8_t b1, b2, b3;
     *is_vex = false;
-    if (d->pos >= d->n)
-        return d->pos >= EMU_MAX_INSN_LEN ? DEC_TOO_LONG : DEC_NEED_MORE;
+    if (d->pos >= d->lim)
+        return dec_end(d);
     if (!d->m->long64 && (d->b[d->pos] & 0xC0) != 0xC0)
         return DEC_OK;
     *is_vex = true;
@@ -308,8 +324,7 @@ static const struct op_row *select_row(const struct op_row *first, uint8_t mand,
     return best;
 }
 
-static bool kind_uses_modrm(uint8_t k);
-static bool kind_is_mem_only(uint8_t k);
+static inline bool kind_uses_modrm(uint8_t k);
 
 /* 16-bit ModRM forms (SDM Vol. 2 table 2-1). */
 static const uint8_t rm16_base[8] = {GPR_RBX, GPR_RBX, GPR_RBP, GPR_RBP,
@@ -341,7 +356,7 @@ static enum dec_status dec_modrm(struct dec *d)
     if (in->addrsize == 2) {
         if (in->mod == 0 && rm == 6) {
             DTRY(dec_le(d, 2, &disp));
-            in->disp = sign_extend(disp, 2);
+            in->disp = dec_sx(disp, 2);
         } else {
             in->base = rm16_base[rm];
             in->index = rm16_index[rm];
@@ -350,10 +365,10 @@ static enum dec_status dec_modrm(struct dec *d)
         }
         if (in->mod == 1) {
             DTRY(dec_le(d, 1, &disp));
-            in->disp = sign_extend(disp, 1);
+            in->disp = dec_sx(disp, 1);
         } else if (in->mod == 2) {
             DTRY(dec_le(d, 2, &disp));
-            in->disp = sign_extend(disp, 2);
+            in->disp = dec_sx(disp, 2);
         }
         in->seg = def_seg;
         return DEC_OK;
@@ -370,23 +385,23 @@ static enum dec_status dec_modrm(struct dec *d)
         base_enc = sib & 7;
         if (base_enc == 5 && in->mod == 0) {
             DTRY(dec_le(d, 4, &disp));
-            in->disp = sign_extend(disp, 4);
+            in->disp = dec_sx(disp, 4);
         } else {
             in->base = (uint8_t)(base_enc | ((in->rex & 1) << 3));
         }
     } else if (rm == 5 && in->mod == 0) {
         DTRY(dec_le(d, 4, &disp));
-        in->disp = sign_extend(disp, 4);
+        in->disp = dec_sx(disp, 4);
         in->riprel = d->m->long64;
     } else {
         in->base = in->rm;
     }
     if (in->mod == 1) {
         DTRY(dec_le(d, 1, &disp));
-        in->disp = sign_extend(disp, 1);
+        in->disp = dec_sx(disp, 1);
     } else if (in->mod == 2) {
         DTRY(dec_le(d, 4, &disp));
-        in->disp = sign_extend(disp, 4);
+        in->disp = dec_sx(disp, 4);
     }
     if (in->base == GPR_RSP || in->base == GPR_RBP)
         def_seg = SEG_SS;
@@ -510,7 +525,7 @@ static enum dec_status dec_operands(struct dec *d)
     const struct op_row *r = in->row;
     const bool long64 = d->m->long64, anyrex = in->rex != 0;
     uint64_t need = r->needs;
-    bool modrm_mem = false;
+    bool modrm_mem = false, str_src = false, mem_only_reg = false;
     /* The destination (operand 0) is written unless the row says it is
      * only read; a VEX write zeroes the register above its size. */
     const bool dst_written = !(r->traits & T_NOWRITE);
@@ -528,6 +543,7 @@ static enum dec_status dec_operands(struct dec *d)
             }
             /* fall through */
         case KC_M:
+            mem_only_reg |= in->mod == 3; /* #UD, once the operands are read */
             o->type = OPND_MEM;
             modrm_mem = true;
             continue;
@@ -552,7 +568,7 @@ static enum dec_status dec_operands(struct dec *d)
             unsigned n = ki->imm == IMM_Z ? (in->opsize == 2 ? 2u : 4u) : ki->imm == IMM_W ? 2u : 1u;
             DTRY(dec_le(d, n, &v));
             o->type = OPND_IMM;
-            o->imm = (ki->imm == IMM_B || ki->imm == IMM_W) ? v : sign_extend(v, n) & size_mask(o->size);
+            o->imm = (ki->imm == IMM_B || ki->imm == IMM_W) ? v : dec_sx(v, n) & size_mask(o->size);
             continue;
         }
         case KC_MOFFS:
@@ -567,6 +583,7 @@ static enum dec_status dec_operands(struct dec *d)
             o->type = OPND_MEM;
             o->reg = MEM_STR_SRC;
             in->seg = SEG_DS;
+            str_src = true;
             need |= VR_GPR_BIT(GPR_RSI);
             continue;
         case KC_Y:
@@ -586,6 +603,7 @@ static enum dec_status dec_operands(struct dec *d)
         case KC_B:
             o->type = OPND_REG;
             o->reg = in->vvvv & 15;
+            in->uses_vvvv = true;
             break;
         case KC_XLAT:
             o->type = OPND_MEM;
@@ -630,6 +648,7 @@ static enum dec_status dec_operands(struct dec *d)
         case KC_H:
             o->type = OPND_VREG;
             o->reg = in->vvvv;
+            in->uses_vvvv = true;
             need_vec(in, o, i == 0, r, dst_written, &need);
             continue;
         case KC_P:
@@ -678,30 +697,24 @@ static enum dec_status dec_operands(struct dec *d)
             need |= VR_SEG_BIT(SEG_SS);
     }
     in->needs = need;
-    return DEC_OK;
+    in->seg_used = modrm_mem || str_src;
+    return mem_only_reg ? DEC_UD : DEC_OK;
 }
 
-static bool kind_uses_modrm(uint8_t k)
+static inline bool kind_uses_modrm(uint8_t k)
 {
-    uint8_t c = kinds[k].cls;
-    return c == KC_E || c == KC_M || c == KC_G || c == KC_V || c == KC_W || c == KC_U ||
-           c == KC_P || c == KC_Q || c == KC_N || c == KC_K;
-}
-
-static bool kind_is_mem_only(uint8_t k)
-{
-    return kinds[k].cls == KC_M;
+    /* Operand classes that come from the ModRM byte. */
+    static const uint32_t modrm_classes = 1u << KC_E | 1u << KC_M | 1u << KC_G | 1u << KC_V |
+                                          1u << KC_W | 1u << KC_U | 1u << KC_P | 1u << KC_Q |
+                                          1u << KC_N | 1u << KC_K;
+    return (modrm_classes >> kinds[k].cls) & 1;
 }
 
 /* The segment register the memory operand uses is needed outside 64-bit
  * mode, and for FS/GS bases in it; decided once overrides are applied. */
-static void dec_segment_needs(const struct dec_mode *m, struct insn *in)
+static inline void dec_segment_needs(const struct dec_mode *m, struct insn *in)
 {
-    bool uses_seg = in->mem_access != 0;
-    for (unsigned i = 0; i < in->nops; i++)
-        if (in->op[i].type == OPND_MEM && in->op[i].reg == MEM_STR_SRC)
-            uses_seg = true;
-    if (uses_seg && (!m->long64 || in->seg >= SEG_FS))
+    if (in->seg_used && (!m->long64 || in->seg >= SEG_FS))
         in->needs |= VR_SEG_BIT(in->seg);
 }
 
@@ -736,7 +749,8 @@ static enum dec_status dec_evex_checks(struct insn *in)
 enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsigned n,
                            struct insn *in)
 {
-    struct dec d = {.b = bytes, .n = n, .pos = 0, .m = m, .in = in, .pfx_last = PFX_NONE};
+    struct dec d = {.b = bytes, .lim = n < EMU_MAX_INSN_LEN ? n : EMU_MAX_INSN_LEN, .pos = 0,
+                    .m = m, .in = in, .pfx_last = PFX_NONE};
     memset(in, 0, sizeof(*in));
     in->seg_override = SEG_NONE;
     in->base = in->index = NO_REG;
@@ -803,17 +817,11 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     if (!(r->traits & (T_REP | T_REPCC)))
         in->rep = 0;
     DTRY(dec_operands(&d));
-    bool has_h = false;
-    for (unsigned i = 0; i < in->nops; i++) {
-        if (kind_is_mem_only(r->k[i]) && in->mod == 3)
-            return DEC_UD;
-        has_h |= kinds[r->k[i]].cls == KC_H || kinds[r->k[i]].cls == KC_B;
-    }
     /* VEX: an unused vvvv must be 1111b, and VEX.L = 1 is #UD where only
      * 128-bit forms exist (SDM Vol. 2 2.3.6, 2.3.12). */
     if ((r->traits & T_MEMFORM) && in->mod == 3)
         return DEC_UNSUPPORTED;
-    if (in->vex && ((!has_h && in->vvvv) || ((r->traits & T_L0) && in->vl) ||
+    if (in->vex && ((!in->uses_vvvv && in->vvvv) || ((r->traits & T_L0) && in->vl) ||
                     ((r->traits & T_L1) && in->vl != 1)))
         return DEC_UD;
     if (in->evex)

@@ -186,6 +186,8 @@ struct insn {
     uint64_t needs;   /* vcpu slots the instruction needs (VR_* bits) */
     uint8_t xneeds;   /* extended-state components it reads (XC_* bits) */
     uint8_t mem_access; /* ACC_* for the ModRM/moffs memory operand */
+    bool seg_used;    /* a memory operand uses in->seg */
+    bool uses_vvvv;   /* an operand is VEX.vvvv (else it must be 1111b) */
 };
 
 /* Decoder outcomes. */

@@ -123,6 +123,26 @@ enum {
 #include "vcpu.h"
 #include "decode.h"
 
+/* dcache.c: the handle's last decoded forms (see there). */
+#define DCACHE_ENTRIES 4
+struct dcache_entry {
+    uint64_t key[2], mask[2]; /* the instruction's bytes, and which bytes count */
+    uint8_t mode;             /* enum cpu_mode */
+    bool valid;
+    struct insn in;
+};
+struct dcache {
+    struct dcache_entry e[DCACHE_ENTRIES];
+    uint8_t next; /* the slot the next miss decodes into */
+};
+/* The decoded form of these bytes in this mode, or NULL. */
+const struct insn *dcache_find(struct dcache *dc, uint8_t mode, const uint8_t bytes[16],
+                               unsigned nbytes);
+/* The slot a miss decodes into (not valid until kept). */
+struct insn *dcache_slot(struct dcache *dc);
+/* Keep the slot's successful decode of `bytes` (its first in.len count). */
+void dcache_keep(struct dcache *dc, uint8_t mode, const uint8_t bytes[16]);
+
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
 struct emu_handle {
@@ -132,6 +152,7 @@ struct emu_handle {
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
+    struct dcache dc;
 };
 
 struct page_slot {
@@ -161,8 +182,9 @@ struct emu {
     uint64_t exit_gpa;
 
     /* working */
+    struct dcache *dc; /* the handle's decode cache */
+    const struct insn *in; /* the decoded instruction */
     struct vcpu regs;
-    struct insn in;
     uint8_t bytes[16];
     uint8_t nbytes;
     uint8_t npages;

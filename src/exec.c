@@ -28,42 +28,46 @@ uint64_t addr_mask(unsigned addrsize)
     return size_mask(addrsize);
 }
 
-/* Effective address (segment, offset) of memory operand idx. */
+/* Effective address (segment, offset) of memory operand idx. String
+ * operands name themselves in op.reg; the others follow in->mem_form. */
 enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg, uint64_t *off)
 {
     const struct opnd *o = &in->op[idx];
     uint64_t amask = addr_mask(in->addrsize);
     if (o->type != OPND_MEM)
         return RC_INTERNAL;
-    uint8_t k = in->row->k[idx];
-    if (k == K_Xb || k == K_Xv || k == K_Xz) {
+    uint64_t a;
+    switch (o->reg) {
+    case MEM_STR_SRC:
         *seg = in->seg;
         *off = vcpu_gpr(e, GPR_RSI) & amask;
         return RC_OK;
-    }
-    if (k == K_Yb || k == K_Yv || k == K_Yz) {
+    case MEM_STR_DST:
         *seg = SEG_ES;
         *off = vcpu_gpr(e, GPR_RDI) & amask;
         return RC_OK;
+    default:
+        break;
     }
-    if (in->mem_form == MEM_XLAT && k == K_XLAT) {
-        *seg = in->seg;
-        *off = (vcpu_gpr(e, GPR_RBX) + (vcpu_gpr(e, GPR_RAX) & 0xFF)) & amask;
-        return RC_OK;
-    }
-    if (in->mem_form == MEM_DSDI && (k == K_DSDI || k == K_DSDIq)) {
-        *seg = in->seg;
-        *off = vcpu_gpr(e, GPR_RDI) & amask;
-        return RC_OK;
-    }
-    uint64_t a = in->disp;
-    if (in->mem_form == MEM_MODRM) {
+    switch (in->mem_form) {
+    case MEM_MODRM:
+        a = in->disp;
         if (in->base != NO_REG)
             a += vcpu_gpr(e, in->base);
         if (in->index != NO_REG)
             a += vcpu_gpr(e, in->index) * in->scale;
         if (in->riprel)
             a += e->vp->Rip + in->len;
+        break;
+    case MEM_XLAT:
+        a = vcpu_gpr(e, GPR_RBX) + (vcpu_gpr(e, GPR_RAX) & 0xFF);
+        break;
+    case MEM_DSDI:
+        a = vcpu_gpr(e, GPR_RDI);
+        break;
+    default: /* MEM_MOFFS */
+        a = in->disp;
+        break;
     }
     *seg = in->seg;
     *off = a & amask;
@@ -116,12 +120,10 @@ enum rc op_read(struct emu *e, const struct insn *in, unsigned idx, uint64_t *va
         *val = o->imm;
         return RC_OK;
     case OPND_MEM: {
-        uint8_t seg, buf[8];
+        uint8_t seg;
         uint64_t off;
         TRY(op_addr(e, in, idx, &seg, &off));
-        TRY(mem_read(e, seg, off, o->size, op_intent(in, idx, ACC_R), buf));
-        *val = le_load(buf, o->size);
-        return RC_OK;
+        return mem_read_val(e, seg, off, o->size, op_intent(in, idx, ACC_R), val);
     }
     default:
         return RC_INTERNAL;
@@ -136,11 +138,10 @@ enum rc op_write(struct emu *e, const struct insn *in, unsigned idx, uint64_t va
         vcpu_write_reg(e, o->reg, o->size, o->high8, val);
         return RC_OK;
     case OPND_MEM: {
-        uint8_t seg, buf[8];
+        uint8_t seg;
         uint64_t off;
         TRY(op_addr(e, in, idx, &seg, &off));
-        le_store(buf, val, o->size);
-        return mem_write(e, seg, off, o->size, op_intent(in, idx, ACC_W), buf);
+        return mem_write_val(e, seg, off, o->size, op_intent(in, idx, ACC_W), val);
     }
     default:
         return RC_INTERNAL;
@@ -351,7 +352,7 @@ static enum rc exec_simd_state(struct emu *e, const struct insn *in)
 
 enum rc exec_insn(struct emu *e)
 {
-    const struct insn *in = &e->in;
+    const struct insn *in = e->in;
     uint64_t want = in->needs | e->want;
     /* Whether 48-bit or 57-bit addresses are canonical depends on CR4.LA57;
      * when a get call is made anyway, CR4 rides along at no extra cost. */

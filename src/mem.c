@@ -15,7 +15,7 @@
 #define MEM_RESULT_UNWRITTEN 0x7FFFFFFFu
 #define MEM_GPA_UNWRITTEN (~(uint64_t)0)
 
-static bool canonical(uint64_t a, unsigned bits)
+static inline bool canonical(uint64_t a, unsigned bits)
 {
     uint64_t top = (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits));
     return top == a;
@@ -80,24 +80,28 @@ static enum rc seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size
     return RC_OK;
 }
 
-static enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
-                          uint64_t *lin)
+static inline enum rc mem_linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size,
+                                 uint8_t intent, uint64_t *lin)
 {
     if (e->mode != MODE_LONG64)
         return seg_check(e, seg, off, size, intent, lin);
-    uint64_t base = 0;
+    uint64_t la = off;
     if (seg == SEG_FS || seg == SEG_GS)
-        base = vcpu_seg(e, seg)->Base;
-    uint64_t la = base + off;
-    TRY(check_canonical(e, seg, la, la + size - 1));
+        la += vcpu_seg(e, seg)->Base;
+    uint64_t last = la + size - 1;
+    if (!canonical(la, 48) || !canonical(last, 48))
+        TRY(check_canonical(e, seg, la, last));
     *lin = la;
     return RC_OK;
 }
 
 /* #AC(0): CR0.AM, RFLAGS.AC and CPL 3 with a misaligned data access
  * (SDM Vol. 3 6.15, interrupt 17). */
-static enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size, uint8_t intent)
+static inline enum rc check_alignment(struct emu *e, uint64_t lin, unsigned size,
+                                      uint8_t intent)
 {
+    if (!(intent & ACC_ALIGN) && e->cpl != 3)
+        return RC_OK;
     /* Aligned vector forms (MOVAPS, MOVDQA, ...) and CMPXCHG16B: #GP(0),
      * checked before #AC (SDM Vol. 2 2.4, exception classes). */
     if ((intent & ACC_ALIGN) && (lin & (size - 1)))
@@ -261,28 +265,39 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
     return RC_OK;
 }
 
-static enum rc mem_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, uint8_t *buf)
+/* One memory callback: n (1..8) bytes at gpa; `val` holds the bytes to
+ * write (little-endian) or receives the bytes read. The data field is
+ * always fully initialised. */
+static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
 {
     WHV_EMULATOR_MEMORY_ACCESS_INFO a;
     a.GpaAddress = gpa;
     a.Direction = write ? 1 : 0;
     a.AccessSize = (UINT8)n;
-    memset(a.Data, 0, sizeof(a.Data));
-    if (write)
-        memcpy(a.Data, buf, n);
+    uint64_t v = write ? *val & size_mask(n) : 0;
+    memcpy(a.Data, &v, 8);
     HRESULT hr = e->h->cb.WHvEmulatorMemoryCallback(e->ctx, &a);
     if (hr != S_OK) {
         e->status = 1u << 3; /* MemoryCallbackFailed */
         e->why = "the memory callback failed";
         return RC_CALLBACK_FAILED;
     }
-    if (!write)
-        memcpy(buf, a.Data, n);
+    if (!write) {
+        memcpy(&v, a.Data, 8);
+        *val = v & size_mask(n);
+    }
     return RC_OK;
 }
 
-/* Move `size` bytes at linear `lin`: translate every page first, then the
- * pieces. */
+static enum rc mem_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, uint8_t *buf)
+{
+    uint64_t v = write ? le_load(buf, n) : 0;
+    TRY(mem_piece_val(e, gpa, n, write, &v));
+    if (!write)
+        le_store(buf, v, n);
+    return RC_OK;
+}
+
 /* Move `size` bytes at linear `lin`: translate every page first, then the
  * pieces. Outside 64-bit mode linear addresses wrap at 4 GiB. */
 static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t intent, bool write,
@@ -337,6 +352,51 @@ enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     intent &= ACC_R | ACC_W | ACC_X;
     memcpy(buf, data, size);
     return mem_move(e, lin, size, intent | ACC_W, true, buf);
+}
+
+/* The checks every data access makes before its pages: an aligned form's
+ * misalignment outside 64-bit mode, segmentation or canonical form, #AC. */
+static inline enum rc mem_checks(struct emu *e, uint8_t seg, uint64_t off, unsigned size,
+                                 uint8_t intent, uint64_t *lin)
+{
+    TRY(check_align_first(e, seg, off, size, intent));
+    TRY(mem_linear(e, seg, off, size, intent, lin));
+    return check_alignment(e, *lin, size, intent);
+}
+
+/* An access of 1..8 bytes with its value in a register: one piece when it
+ * stays in one page, else the general move. */
+static enum rc mem_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                       bool write, uint64_t *val)
+{
+    uint64_t lin = 0, gpa;
+    if (size == 0 || size > 8)
+        return RC_INTERNAL;
+    TRY(mem_checks(e, seg, off, size, intent, &lin));
+    intent = (uint8_t)((intent & (ACC_R | ACC_W | ACC_X)) | (write ? ACC_W : ACC_R));
+    if ((lin & (EMU_PAGE_SIZE - 1)) + size > EMU_PAGE_SIZE) {
+        uint8_t buf[8];
+        le_store(buf, *val, 8);
+        TRY(mem_move(e, lin, size, intent, write, buf));
+        if (!write)
+            *val = le_load(buf, size);
+        return RC_OK;
+    }
+    TRY(mem_page(e, lin & EMU_PAGE_MASK, lin, intent, &gpa));
+    return mem_piece_val(e, gpa | (lin & (EMU_PAGE_SIZE - 1)), size, write, val);
+}
+
+enum rc mem_read_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                     uint64_t *val)
+{
+    *val = 0;
+    return mem_val(e, seg, off, size, intent, false, val);
+}
+
+enum rc mem_write_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                      uint64_t val)
+{
+    return mem_val(e, seg, off, size, intent, true, &val);
 }
 
 enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent)

@@ -15,6 +15,11 @@ enum rc mem_read(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_
                  void *out);
 enum rc mem_write(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
                   const void *data);
+/* The same for 1..8 bytes, the value little-endian in a register. */
+enum rc mem_read_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                     uint64_t *val);
+enum rc mem_write_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
+                      uint64_t val);
 /* Every check and translation of an access, without moving a byte (INS
  * validates its destination before it reads the port). */
 enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);

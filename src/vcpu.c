@@ -60,15 +60,22 @@ static const WHV_REGISTER_NAME vr_names[VR_COUNT] = {
     [VR_FPCS] = WHvX64RegisterFpControlStatus,
 };
 
-/* Index of the lowest set bit of a non-zero mask (de Bruijn sequence). */
-static unsigned lowest_bit(uint64_t m)
+/* Index of the lowest set bit of a non-zero mask. */
+static inline unsigned lowest_bit(uint64_t m)
 {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(m);
+#else
+    /* de Bruijn sequence */
     static const uint8_t pos[64] = {
         0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
         22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
         23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
     return pos[((m & (0 - m)) * 0x022FDD63CC95386Dull) >> 58];
+#endif
 }
+
+static enum rc fetch(struct emu *e, uint64_t missing);
 
 enum rc vcpu_fetch(struct emu *e, uint64_t want)
 {
@@ -79,19 +86,27 @@ enum rc vcpu_fetch(struct emu *e, uint64_t want)
         e->why = "registers were needed after the one fetch";
         return RC_INTERNAL;
     }
+    return fetch(e, missing);
+}
+
+static enum rc fetch(struct emu *e, uint64_t missing)
+{
     WHV_REGISTER_NAME names[VR_COUNT];
     WHV_REGISTER_VALUE vals[VR_COUNT];
     uint8_t slot[VR_COUNT];
     unsigned n = 0;
-    for (uint64_t m = missing; m; m &= m - 1) {
+    /* A value the callback leaves unwritten reads as zero: never as host
+     * memory (docs/api-notes.md). */
+    uint64_t m = missing; /* not 0 */
+    do {
         unsigned r = lowest_bit(m);
         names[n] = vr_names[r];
         slot[n] = (uint8_t)r;
+        vals[n].Reg128.Low64 = 0;
+        vals[n].Reg128.High64 = 0;
         n++;
-    }
-    /* A value the callback leaves unwritten reads as zero: never as host
-     * memory (docs/api-notes.md). */
-    memset(vals, 0, n * sizeof(vals[0]));
+        m &= m - 1;
+    } while (m);
     e->regs.fetched = true;
     HRESULT hr = e->h->cb.WHvEmulatorGetVirtualProcessorRegisters(e->ctx, names, n, vals);
     if (hr != S_OK) {

@@ -10,8 +10,8 @@
 #include "emu.h"
 
 enum vint_op {
-    EQ, GT, MINU, MAXU, AND, ANDN, OR, XOR, SUB, ADD, ADDS, ADDUS, SUBS, SUBUS, MINS, MAXS, AVG,
-    MULL, MULHS, MULHU,
+    V_EQ, V_GT, V_MINU, V_MAXU, V_AND, V_ANDN, V_OR, V_XOR, V_SUB, V_ADD, V_ADDS, V_ADDUS, V_SUBS, V_SUBUS, V_MINS, V_MAXS, V_AVG,
+    V_MULL, V_MULHS, V_MULHU,
 };
 
 /* The signed value of an el-byte element. */
@@ -39,25 +39,25 @@ static enum rc binop(struct emu *e, const struct insn *in, enum vint_op op, unsi
     for (unsigned i = 0; i < size; i += el) {
         uint64_t x = le_load(a + i, el), y = le_load(b + i, el), z;
         switch (op) {
-        case ADD: z = x + y; break;
-        case ADDS: z = sat(sx(x, el) + sx(y, el), el, true); break;
-        case ADDUS: z = sat((int64_t)(x + y), el, false); break;
-        case SUBS: z = sat(sx(x, el) - sx(y, el), el, true); break;
-        case SUBUS: z = x > y ? x - y : 0; break;
-        case MINS: z = sx(x, el) < sx(y, el) ? x : y; break;
-        case MAXS: z = sx(x, el) > sx(y, el) ? x : y; break;
-        case AVG: z = (x + y + 1) >> 1; break;
-        case MULL: z = x * y; break;
-        case MULHS: z = (uint64_t)(sx(x, el) * sx(y, el)) >> (8 * el); break;
-        case MULHU: z = (x * y) >> (8 * el); break;
-        case EQ: z = x == y ? m : 0; break;
-        case GT: z = (x ^ sign) > (y ^ sign) ? m : 0; break; /* signed compare */
-        case MINU: z = x < y ? x : y; break;
-        case MAXU: z = x > y ? x : y; break;
-        case AND: z = x & y; break;
-        case ANDN: z = ~x & y; break;
-        case OR: z = x | y; break;
-        case XOR: z = x ^ y; break;
+        case V_ADD: z = x + y; break;
+        case V_ADDS: z = sat(sx(x, el) + sx(y, el), el, true); break;
+        case V_ADDUS: z = sat((int64_t)(x + y), el, false); break;
+        case V_SUBS: z = sat(sx(x, el) - sx(y, el), el, true); break;
+        case V_SUBUS: z = x > y ? x - y : 0; break;
+        case V_MINS: z = sx(x, el) < sx(y, el) ? x : y; break;
+        case V_MAXS: z = sx(x, el) > sx(y, el) ? x : y; break;
+        case V_AVG: z = (x + y + 1) >> 1; break;
+        case V_MULL: z = x * y; break;
+        case V_MULHS: z = (uint64_t)(sx(x, el) * sx(y, el)) >> (8 * el); break;
+        case V_MULHU: z = (x * y) >> (8 * el); break;
+        case V_EQ: z = x == y ? m : 0; break;
+        case V_GT: z = (x ^ sign) > (y ^ sign) ? m : 0; break; /* signed compare */
+        case V_MINU: z = x < y ? x : y; break;
+        case V_MAXU: z = x > y ? x : y; break;
+        case V_AND: z = x & y; break;
+        case V_ANDN: z = ~x & y; break;
+        case V_OR: z = x | y; break;
+        case V_XOR: z = x ^ y; break;
         default: z = x - y; break;
         }
         le_store(r + i, z & m, el);
@@ -65,22 +65,22 @@ static enum rc binop(struct emu *e, const struct insn *in, enum vint_op op, unsi
     return op_write_vec(e, in, 0, r);
 }
 
-enum rc vint_pcmpeqb(struct emu *e, const struct insn *in) { return binop(e, in, EQ, 1); }
-enum rc vint_pcmpeqw(struct emu *e, const struct insn *in) { return binop(e, in, EQ, 2); }
-enum rc vint_pcmpeqd(struct emu *e, const struct insn *in) { return binop(e, in, EQ, 4); }
-enum rc vint_pcmpeqq(struct emu *e, const struct insn *in) { return binop(e, in, EQ, 8); }
-enum rc vint_pcmpgtb(struct emu *e, const struct insn *in) { return binop(e, in, GT, 1); }
-enum rc vint_pcmpgtw(struct emu *e, const struct insn *in) { return binop(e, in, GT, 2); }
-enum rc vint_pcmpgtd(struct emu *e, const struct insn *in) { return binop(e, in, GT, 4); }
-enum rc vint_pminub(struct emu *e, const struct insn *in) { return binop(e, in, MINU, 1); }
-enum rc vint_pmaxub(struct emu *e, const struct insn *in) { return binop(e, in, MAXU, 1); }
-enum rc vint_pand(struct emu *e, const struct insn *in) { return binop(e, in, AND, 8); }
-enum rc vint_pandn(struct emu *e, const struct insn *in) { return binop(e, in, ANDN, 8); }
-enum rc vint_por(struct emu *e, const struct insn *in) { return binop(e, in, OR, 8); }
-enum rc vint_pxor(struct emu *e, const struct insn *in) { return binop(e, in, XOR, 8); }
-enum rc vint_psubb(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 1); }
+enum rc vint_pcmpeqb(struct emu *e, const struct insn *in) { return binop(e, in, V_EQ, 1); }
+enum rc vint_pcmpeqw(struct emu *e, const struct insn *in) { return binop(e, in, V_EQ, 2); }
+enum rc vint_pcmpeqd(struct emu *e, const struct insn *in) { return binop(e, in, V_EQ, 4); }
+enum rc vint_pcmpeqq(struct emu *e, const struct insn *in) { return binop(e, in, V_EQ, 8); }
+enum rc vint_pcmpgtb(struct emu *e, const struct insn *in) { return binop(e, in, V_GT, 1); }
+enum rc vint_pcmpgtw(struct emu *e, const struct insn *in) { return binop(e, in, V_GT, 2); }
+enum rc vint_pcmpgtd(struct emu *e, const struct insn *in) { return binop(e, in, V_GT, 4); }
+enum rc vint_pminub(struct emu *e, const struct insn *in) { return binop(e, in, V_MINU, 1); }
+enum rc vint_pmaxub(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXU, 1); }
+enum rc vint_pand(struct emu *e, const struct insn *in) { return binop(e, in, V_AND, 8); }
+enum rc vint_pandn(struct emu *e, const struct insn *in) { return binop(e, in, V_ANDN, 8); }
+enum rc vint_por(struct emu *e, const struct insn *in) { return binop(e, in, V_OR, 8); }
+enum rc vint_pxor(struct emu *e, const struct insn *in) { return binop(e, in, V_XOR, 8); }
+enum rc vint_psubb(struct emu *e, const struct insn *in) { return binop(e, in, V_SUB, 1); }
 
-/* PTEST: ZF when (a AND b) is zero, CF when (NOT a AND b) is zero; OF, SF,
+/* PTEST: ZF when (a V_AND b) is zero, CF when (NOT a V_AND b) is zero; OF, SF,
  * AF and PF cleared (SDM Vol. 2 PTEST). */
 enum rc vint_ptest(struct emu *e, const struct insn *in)
 {
@@ -148,7 +148,7 @@ enum rc vint_kpcmpud(struct emu *e, const struct insn *in) { return kcmp(e, in, 
 enum rc vint_kpcmpq(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 8, true); }
 enum rc vint_kpcmpuq(struct emu *e, const struct insn *in) { return kcmp(e, in, (enum kpred)(in->imm8 & 7), 8, false); }
 
-enum rc vint_pminud(struct emu *e, const struct insn *in) { return binop(e, in, MINU, 4); }
+enum rc vint_pminud(struct emu *e, const struct insn *in) { return binop(e, in, V_MINU, 4); }
 
 /* VPTERNLOGD/Q: each result bit is imm8[dest:src1:src2] of the three
  * operands' bits; the destination is also the first input. */
@@ -170,37 +170,37 @@ enum rc vint_pternlog(struct emu *e, const struct insn *in)
     return op_write_vec(e, in, 0, r);
 }
 
-enum rc vint_paddb(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 1); }
-enum rc vint_paddw(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 2); }
-enum rc vint_paddd(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 4); }
-enum rc vint_paddq(struct emu *e, const struct insn *in) { return binop(e, in, ADD, 8); }
-enum rc vint_psubw(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 2); }
-enum rc vint_psubd(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 4); }
-enum rc vint_psubq(struct emu *e, const struct insn *in) { return binop(e, in, SUB, 8); }
-enum rc vint_paddsb(struct emu *e, const struct insn *in) { return binop(e, in, ADDS, 1); }
-enum rc vint_paddsw(struct emu *e, const struct insn *in) { return binop(e, in, ADDS, 2); }
-enum rc vint_paddusb(struct emu *e, const struct insn *in) { return binop(e, in, ADDUS, 1); }
-enum rc vint_paddusw(struct emu *e, const struct insn *in) { return binop(e, in, ADDUS, 2); }
-enum rc vint_psubsb(struct emu *e, const struct insn *in) { return binop(e, in, SUBS, 1); }
-enum rc vint_psubsw(struct emu *e, const struct insn *in) { return binop(e, in, SUBS, 2); }
-enum rc vint_psubusb(struct emu *e, const struct insn *in) { return binop(e, in, SUBUS, 1); }
-enum rc vint_psubusw(struct emu *e, const struct insn *in) { return binop(e, in, SUBUS, 2); }
-enum rc vint_pminsb(struct emu *e, const struct insn *in) { return binop(e, in, MINS, 1); }
-enum rc vint_pminsw(struct emu *e, const struct insn *in) { return binop(e, in, MINS, 2); }
-enum rc vint_pminsd(struct emu *e, const struct insn *in) { return binop(e, in, MINS, 4); }
-enum rc vint_pmaxsb(struct emu *e, const struct insn *in) { return binop(e, in, MAXS, 1); }
-enum rc vint_pmaxsw(struct emu *e, const struct insn *in) { return binop(e, in, MAXS, 2); }
-enum rc vint_pmaxsd(struct emu *e, const struct insn *in) { return binop(e, in, MAXS, 4); }
-enum rc vint_pminuw(struct emu *e, const struct insn *in) { return binop(e, in, MINU, 2); }
-enum rc vint_pmaxuw(struct emu *e, const struct insn *in) { return binop(e, in, MAXU, 2); }
-enum rc vint_pmaxud(struct emu *e, const struct insn *in) { return binop(e, in, MAXU, 4); }
-enum rc vint_pavgb(struct emu *e, const struct insn *in) { return binop(e, in, AVG, 1); }
-enum rc vint_pavgw(struct emu *e, const struct insn *in) { return binop(e, in, AVG, 2); }
-enum rc vint_pmullw(struct emu *e, const struct insn *in) { return binop(e, in, MULL, 2); }
-enum rc vint_pmulld(struct emu *e, const struct insn *in) { return binop(e, in, MULL, 4); }
-enum rc vint_pmulhw(struct emu *e, const struct insn *in) { return binop(e, in, MULHS, 2); }
-enum rc vint_pmulhuw(struct emu *e, const struct insn *in) { return binop(e, in, MULHU, 2); }
-enum rc vint_pcmpgtq(struct emu *e, const struct insn *in) { return binop(e, in, GT, 8); }
+enum rc vint_paddb(struct emu *e, const struct insn *in) { return binop(e, in, V_ADD, 1); }
+enum rc vint_paddw(struct emu *e, const struct insn *in) { return binop(e, in, V_ADD, 2); }
+enum rc vint_paddd(struct emu *e, const struct insn *in) { return binop(e, in, V_ADD, 4); }
+enum rc vint_paddq(struct emu *e, const struct insn *in) { return binop(e, in, V_ADD, 8); }
+enum rc vint_psubw(struct emu *e, const struct insn *in) { return binop(e, in, V_SUB, 2); }
+enum rc vint_psubd(struct emu *e, const struct insn *in) { return binop(e, in, V_SUB, 4); }
+enum rc vint_psubq(struct emu *e, const struct insn *in) { return binop(e, in, V_SUB, 8); }
+enum rc vint_paddsb(struct emu *e, const struct insn *in) { return binop(e, in, V_ADDS, 1); }
+enum rc vint_paddsw(struct emu *e, const struct insn *in) { return binop(e, in, V_ADDS, 2); }
+enum rc vint_paddusb(struct emu *e, const struct insn *in) { return binop(e, in, V_ADDUS, 1); }
+enum rc vint_paddusw(struct emu *e, const struct insn *in) { return binop(e, in, V_ADDUS, 2); }
+enum rc vint_psubsb(struct emu *e, const struct insn *in) { return binop(e, in, V_SUBS, 1); }
+enum rc vint_psubsw(struct emu *e, const struct insn *in) { return binop(e, in, V_SUBS, 2); }
+enum rc vint_psubusb(struct emu *e, const struct insn *in) { return binop(e, in, V_SUBUS, 1); }
+enum rc vint_psubusw(struct emu *e, const struct insn *in) { return binop(e, in, V_SUBUS, 2); }
+enum rc vint_pminsb(struct emu *e, const struct insn *in) { return binop(e, in, V_MINS, 1); }
+enum rc vint_pminsw(struct emu *e, const struct insn *in) { return binop(e, in, V_MINS, 2); }
+enum rc vint_pminsd(struct emu *e, const struct insn *in) { return binop(e, in, V_MINS, 4); }
+enum rc vint_pmaxsb(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXS, 1); }
+enum rc vint_pmaxsw(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXS, 2); }
+enum rc vint_pmaxsd(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXS, 4); }
+enum rc vint_pminuw(struct emu *e, const struct insn *in) { return binop(e, in, V_MINU, 2); }
+enum rc vint_pmaxuw(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXU, 2); }
+enum rc vint_pmaxud(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXU, 4); }
+enum rc vint_pavgb(struct emu *e, const struct insn *in) { return binop(e, in, V_AVG, 1); }
+enum rc vint_pavgw(struct emu *e, const struct insn *in) { return binop(e, in, V_AVG, 2); }
+enum rc vint_pmullw(struct emu *e, const struct insn *in) { return binop(e, in, V_MULL, 2); }
+enum rc vint_pmulld(struct emu *e, const struct insn *in) { return binop(e, in, V_MULL, 4); }
+enum rc vint_pmulhw(struct emu *e, const struct insn *in) { return binop(e, in, V_MULHS, 2); }
+enum rc vint_pmulhuw(struct emu *e, const struct insn *in) { return binop(e, in, V_MULHU, 2); }
+enum rc vint_pcmpgtq(struct emu *e, const struct insn *in) { return binop(e, in, V_GT, 8); }
 
 /* Operands of a two-source form: the legacy destination or VEX vvvv, and
  * the memory source. */

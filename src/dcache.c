@@ -1,0 +1,54 @@
+/*
+ * dcache.c - the handle's cache of decoded instructions.
+ *
+ * Decoding is a pure function of the bytes it reads and of the CPU mode.
+ * A VMM's exits come from few instruction sites (a driver's device-register
+ * accesses), so each handle keeps its last few decoded forms and reuses one
+ * when the same bytes arrive again in the same mode: the key is the mode and
+ * exactly the `len` bytes the decoder read, and an exit must hold at least
+ * those bytes. Only successful decodes are kept.
+ */
+#include <string.h>
+
+#include "emu.h"
+
+static uint64_t low_bytes_mask(unsigned n)
+{
+    return n >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * n)) - 1);
+}
+
+const struct insn *dcache_find(struct dcache *dc, uint8_t mode, const uint8_t bytes[16],
+                               unsigned nbytes)
+{
+    uint64_t b[2];
+    memcpy(b, bytes, 16);
+    for (unsigned i = 0; i < DCACHE_ENTRIES; i++) {
+        const struct dcache_entry *d = &dc->e[i];
+        if (d->valid && d->mode == mode && nbytes >= d->in.len && (b[0] & d->mask[0]) == d->key[0] &&
+            (b[1] & d->mask[1]) == d->key[1])
+            return &d->in;
+    }
+    return NULL;
+}
+
+struct insn *dcache_slot(struct dcache *dc)
+{
+    struct dcache_entry *d = &dc->e[dc->next];
+    d->valid = false;
+    return &d->in;
+}
+
+void dcache_keep(struct dcache *dc, uint8_t mode, const uint8_t bytes[16])
+{
+    struct dcache_entry *d = &dc->e[dc->next];
+    uint64_t b[2];
+    memcpy(b, bytes, 16);
+    unsigned len = d->in.len;
+    d->mask[0] = low_bytes_mask(len);
+    d->mask[1] = len > 8 ? low_bytes_mask(len - 8) : 0;
+    d->key[0] = b[0] & d->mask[0];
+    d->key[1] = b[1] & d->mask[1];
+    d->mode = mode;
+    d->valid = true;
+    dc->next = (uint8_t)((dc->next + 1) % DCACHE_ENTRIES);
+}
