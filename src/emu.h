@@ -122,6 +122,7 @@ enum {
 
 #include "vcpu.h"
 #include "decode.h"
+#include "ram.h"
 
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
@@ -132,6 +133,8 @@ struct emu_handle {
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
+    struct ram_map ram; /* guest RAM (whvemu_set_guest_ram); owned, replaced only
+                           under the handle's claim, so a call sees one list */
 };
 
 struct page_slot {
