@@ -71,6 +71,57 @@ WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulato
  */
 WHVEMU_API HRESULT WINAPI whvemu_set_rep_limit(WHV_EMULATOR_HANDLE Emulator, UINT32 Iterations);
 
+/*
+ * Direct guest RAM.
+ *
+ * Most VMMs map guest RAM into their own address space. Given that map, the
+ * emulator can access RAM itself instead of calling the memory callback for
+ * each access, walk the guest's page tables itself instead of calling the
+ * translate callback, and make LOCKed read-modify-writes on RAM atomic
+ * against the other vCPUs.
+ *
+ * Each range maps SizeInBytes bytes of guest-physical memory starting at
+ * GuestAddress to the VMM's mapping at HostAddress. GuestAddress, SizeInBytes
+ * and HostAddress are multiples of 4 KiB, SizeInBytes is not 0, and
+ * GuestAddress + SizeInBytes and HostAddress + SizeInBytes do not pass the
+ * end of their address spaces. Flags is WHVEMU_RAM_READ, optionally
+ * | WHVEMU_RAM_WRITE; Reserved is 0.
+ *
+ * An access whose guest-physical span lies inside one range with the
+ * permission it needs is done directly on host memory; any other access
+ * goes to the memory callback as before. A range without WHVEMU_RAM_WRITE
+ * (pages the VMM write-protects: dirty tracking, ROM, page-table shadowing)
+ * is read directly, and writes to it keep reaching the memory callback.
+ * LOCKed and implicitly locked read-modify-writes on a writable range are
+ * one host atomic operation. With paging on, the emulator walks the guest's
+ * page tables itself when every table of the walk lies in a readable range
+ * and CR4.PKE is clear; it sets Accessed and Dirty bits atomically only in
+ * writable ranges, and uses the translate callback for any walk it cannot
+ * do this way.
+ */
+#define WHVEMU_RAM_READ 0x1u
+#define WHVEMU_RAM_WRITE 0x2u
+
+typedef struct WHVEMU_GUEST_RAM_RANGE {
+    UINT64 GuestAddress; /* guest-physical, 4 KiB aligned */
+    UINT64 SizeInBytes;  /* a multiple of 4 KiB, non-zero */
+    VOID *HostAddress;   /* the VMM's mapping of GuestAddress; 4 KiB aligned */
+    UINT32 Flags;        /* WHVEMU_RAM_READ, optionally | WHVEMU_RAM_WRITE */
+    UINT32 Reserved;     /* 0 */
+} WHVEMU_GUEST_RAM_RANGE;
+
+/* Sets the handle's guest-RAM ranges: Count entries of Ranges, copied (the
+ * caller's array may change or go away after the call). Count 0 removes the
+ * list (Ranges is then ignored). Returns S_OK; E_INVALIDARG for a handle
+ * that is not live or that a call holds, Ranges NULL with Count > 0, a range
+ * that breaks the rules above, or two ranges that overlap; E_OUTOFMEMORY
+ * when the copy cannot be allocated. On any error the previous list stays in
+ * place. The memory the ranges name must stay mapped until the list is
+ * replaced or removed, or the handle is destroyed. */
+WHVEMU_API HRESULT WINAPI whvemu_set_guest_ram(WHV_EMULATOR_HANDLE Emulator,
+                                               const WHVEMU_GUEST_RAM_RANGE *Ranges,
+                                               UINT32 Count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,7 +43,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     eh->rep_limit = EMU_REP_BUDGET;
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
-        free(eh);
+        handle_free(eh);
         *Emulator = NULL;
     }
     return hr;
@@ -56,7 +56,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emulato
     struct emu_handle *eh = handle_unregister(Emulator);
     if (!eh)
         return E_INVALIDARG;
-    free(eh);
+    handle_free(eh);
     return S_OK;
 }
 
@@ -89,6 +89,23 @@ WHVEMU_API HRESULT WINAPI whvemu_set_rep_limit(WHV_EMULATOR_HANDLE Emulator, UIN
     eh->rep_limit = Iterations;
     handle_release(eh);
     return S_OK;
+}
+
+/* The list is validated and copied before the handle's current one is
+ * touched, so a bad list or a failed allocation leaves it in place. */
+WHVEMU_API HRESULT WINAPI whvemu_set_guest_ram(WHV_EMULATOR_HANDLE Emulator,
+                                               const WHVEMU_GUEST_RAM_RANGE *Ranges,
+                                               UINT32 Count)
+{
+    struct emu_handle *eh = handle_acquire(Emulator);
+    if (!eh)
+        return E_INVALIDARG;
+    struct ram_map m;
+    HRESULT hr = ram_map_build(Ranges, Count, &m);
+    if (hr == S_OK)
+        handle_set_ram(eh, &m);
+    handle_release(eh);
+    return hr;
 }
 
 static enum cpu_mode mode_of(const WHV_VP_EXIT_CONTEXT *vp)

@@ -120,8 +120,10 @@ enum {
 #define ACC_X 0x4u
 #define ACC_ALIGN 0x8u /* not a validation: the access must be aligned to its size, #GP(0) */
 
+#include "cpubits.h"
 #include "vcpu.h"
 #include "decode.h"
+#include "ram.h"
 
 /* dcache.c: the handle's last decoded forms (see there). */
 #define DCACHE_ENTRIES 4
@@ -153,6 +155,8 @@ struct emu_handle {
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
     struct dcache dc;
+    struct ram_map ram; /* guest RAM (whvemu_set_guest_ram); owned, replaced only
+                           under the handle's claim, so a call sees one list */
 };
 
 struct page_slot {

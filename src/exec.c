@@ -304,14 +304,6 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
     }
 }
 
-#define CR0_MP 0x2u
-#define CR0_EM 0x4u
-#define CR0_TS 0x8u
-#define CR4_OSFXSR (1u << 9)
-#define CR4_OSXSAVE (1u << 18)
-#define XCR0_SSE_AVX 0x6u
-#define XCR0_AVX512 0xE0u
-#define FSW_ES 0x80u
 
 /* The register-state checks of SSE, AVX and MMX instructions, in the
  * processor's order: #UD before #NM before any memory fault (SDM Vol. 2

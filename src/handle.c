@@ -150,3 +150,18 @@ struct emu_handle *handle_unregister(WHV_EMULATOR_HANDLE h)
         return NULL;
     return eh;
 }
+
+void handle_free(struct emu_handle *eh)
+{
+    if (!eh)
+        return;
+    ram_map_free(&eh->ram);
+    free(eh);
+}
+
+void handle_set_ram(struct emu_handle *eh, const struct ram_map *m)
+{
+    struct ram_map old = eh->ram;
+    eh->ram = *m;
+    ram_map_free(&old);
+}

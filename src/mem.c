@@ -11,7 +11,6 @@
 
 #include "mem.h"
 
-#define CR4_LA57 (1u << 12)
 #define MEM_RESULT_UNWRITTEN 0x7FFFFFFFu
 #define MEM_GPA_UNWRITTEN (~(uint64_t)0)
 
@@ -149,9 +148,6 @@ static WHV_TRANSLATE_GVA_FLAGS translate_flags(uint8_t intent)
     return (WHV_TRANSLATE_GVA_FLAGS)f;
 }
 
-#define CR4_PAE (1u << 5)
-#define CR4_SMEP (1u << 20)
-#define EFER_NXE (1u << 11)
 
 /* The #PF for an access with `intent` (SDM Vol. 3 4.7). The I/D bit is
  * reported only where the CPU reports it: with CR4.SMEP, or with PAE or

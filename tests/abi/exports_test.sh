@@ -18,7 +18,8 @@ symbols=$("$nm" -D --defined-only "$lib" | awk 'NF >= 3 { sub(/@.*/, "", $3); pr
 
 status=0
 for s in WHvEmulatorCreateEmulator WHvEmulatorDestroyEmulator WHvEmulatorTryIoEmulation \
-         WHvEmulatorTryMmioEmulation whvemu_version whvemu_last_failure; do
+         WHvEmulatorTryMmioEmulation whvemu_version whvemu_last_failure whvemu_set_xstate_callback \
+         whvemu_set_rep_limit whvemu_set_guest_ram; do
     if ! printf '%s\n' "$symbols" | grep -qx "$s"; then
         echo "FAIL: $s is not exported" >&2
         status=1

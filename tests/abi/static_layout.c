@@ -93,6 +93,18 @@ LAYOUT(UINT32, 4, 4);
 LAYOUT(UINT64, 8, 8);
 _Static_assert((HRESULT)-1 < 0, "HRESULT must be signed");
 
+/* The direct guest RAM extension (whvemu.h), on 64-bit hosts. */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+LAYOUT(WHVEMU_GUEST_RAM_RANGE, 32, 8);
+AT(WHVEMU_GUEST_RAM_RANGE, GuestAddress, 0);
+AT(WHVEMU_GUEST_RAM_RANGE, SizeInBytes, 8);
+AT(WHVEMU_GUEST_RAM_RANGE, HostAddress, 16);
+AT(WHVEMU_GUEST_RAM_RANGE, Flags, 24);
+AT(WHVEMU_GUEST_RAM_RANGE, Reserved, 28);
+#endif
+VALUE(WHVEMU_RAM_READ, 1);
+VALUE(WHVEMU_RAM_WRITE, 2);
+
 /* ---- offsets ---- */
 AT(WHV_EMULATOR_MEMORY_ACCESS_INFO, GpaAddress, 0);
 AT(WHV_EMULATOR_MEMORY_ACCESS_INFO, Direction, 8);
