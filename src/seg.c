@@ -193,13 +193,18 @@ static unsigned sreg_of(const struct insn *in)
 }
 
 /* LDS/LES/LFS/LGS/LSS Gv, Mp: offset then selector, read as one access;
- * the segment is loaded and checked before the register is written. */
+ * the segment is loaded and checked before the register is written. With
+ * REX.W an AMD processor reads m16:32 where the SDM gives m16:64 (the host
+ * oracle shows it), so that form is refused. */
 enum rc seg_lxs(struct emu *e, const struct insn *in)
 {
     unsigned sreg = sreg_of(in), size = in->opsize;
     uint8_t seg, buf[10];
     uint64_t off;
     WHV_X64_SEGMENT_REGISTER s;
+    if (size == 8)
+        return emu_unsupported(e, "LSS/LFS/LGS with REX.W (m16:64 on some processors, m16:32 "
+                                  "on others)");
     TRY(op_addr(e, in, 1, &seg, &off));
     TRY(mem_read(e, seg, off, size + 2, ACC_R, buf));
     TRY(seg_load(e, sreg, (uint16_t)le_load(buf + size, 2), &s));
