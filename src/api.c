@@ -169,6 +169,7 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
     e->why = NULL;
     e->io = false;
     e->branch = false;
+    e->shadow = false;
     e->len_override = 0;
     e->io_port = 0;
     vcpu_seed(e, VR_RIP, vp->Rip);
@@ -243,7 +244,13 @@ static void emu_complete(struct emu *e)
         vcpu_set_rflags(e, rf & ~(uint64_t)FL_RF);
     if (rf & FL_TF)
         queue_single_step(e);
-    if (e->vp->ExecutionState.InterruptShadow && (e->regs.valid & VR_BIT(VR_INT_STATE))) {
+    if (e->shadow) {
+        /* A load of SS: interrupts and debug traps wait one instruction
+         * (SDM Vol. 3 6.8.3); the row fetched the interrupt state. */
+        WHV_REGISTER_VALUE v = e->regs.v[VR_INT_STATE];
+        v.InterruptState.InterruptShadow = 1;
+        vcpu_set(e, VR_INT_STATE, &v);
+    } else if (e->vp->ExecutionState.InterruptShadow && (e->regs.valid & VR_BIT(VR_INT_STATE))) {
         WHV_REGISTER_VALUE v = e->regs.v[VR_INT_STATE];
         v.InterruptState.InterruptShadow = 0;
         vcpu_set(e, VR_INT_STATE, &v);

@@ -413,10 +413,10 @@ static enum dec_status dec_modrm(struct dec *d)
  * size class, and the immediate bytes it takes from the instruction. */
 enum {
     KC_NONE, KC_E, KC_M, KC_G, KC_IMM, KC_RAX, KC_RCX, KC_ONE, KC_MOFFS, KC_X, KC_Y, KC_DX,
-    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K,
+    KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K, KC_S, KC_SO,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A,
-       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_COUNT };
+       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
@@ -445,6 +445,7 @@ static const struct kind_info {
     [K_Wb] = {KC_W, SZ_1, 0},        [K_Ww] = {KC_W, SZ_2, 0},       [K_Wy] = {KC_W, SZ_Y, 0},
     [K_Wh] = {KC_W, SZ_XH, 0},       [K_Wqt] = {KC_W, SZ_XQ, 0},     [K_We] = {KC_W, SZ_XE, 0},
     [K_Wdup] = {KC_W, SZ_DUP, 0},
+    [K_Sw] = {KC_S, SZ_2, 0},        [K_Mp] = {KC_M, SZ_P, 0},       [K_So] = {KC_SO, SZ_2, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -513,6 +514,7 @@ static uint8_t kind_size(const struct insn *in, uint8_t sz)
     case SZ_XQ: return (uint8_t)(4u << in->vl);
     case SZ_XE: return (uint8_t)(2u << in->vl);
     case SZ_DUP: return in->vl ? 32 : 8;
+    case SZ_P: return (uint8_t)(in->opsize + 2);
     default: return 0;
     }
 }
@@ -599,6 +601,19 @@ static enum dec_status dec_operands(struct dec *d)
             o->type = OPND_KREG;
             o->reg = in->reg;
             in->xneeds |= XC_OPMASK;
+            continue;
+        case KC_S: /* REX.R does not extend a segment register number */
+            o->type = OPND_SREG;
+            o->reg = (in->modrm >> 3) & 7;
+            if (o->reg > SEG_GS || (i == 0 && o->reg == SEG_CS))
+                return DEC_UD; /* no such register; MOV to CS */
+            need |= VR_SEG_BIT(o->reg);
+            continue;
+        case KC_SO: /* 06 0E 16 1E (ES CS SS DS), 0F A0 (FS), 0F A8 (GS) */
+            o->type = OPND_SREG;
+            o->reg = (uint8_t)(in->map == MAP_1B ? (in->opcode >> 3) & 3
+                                                 : in->opcode < 0xA8 ? SEG_FS : SEG_GS);
+            need |= VR_SEG_BIT(o->reg);
             continue;
         case KC_B:
             o->type = OPND_REG;
@@ -691,6 +706,9 @@ static enum dec_status dec_operands(struct dec *d)
     }
     if (in->rep && (r->traits & (T_REP | T_REPCC)))
         need |= VR_GPR_BIT(GPR_RCX);
+    if (r->traits & T_SEG)
+        need |= VR_BIT(VR_GDTR) | VR_BIT(VR_LDTR) | VR_BIT(VR_INT_STATE) |
+                ((uint64_t)0x3F << VR_SEG0);
     if (r->traits & T_DEF64) { /* PUSH/POP: the stack */
         need |= VR_GPR_BIT(GPR_RSP);
         if (!long64)
@@ -706,7 +724,7 @@ static inline bool kind_uses_modrm(uint8_t k)
     /* Operand classes that come from the ModRM byte. */
     static const uint32_t modrm_classes = 1u << KC_E | 1u << KC_M | 1u << KC_G | 1u << KC_V |
                                           1u << KC_W | 1u << KC_U | 1u << KC_P | 1u << KC_Q |
-                                          1u << KC_N | 1u << KC_K;
+                                          1u << KC_N | 1u << KC_K | 1u << KC_S;
     return (modrm_classes >> kinds[k].cls) & 1;
 }
 
@@ -880,7 +898,7 @@ const char *dec_kind_name(uint8_t k)
         [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
         [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
         [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
-        [K_Wdup] = "Wdup",
+        [K_Wdup] = "Wdup", [K_Sw] = "Sw", [K_Mp] = "Mp", [K_So] = "Sreg",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

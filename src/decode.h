@@ -82,6 +82,10 @@ enum opk {
      * h/qt/e (half, quarter, eighth of the vector length: PMOVZX/SX), dup
      * (MOVDDUP: a qword, or 32 bytes with VEX.L). */
     K_Wb, K_Ww, K_Wy, K_Wh, K_Wqt, K_We, K_Wdup,
+    K_Sw,                         /* ModRM.reg as a segment register (ES..GS; 6, 7: #UD) */
+    K_So,                         /* the segment register the opcode names (PUSH/POP Sreg) */
+    K_Mp,                         /* ModRM memory only: a far pointer, offset of the operand
+                                     size then a 16-bit selector (m16:16, m16:32, m16:64) */
     K_COUNT
 };
 
@@ -112,6 +116,8 @@ enum opk {
 #define T_BCST 0x200000u   /* EVEX.b with memory: one element broadcast (its size: T_E*) */
 #define T_IMM8 0x400000u   /* an imm8 follows the operands (in->imm8) */
 #define T_L1 0x1000000u   /* VEX.L must be 1 (256-bit only) */
+#define T_SEG 0x2000000u   /* loads a segment register: the descriptor tables, every segment
+                              register and the interrupt state are fetched */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 
@@ -138,7 +144,7 @@ struct op_row {
 };
 
 /* Operand after decoding. */
-enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM, OPND_VREG, OPND_MMX, OPND_KREG };
+enum { OPND_NONE, OPND_REG, OPND_MEM, OPND_IMM, OPND_VREG, OPND_MMX, OPND_KREG, OPND_SREG };
 
 struct opnd {
     uint8_t type;

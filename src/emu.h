@@ -89,7 +89,13 @@ enum { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI };
 #define FL_DF 0x0400u
 #define FL_OF 0x0800u
 #define FL_RF 0x10000u
+#define FL_NT 0x4000u
+#define FL_IOPL 0x3000u
 #define FL_AC 0x40000u
+#define FL_VM 0x20000u
+#define FL_VIF 0x80000u
+#define FL_VIP 0x100000u
+#define FL_ID 0x200000u
 #define FL_OSZAPC (FL_OF | FL_SF | FL_ZF | FL_AF | FL_PF | FL_CF)
 #define FL_SZAPC (FL_SF | FL_ZF | FL_AF | FL_PF | FL_CF)
 #define FL_SZP (FL_SF | FL_ZF | FL_PF)
@@ -98,8 +104,10 @@ enum { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI };
 enum {
     VEC_DE = 0,
     VEC_DB = 1,
+    VEC_BR = 5,
     VEC_UD = 6,
     VEC_NM = 7,
+    VEC_NP = 11,
     VEC_SS = 12,
     VEC_GP = 13,
     VEC_PF = 14,
@@ -119,6 +127,7 @@ enum {
 #define ACC_W 0x2u
 #define ACC_X 0x4u
 #define ACC_ALIGN 0x8u /* not a validation: the access must be aligned to its size, #GP(0) */
+#define ACC_SYS 0x10u  /* an implicit supervisor access (descriptor tables), at any CPL */
 
 #include "cpubits.h"
 #include "vcpu.h"
@@ -201,6 +210,7 @@ struct emu {
     uint16_t io_port;  /* its port */
     uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
     uint8_t vlmax;     /* bytes a VEX/EVEX register write defines (16, 32 or 64, by XCR0) */
+    bool shadow;       /* the instruction blocks interrupts after it (MOV SS, POP SS) */
     bool branch;       /* the instruction transfers control to branch_rip */
     uint64_t branch_rip;
 
@@ -238,6 +248,19 @@ void le_store(uint8_t *b, uint64_t v, unsigned size);
 uint64_t stack_addr_mask(const struct emu *e);
 enum rc stack_push_value(struct emu *e, uint64_t v, unsigned size);
 
+/* seg.c: descriptors (raw 8-byte values) and segment register loads. */
+unsigned seg_desc_type(uint64_t d);
+unsigned seg_desc_dpl(uint64_t d);
+bool seg_desc_s(uint64_t d);
+bool seg_desc_p(uint64_t d);
+void seg_from_desc(uint64_t d, uint16_t sel, WHV_X64_SEGMENT_REGISTER *s);
+/* The descriptor a non-null selector names (#GP(sel) beyond the table). */
+enum rc seg_desc_read(struct emu *e, uint16_t sel, uint64_t *desc, uint64_t *addr);
+/* Sets the accessed bit in *desc and in the table at addr. */
+enum rc seg_desc_touch(struct emu *e, uint64_t *desc, uint64_t addr);
+/* The value a load of sel into data/stack register sreg gives, checked. */
+enum rc seg_load(struct emu *e, unsigned sreg, uint16_t sel, WHV_X64_SEGMENT_REGISTER *out);
+
 /* string.c: the REP loop shared by the string and string I/O instructions.
  * str_run() checks the count and the call's budget before each iteration,
  * runs `step` for one element (memory and port accesses first, then the
@@ -263,6 +286,7 @@ bool flags_cond(uint32_t rflags, unsigned cc);
 enum rc fault_raise(struct emu *e, uint8_t vector, bool has_ec, uint32_t ec);
 enum rc fault_gp(struct emu *e, uint32_t ec);
 enum rc fault_ss(struct emu *e, uint32_t ec);
+enum rc fault_np(struct emu *e, uint32_t ec);
 enum rc fault_ud(struct emu *e);
 enum rc fault_nm(struct emu *e);
 enum rc fault_mf(struct emu *e);

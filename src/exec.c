@@ -119,6 +119,9 @@ enum rc op_read(struct emu *e, const struct insn *in, unsigned idx, uint64_t *va
     case OPND_IMM:
         *val = o->imm;
         return RC_OK;
+    case OPND_SREG:
+        *val = vcpu_seg(e, o->reg)->Selector;
+        return RC_OK;
     case OPND_MEM: {
         uint8_t seg;
         uint64_t off;

@@ -25,6 +25,11 @@ enum rc fault_ss(struct emu *e, uint32_t ec)
     return fault_raise(e, VEC_SS, true, ec);
 }
 
+enum rc fault_np(struct emu *e, uint32_t ec)
+{
+    return fault_raise(e, VEC_NP, true, ec);
+}
+
 enum rc fault_ud(struct emu *e)
 {
     return fault_raise(e, VEC_UD, false, 0);

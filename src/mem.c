@@ -145,6 +145,8 @@ static WHV_TRANSLATE_GVA_FLAGS translate_flags(uint8_t intent)
         f |= WHvTranslateGvaFlagValidateWrite;
     if (intent & ACC_X)
         f |= WHvTranslateGvaFlagValidateExecute;
+    if (intent & ACC_SYS)
+        f |= WHvTranslateGvaFlagPrivilegeExempt;
     return (WHV_TRANSLATE_GVA_FLAGS)f;
 }
 
@@ -159,7 +161,7 @@ static enum rc pf_fault(struct emu *e, uint64_t lin, uint8_t intent, uint32_t bi
     uint32_t ec = bits;
     if (intent & ACC_W)
         ec |= PF_W;
-    if (e->cpl == 3)
+    if (e->cpl == 3 && !(intent & ACC_SYS))
         ec |= PF_U;
     if (intent & ACC_X) {
         TRY(vcpu_fetch(e, VR_BIT(VR_CR4) | VR_BIT(VR_EFER)));
@@ -191,13 +193,15 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
                         uint64_t *gpa_page)
 {
     if (e->exit_gva_valid && page == (e->exit_gva & EMU_PAGE_MASK) &&
-        (intent & ~e->exit_access) == 0) {
+        (intent & ~e->exit_access) == 0) { /* ACC_SYS is never in exit_access */
         *gpa_page = e->exit_gpa & EMU_PAGE_MASK;
         return RC_OK;
     }
     struct page_slot *slot = NULL;
     for (unsigned i = 0; i < e->npages; i++) {
-        if (e->pages[i].gva_page == page) {
+        /* A page validated as an implicit supervisor access is another
+         * slot than the same page validated for the program's own CPL. */
+        if (e->pages[i].gva_page == page && ((e->pages[i].access ^ intent) & ACC_SYS) == 0) {
             slot = &e->pages[i];
             if ((intent & ~covered(slot->access)) == 0) {
                 *gpa_page = slot->gpa_page;
@@ -410,6 +414,37 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     if (last != first)
         TRY(mem_page(e, last, last, intent, &gpa));
     return RC_OK;
+}
+
+/* Implicit supervisor accesses at a linear address: no segmentation, no
+ * alignment check; at CPL 3 translated with the privilege check exempt and
+ * a #PF without the U bit (SDM Vol. 3 4.6.1). */
+static enum rc mem_sys(struct emu *e, uint64_t lin, unsigned size, bool write, uint8_t *buf)
+{
+    uint8_t intent = (uint8_t)((write ? ACC_W : ACC_R) | (e->cpl == 3 ? ACC_SYS : 0));
+    if (size == 0 || size > EMU_MAX_PIECE)
+        return RC_INTERNAL;
+    if (e->mode == MODE_LONG64) {
+        if (!canonical(lin, 48) || !canonical(lin + size - 1, 48))
+            return emu_unsupported(e, "a descriptor-table address that is not canonical");
+    } else {
+        lin &= 0xFFFFFFFFu;
+    }
+    return mem_move(e, lin, size, intent, write, buf);
+}
+
+enum rc mem_read_sys(struct emu *e, uint64_t lin, unsigned size, void *out)
+{
+    return mem_sys(e, lin, size, false, out);
+}
+
+enum rc mem_write_sys(struct emu *e, uint64_t lin, unsigned size, const void *data)
+{
+    uint8_t buf[EMU_MAX_PIECE];
+    if (size == 0 || size > EMU_MAX_PIECE)
+        return RC_INTERNAL;
+    memcpy(buf, data, size);
+    return mem_sys(e, lin, size, true, buf);
 }
 
 enum rc mem_fetch_insn(struct emu *e)

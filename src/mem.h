@@ -23,6 +23,10 @@ enum rc mem_write_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, u
 /* Every check and translation of an access, without moving a byte (INS
  * validates its destination before it reads the port). */
 enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
+/* Descriptor-table reads and writes (1..8 bytes) at a linear address, as
+ * the implicit supervisor accesses the CPU makes at any CPL. */
+enum rc mem_read_sys(struct emu *e, uint64_t lin, unsigned size, void *out);
+enum rc mem_write_sys(struct emu *e, uint64_t lin, unsigned size, const void *data);
 /* Instruction bytes at CS:RIP + e->nbytes, up to the end of that page and
  * at most EMU_MAX_INSN_LEN in all. */
 enum rc mem_fetch_insn(struct emu *e);

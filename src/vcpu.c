@@ -58,6 +58,8 @@ static const WHV_REGISTER_NAME vr_names[VR_COUNT] = {
     [VR_MM0 + 6] = WHvX64RegisterFpMmx6,
     [VR_MM0 + 7] = WHvX64RegisterFpMmx7,
     [VR_FPCS] = WHvX64RegisterFpControlStatus,
+    [VR_GDTR] = WHvX64RegisterGdtr,
+    [VR_LDTR] = WHvX64RegisterLdtr,
 };
 
 /* Index of the lowest set bit of a non-zero mask. */

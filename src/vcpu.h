@@ -29,6 +29,8 @@ enum vreg {
     VR_XCR0 = 49,
     VR_MM0 = 50,    /* MM0..7 (WHvX64RegisterFpMmx0..7): 50..57 */
     VR_FPCS = 58,   /* WHvX64RegisterFpControlStatus */
+    VR_GDTR = 59,   /* descriptor tables, for segment loads */
+    VR_LDTR = 60,
     VR_COUNT
 };
 

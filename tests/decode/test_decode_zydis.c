@@ -710,6 +710,13 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
                         p->size);
             break;
         }
+        case OPND_SREG: {
+            ZydisRegister want = (ZydisRegister)(ZYDIS_REGISTER_ES + p->reg);
+            if (z->type != ZYDIS_OPERAND_TYPE_REGISTER || z->reg.value != want)
+                why_add(w, "op%u: segment register ours %s zydis type %d", i, zname(want),
+                        (int)z->type);
+            break;
+        }
         case OPND_MEM:
             compare_mem(mi, in, i, zi, z, w);
             break;
@@ -1214,7 +1221,15 @@ static const struct hcase hcases[] = {
     {M32, "82 00 01", S(DEC_OK), 3, ACC_RW, SEG_DS, 1, "82 /0 in 32-bit mode"},
     {M32, "63 C0", S(DEC_UNSUPPORTED), 2, 0, 0, 1, "arpl (not emulated)"},
     {M64, "48 63 03", S(DEC_OK), 3, ACC_R, SEG_DS, 1, "movsxd rax,[rbx]"},
-    {M32, "C5 00", S(DEC_UNSUPPORTED), 2, 0, 0, 1, "lds (not emulated)"},
+    {M32, "C5 00", S(DEC_OK), 2, ACC_R, SEG_DS, 1, "lds eax,[eax]"},
+    {M16, "C4 1E 34 12", S(DEC_OK), 4, ACC_R, SEG_DS, 1, "les bx,[0x1234]"},
+    {M32, "0F B2 22", S(DEC_OK), 3, ACC_R, SEG_DS, 1, "lss esp,[edx]"},
+    {M64, "48 0F B4 03", S(DEC_OK), 4, ACC_R, SEG_DS, 1, "lfs rax,[rbx] (m16:64)"},
+    {M32, "8E 1B", S(DEC_OK), 2, ACC_R, SEG_DS, 1, "mov ds,[ebx]"},
+    {M32, "8E 33", S(DEC_UD), 0, 0, 0, 0, "mov to segment register 6"},
+    {M32, "8C 0B", S(DEC_OK), 2, ACC_W, SEG_DS, 1, "mov [ebx],cs"},
+    {M64, "1F", S(DEC_UD), 0, 0, 0, 0, "pop ds is #UD in 64-bit mode"},
+    {M64, "0F A9", S(DEC_OK), 2, ACC_NONE, ANYSEG, 1, "pop gs"},
     {M64, "66 C5 F8 77", S(DEC_UD), 0, 0, 0, 0, "VEX after 66"},
     {M64, "48 C5 F8 77", S(DEC_UD), 0, 0, 0, 0, "VEX after REX"},
     /* operand sizes, REX placement */
