@@ -401,7 +401,7 @@ enum {
     KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A,
-       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_COUNT };
+       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_10, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
@@ -430,6 +430,7 @@ static const struct kind_info {
     [K_Wb] = {KC_W, SZ_1, 0},        [K_Ww] = {KC_W, SZ_2, 0},       [K_Wy] = {KC_W, SZ_Y, 0},
     [K_Wh] = {KC_W, SZ_XH, 0},       [K_Wqt] = {KC_W, SZ_XQ, 0},     [K_We] = {KC_W, SZ_XE, 0},
     [K_Wdup] = {KC_W, SZ_DUP, 0},
+    [K_Mw] = {KC_M, SZ_2, 0},        [K_Mt] = {KC_M, SZ_10, 0},      [K_Mfx] = {KC_M, SZ_0, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -498,6 +499,7 @@ static uint8_t kind_size(const struct insn *in, uint8_t sz)
     case SZ_XQ: return (uint8_t)(4u << in->vl);
     case SZ_XE: return (uint8_t)(2u << in->vl);
     case SZ_DUP: return in->vl ? 32 : 8;
+    case SZ_10: return 10;
     default: return 0;
     }
 }
@@ -659,6 +661,20 @@ static enum dec_status dec_operands(struct dec *d)
         if (r->traits & T_MMX)
             need |= VR_BIT(VR_FPCS);
     }
+    if (r->traits & T_X87) {
+        /* The stack is seen through ST(0)-ST(7), so a push or pop moves
+         * every register; FDP lives beside MXCSR. FXSAVE/FXRSTOR move the
+         * XMM registers too (XMM8-15 only in 64-bit mode) and check CR4
+         * (OSFXSR) and EFER (FFXSR). */
+        need |= VR_BIT(VR_CR0) | VR_BIT(VR_FPCS) | VR_BIT(VR_MXCSR);
+        for (unsigned i = 0; i < 8; i++)
+            need |= VR_MM_BIT(i);
+        if (r->k[0] == K_Mfx) {
+            need |= VR_BIT(VR_CR4) | VR_BIT(VR_EFER);
+            for (unsigned i = 0; i < (long64 ? 16u : 8u); i++)
+                need |= VR_XMM_BIT(i);
+        }
+    }
     if (modrm_mem) {
         if (in->base != NO_REG)
             need |= VR_GPR_BIT(in->base);
@@ -806,7 +822,7 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     bool has_h = false;
     for (unsigned i = 0; i < in->nops; i++) {
         if (kind_is_mem_only(r->k[i]) && in->mod == 3)
-            return DEC_UD;
+            return (r->traits & T_X87) ? DEC_UNSUPPORTED : DEC_UD; /* x87: a register form */
         has_h |= kinds[r->k[i]].cls == KC_H || kinds[r->k[i]].cls == KC_B;
     }
     /* VEX: an unused vvvv must be 1111b, and VEX.L = 1 is #UD where only
@@ -872,7 +888,7 @@ const char *dec_kind_name(uint8_t k)
         [K_Nq] = "Nq",  [K_DSDI] = "ds:[rdi]", [K_DSDIq] = "ds:[rdi]",
         [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
         [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
-        [K_Wdup] = "Wdup",
+        [K_Wdup] = "Wdup", [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

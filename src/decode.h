@@ -82,6 +82,10 @@ enum opk {
      * h/qt/e (half, quarter, eighth of the vector length: PMOVZX/SX), dup
      * (MOVDDUP: a qword, or 32 bytes with VEX.L). */
     K_Wb, K_Ww, K_Wy, K_Wh, K_Wqt, K_We, K_Wdup,
+    /* x87 memory operands: m16 (control/status words, word integers), m80
+     * (double extended real, packed BCD), the 512-byte FXSAVE area (its
+     * size does not fit opnd.size, which holds 0; X87_FXSAVE_SIZE). */
+    K_Mw, K_Mt, K_Mfx,
     K_COUNT
 };
 
@@ -112,6 +116,7 @@ enum opk {
 #define T_BCST 0x200000u   /* EVEX.b with memory: one element broadcast (its size: T_E*) */
 #define T_IMM8 0x400000u   /* an imm8 follows the operands (in->imm8) */
 #define T_L1 0x1000000u   /* VEX.L must be 1 (256-bit only) */
+#define T_X87 0x2000000u   /* x87 state: #NM from CR0.EM/TS; the FP registers are needed */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 
