@@ -257,7 +257,7 @@ static enum rc x87_store(struct emu *e, const struct insn *in, bool integer, boo
     unsigned n = mem_size(in);
     bool store = true;
     TRY(x87_enter(e, true));
-    x87_get(&*e, &s);
+    x87_get(e, &s);
     s.fsw &= (uint16_t)~X87_C1;
     if (!x87_valid(&s, 0)) {
         x87_raise(&s, X87_IE | X87_SF); /* underflow: C1 = 0 */
