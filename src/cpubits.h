@@ -9,6 +9,7 @@
 #define CR0_MP (1ull << 1)
 #define CR0_EM (1ull << 2)
 #define CR0_TS (1ull << 3)
+#define CR0_NE (1ull << 5)
 #define CR0_WP (1ull << 16)
 #define CR0_PG (1ull << 31)
 #define CR4_PSE (1ull << 4)
@@ -22,6 +23,7 @@
 #define CR4_PKS (1ull << 24)
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
+#define EFER_FFXSR (1ull << 14)
 #define XCR0_SSE_AVX 0x6ull
 #define XCR0_AVX512 0xE0ull
 #define FSW_ES 0x80u

@@ -416,7 +416,7 @@ enum {
     KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K, KC_S, KC_SO,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A,
-       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_COUNT };
+       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_10, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
@@ -446,6 +446,7 @@ static const struct kind_info {
     [K_Wh] = {KC_W, SZ_XH, 0},       [K_Wqt] = {KC_W, SZ_XQ, 0},     [K_We] = {KC_W, SZ_XE, 0},
     [K_Wdup] = {KC_W, SZ_DUP, 0},
     [K_Sw] = {KC_S, SZ_2, 0},        [K_Mp] = {KC_M, SZ_P, 0},       [K_So] = {KC_SO, SZ_2, 0},
+    [K_Mw] = {KC_M, SZ_2, 0},        [K_Mt] = {KC_M, SZ_10, 0},      [K_Mfx] = {KC_M, SZ_0, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -515,6 +516,7 @@ static uint8_t kind_size(const struct insn *in, uint8_t sz)
     case SZ_XE: return (uint8_t)(2u << in->vl);
     case SZ_DUP: return in->vl ? 32 : 8;
     case SZ_P: return (uint8_t)(in->opsize + 2);
+    case SZ_10: return 10;
     default: return 0;
     }
 }
@@ -693,6 +695,20 @@ static enum dec_status dec_operands(struct dec *d)
         if (r->traits & T_MMX)
             need |= VR_BIT(VR_FPCS);
     }
+    if (r->traits & T_X87) {
+        /* The stack is seen through ST(0)-ST(7), so a push or pop moves
+         * every register; FDP lives beside MXCSR. FXSAVE/FXRSTOR move the
+         * XMM registers too (XMM8-15 only in 64-bit mode) and check CR4
+         * (OSFXSR) and EFER (FFXSR). */
+        need |= VR_BIT(VR_CR0) | VR_BIT(VR_FPCS) | VR_BIT(VR_MXCSR);
+        for (unsigned i = 0; i < 8; i++)
+            need |= VR_MM_BIT(i);
+        if (r->k[0] == K_Mfx) {
+            need |= VR_BIT(VR_CR4) | VR_BIT(VR_EFER);
+            for (unsigned i = 0; i < (long64 ? 16u : 8u); i++)
+                need |= VR_XMM_BIT(i);
+        }
+    }
     if (modrm_mem) {
         if (in->base != NO_REG)
             need |= VR_GPR_BIT(in->base);
@@ -716,7 +732,11 @@ static enum dec_status dec_operands(struct dec *d)
     }
     in->needs = need;
     in->seg_used = modrm_mem || str_src;
-    return mem_only_reg ? DEC_UD : DEC_OK;
+    /* A memory-only operand in a register form: #UD, but an x87 row's
+     * register forms are other instructions, not emulated. */
+    if (mem_only_reg)
+        return (r->traits & T_X87) ? DEC_UNSUPPORTED : DEC_UD;
+    return DEC_OK;
 }
 
 static inline bool kind_uses_modrm(uint8_t k)
@@ -899,6 +919,7 @@ const char *dec_kind_name(uint8_t k)
         [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
         [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
         [K_Wdup] = "Wdup", [K_Sw] = "Sw", [K_Mp] = "Mp", [K_So] = "Sreg",
+        [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

@@ -86,6 +86,10 @@ enum opk {
     K_So,                         /* the segment register the opcode names (PUSH/POP Sreg) */
     K_Mp,                         /* ModRM memory only: a far pointer, offset of the operand
                                      size then a 16-bit selector (m16:16, m16:32, m16:64) */
+    /* x87 memory operands: m16 (control/status words, word integers), m80
+     * (double extended real, packed BCD), the 512-byte FXSAVE area (its
+     * size does not fit opnd.size, which holds 0; X87_FXSAVE_SIZE). */
+    K_Mw, K_Mt, K_Mfx,
     K_COUNT
 };
 
@@ -118,6 +122,7 @@ enum opk {
 #define T_L1 0x1000000u   /* VEX.L must be 1 (256-bit only) */
 #define T_SEG 0x2000000u   /* loads a segment register: the descriptor tables, every segment
                               register and the interrupt state are fetched */
+#define T_X87 0x4000000u   /* x87 state: #NM from CR0.EM/TS; the FP registers are needed */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 

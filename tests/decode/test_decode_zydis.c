@@ -403,6 +403,12 @@ static bool mnem_match(const struct insn *in, const char *zm_raw)
             snprintf(want, sizeof(want), "%.*sq", (int)strlen(ours) - 1, ours);
             return strcmp(zm, want) == 0;
         }
+    /* FXSAVE/FXRSTOR with REX.W (the 64-bit layout): Zydis says fxsave64. */
+    if ((strcmp(ours, "fxsave") == 0 || strcmp(ours, "fxrstor") == 0) && (in->rex & 8)) {
+        char want[16];
+        snprintf(want, sizeof(want), "%s64", ours);
+        return strcmp(zm, want) == 0;
+    }
     if (strcmp(ours, "cmpxchg8b") == 0)
         return strcmp(zm, (in->rex & 8) ? "cmpxchg16b" : "cmpxchg8b") == 0;
     for (unsigned k = 0; k < sizeof(cc_alias) / sizeof(cc_alias[0]); k++) {
@@ -488,7 +494,10 @@ static void compare_mem(const struct mode_info *mi, const struct insn *in, unsig
     /* Cache-line instructions: Zydis gives the line, we check one byte as
      * the processor does for faults. */
     bool line = in->row->fn == cache_flush || in->row->fn == cache_hint;
-    if (zsize != p->size * 8u && !line)
+    unsigned osize = p->size * 8u;
+    if (in->row->k[i] == K_Mfx)
+        osize = 512 * 8u; /* the FXSAVE area does not fit opnd.size */
+    if (zsize != osize && !line)
         why_add(w, "op%u: memory size ours %u zydis %u", i, p->size * 8u, z->size);
     if (is_str_src(k) || is_str_dst(k)) {
         bool src = is_str_src(k);
