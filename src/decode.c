@@ -658,6 +658,8 @@ static enum dec_status dec_operands(struct dec *d)
             need |= VR_BIT(VR_XCR0);
         if (r->traits & T_MMX)
             need |= VR_BIT(VR_FPCS);
+        if (r->traits & T_MXCSR)
+            need |= VR_BIT(VR_MXCSR);
     }
     if (modrm_mem) {
         if (in->base != NO_REG)

@@ -112,6 +112,7 @@ enum opk {
 #define T_BCST 0x200000u   /* EVEX.b with memory: one element broadcast (its size: T_E*) */
 #define T_IMM8 0x400000u   /* an imm8 follows the operands (in->imm8) */
 #define T_L1 0x1000000u   /* VEX.L must be 1 (256-bit only) */
+#define T_MXCSR 0x2000000u /* reads and updates MXCSR (SIMD floating point) */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 

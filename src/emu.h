@@ -122,6 +122,7 @@ enum {
 
 #include "vcpu.h"
 #include "decode.h"
+#include "hostfp.h"
 
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
@@ -132,6 +133,7 @@ struct emu_handle {
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
+    struct hostfp_caps fp; /* the host CPU, read at creation (hostfp.c) */
 };
 
 struct page_slot {
@@ -159,6 +161,7 @@ struct emu {
     uint8_t exit_access; /* ACC_* the exit's access type covers */
     uint64_t exit_gva;
     uint64_t exit_gpa;
+    struct hostfp_caps fp; /* the handle's copy */
 
     /* working */
     struct vcpu regs;
