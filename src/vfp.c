@@ -26,10 +26,6 @@ enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op)
     uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
     if (mx & ~e->fp.mxcsr_mask)
         return emu_unsupported(e, "MXCSR bits the host does not accept");
-    /* Unmasked, underflow is signalled for a tiny result even when it is
-     * exact, which a masked run does not flag (SDM Vol. 1 11.5.2.4). */
-    if ((op->flags & FPO_UF) && !(mx & MXCSR_UM))
-        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
     struct hfp_io s;
     memset(&s, 0, sizeof s);
     unsigned last = in->nops - 1u;
@@ -52,6 +48,11 @@ enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op)
             memcpy(s.a, buf, 32);
         }
     }
+    /* After the operand read, whose faults come first. Unmasked, underflow
+     * is signalled for a tiny result even when it is exact, which a masked
+     * run does not flag (SDM Vol. 1 11.5.2.4). */
+    if ((op->flags & FPO_UF) && !(mx & MXCSR_UM))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
     s.mx = (mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
     fn(&s);
     uint32_t raised = s.mx & MXCSR_FLAGS;
