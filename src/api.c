@@ -41,6 +41,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     eh->cb = *Callbacks;
     eh->last_failure = "";
     eh->rep_limit = EMU_REP_BUDGET;
+    hostfp_detect(&eh->fp);
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
         handle_free(eh);
@@ -146,6 +147,7 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
 {
     e->h = eh;
     e->dc = &eh->dc;
+    e->fp = eh->fp;
     e->ctx = ctx;
     e->vpc = *vp;
     e->vp = vp = &e->vpc;

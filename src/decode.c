@@ -694,6 +694,8 @@ static enum dec_status dec_operands(struct dec *d)
             need |= VR_BIT(VR_XCR0);
         if (r->traits & T_MMX)
             need |= VR_BIT(VR_FPCS);
+        if (r->traits & T_MXCSR)
+            need |= VR_BIT(VR_MXCSR);
     }
     if (r->traits & T_X87) {
         /* The stack is seen through ST(0)-ST(7), so a push or pop moves

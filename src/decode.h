@@ -123,6 +123,7 @@ enum opk {
 #define T_SEG 0x2000000u   /* loads a segment register: the descriptor tables, every segment
                               register and the interrupt state are fetched */
 #define T_X87 0x4000000u   /* x87 state: #NM from CR0.EM/TS; the FP registers are needed */
+#define T_MXCSR 0x8000000u /* reads and updates MXCSR (SIMD floating point) */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 

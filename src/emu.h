@@ -153,6 +153,7 @@ const struct insn *dcache_find(struct dcache *dc, uint8_t mode, const uint8_t by
 struct insn *dcache_slot(struct dcache *dc);
 /* Keep the slot's successful decode of `bytes` (its first in.len count). */
 void dcache_keep(struct dcache *dc, uint8_t mode, const uint8_t bytes[16]);
+#include "hostfp.h"
 
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
@@ -166,6 +167,7 @@ struct emu_handle {
     struct dcache dc;
     struct ram_map ram; /* guest RAM (whvemu_set_guest_ram); owned, replaced only
                            under the handle's claim, so a call sees one list */
+    struct hostfp_caps fp; /* the host CPU, read at creation (hostfp.c) */
 };
 
 struct page_slot {
@@ -193,6 +195,7 @@ struct emu {
     uint8_t exit_access; /* ACC_* the exit's access type covers */
     uint64_t exit_gva;
     uint64_t exit_gpa;
+    struct hostfp_caps fp; /* the handle's copy */
 
     /* working */
     struct dcache *dc; /* the handle's decode cache */

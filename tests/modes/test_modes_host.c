@@ -2464,6 +2464,10 @@ static const struct sform {
     {"vmovd m32, xmm", 1, 1, 0, 4, CPU_AVX, 0x7E, SX_STORE},
     {"vmovlps xmm, xmm, m64", 1, 0, 0, 8, CPU_AVX, 0x12, SX_LOAD | SX_VVVV},
     {"vmovlps m64, xmm", 1, 0, 0, 8, CPU_AVX, 0x13, SX_STORE},
+    /* floating point, run on the host CPU (MXCSR 0x1F80 on both sides) */
+    {"addps xmm, m128", 0, 0, 0, 16, CPU_SSE2, 0x58, SX_LOAD | SX_ALIGN | SX_CMP},
+    {"mulsd xmm, m64", 0, 3, 0, 8, CPU_SSE2, 0x59, SX_LOAD | SX_CMP},
+    {"vaddpd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x58, SX_LOAD | SX_VVVV | SX_CMP},
 };
 #define NSFORMS ((int)(sizeof g_sforms / sizeof g_sforms[0]))
 

@@ -1,0 +1,99 @@
+/*
+ * vcvt.c - SSE/AVX/F16C conversions with a memory operand, run on the host
+ * CPU through the templates of hostfp.h and vfp_run(): packed integer <->
+ * floating point, single <-> double, scalar to and from general-purpose
+ * registers, half <-> single precision.
+ */
+#include "emu.h"
+
+#ifdef HOSTFP_HAVE_ASM
+#define HF(f) f
+#else
+#define HF(f) NULL
+#endif
+
+#define HANDLER(m, ops)                                                                            \
+    enum rc vcvt_##m(struct emu *e, const struct insn *in)                                         \
+    {                                                                                              \
+        return vfp_run(e, in, &ops);                                                               \
+    }
+/* Packed: legacy xmm0 = cvt(xmm1); VEX.128 and VEX.256 with the register
+ * widths each takes (rx: the VEX.256 source, ry: its destination). */
+#define PACKED(m, rx, ry, fl)                                                                      \
+    HFP_LEG(l_##m, #m " %%xmm1, %%xmm0")                                                           \
+    HFP_VEX(x_##m, "v" #m " %%xmm1, %%xmm0")                                                       \
+    HFP_VEX(y_##m, "v" #m " %%" rx "1, %%" ry "0")                                                 \
+    static const struct fp_op op_##m = {HF(l_##m), HF(x_##m), HF(y_##m), 0, HFP_AVX, fl};         \
+    HANDLER(m, op_##m)
+/* Scalar: legacy xmm0 = cvt(xmm1) in the low element; VEX with vvvv. */
+#define SCALAR(m, fl)                                                                              \
+    HFP_LEG(l_##m, #m " %%xmm1, %%xmm0")                                                           \
+    HFP_VEX(x_##m, "v" #m " %%xmm1, %%xmm0, %%xmm0")                                               \
+    static const struct fp_op op_##m = {HF(l_##m), HF(x_##m), NULL, 0, HFP_AVX, fl};              \
+    HANDLER(m, op_##m)
+
+PACKED(cvtdq2ps, "ymm", "ymm", 0)
+PACKED(cvtps2dq, "ymm", "ymm", 0)
+PACKED(cvttps2dq, "ymm", "ymm", 0)
+PACKED(cvtdq2pd, "xmm", "ymm", 0)
+PACKED(cvtps2pd, "xmm", "ymm", 0)
+PACKED(cvtpd2ps, "ymm", "xmm", FPO_UF)
+PACKED(cvtpd2dq, "ymm", "xmm", 0)
+PACKED(cvttpd2dq, "ymm", "xmm", 0)
+SCALAR(cvtss2sd, 0)
+SCALAR(cvtsd2ss, FPO_UF)
+
+/* CVTSI2SS/SD from a 32- or 64-bit integer (the r/m operand's size). */
+#define FROM_GPR(m)                                                                                \
+    HFP_LEG(l_##m##l, #m "l %[g], %%xmm0")                                                         \
+    HFP_LEG(l_##m##q, #m "q %[g], %%xmm0")                                                         \
+    HFP_VEX(x_##m##l, "v" #m "l %[g], %%xmm0, %%xmm0")                                             \
+    HFP_VEX(x_##m##q, "v" #m "q %[g], %%xmm0, %%xmm0")                                             \
+    static const struct fp_op op_##m##l = {HF(l_##m##l), HF(x_##m##l), NULL, 0, HFP_AVX,           \
+                                           FPO_GSRC};                                              \
+    static const struct fp_op op_##m##q = {HF(l_##m##q), HF(x_##m##q), NULL, 0, HFP_AVX,           \
+                                           FPO_GSRC};                                              \
+    enum rc vcvt_##m(struct emu *e, const struct insn *in)                                         \
+    {                                                                                              \
+        return vfp_run(e, in, in->op[in->nops - 1].size == 8 ? &op_##m##q : &op_##m##l);           \
+    }
+FROM_GPR(cvtsi2ss)
+FROM_GPR(cvtsi2sd)
+
+/* CVT(T)SS2SI / CVT(T)SD2SI to a 32- or 64-bit register (its size). */
+#define TO_GPR(m)                                                                                  \
+    HFP_LEG(l_##m##l, #m " %%xmm1, %%eax\n\tmovl %%eax, %[g]")                                     \
+    HFP_LEG(l_##m##q, #m " %%xmm1, %%rax\n\tmovq %%rax, %[g]")                                     \
+    HFP_VEX(x_##m##l, "v" #m " %%xmm1, %%eax\n\tmovl %%eax, %[g]")                                 \
+    HFP_VEX(x_##m##q, "v" #m " %%xmm1, %%rax\n\tmovq %%rax, %[g]")                                 \
+    static const struct fp_op op_##m##l = {HF(l_##m##l), HF(x_##m##l), NULL, 0, HFP_AVX,           \
+                                           FPO_GDST};                                              \
+    static const struct fp_op op_##m##q = {HF(l_##m##q), HF(x_##m##q), NULL, 0, HFP_AVX,           \
+                                           FPO_GDST};                                              \
+    enum rc vcvt_##m(struct emu *e, const struct insn *in)                                         \
+    {                                                                                              \
+        return vfp_run(e, in, in->op[0].size == 8 ? &op_##m##q : &op_##m##l);                      \
+    }
+TO_GPR(cvtss2si)
+TO_GPR(cvttss2si)
+TO_GPR(cvtsd2si)
+TO_GPR(cvttsd2si)
+
+/* F16C: VCVTPH2PS (exact), VCVTPS2PH with the rounding of imm8 bits 2:0
+ * (bits 7:3 ignored) into memory. */
+HFP_VEX(x_vcvtph2ps, "vcvtph2ps %%xmm1, %%xmm0")
+HFP_VEX(y_vcvtph2ps, "vcvtph2ps %%xmm1, %%ymm0")
+static const struct fp_op op_vcvtph2ps = {NULL, HF(x_vcvtph2ps), HF(y_vcvtph2ps), 0,
+                                          HFP_AVX | HFP_F16C, 0};
+HANDLER(vcvtph2ps, op_vcvtph2ps)
+
+#define D_PH(m, i)                                                                                 \
+    HFP_VEX(x_##m##_##i, #m " $" #i ", %%xmm1, %%xmm0")                                           \
+    HFP_VEX(y_##m##_##i, #m " $" #i ", %%ymm1, %%xmm0")
+#define E_PH(m, i) {NULL, HF(x_##m##_##i), HF(y_##m##_##i), 0, HFP_AVX | HFP_F16C, FPO_UF},
+HFP_R8(D_PH, vcvtps2ph)
+static const struct fp_op ops_vcvtps2ph[8] = {HFP_R8(E_PH, vcvtps2ph)};
+enum rc vcvt_vcvtps2ph(struct emu *e, const struct insn *in)
+{
+    return vfp_run(e, in, &ops_vcvtps2ph[in->imm8 & 7]);
+}

@@ -1,0 +1,230 @@
+/*
+ * vfp.c - SSE/AVX floating-point arithmetic and compares with a memory
+ * source (ADD SUB MUL DIV MIN MAX SQRT RCP RSQRT, HADD HSUB ADDSUB, CMP,
+ * COMIS/UCOMIS, ROUND, FMA3), run on the host CPU through the templates of
+ * hostfp.h, and vfp_run(), the driver every floating-point row goes
+ * through: memory operand first, then the template under the guest's MXCSR
+ * with every exception masked; an exception the guest leaves unmasked is
+ * refused with nothing changed; registers and the MXCSR flags last.
+ */
+#include <string.h>
+
+#include "emu.h"
+
+#ifdef HOSTFP_HAVE_ASM
+#define HF(f) f
+#else
+#define HF(f) NULL
+#endif
+
+enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op)
+{
+    hfp_fn fn = !in->vex ? op->leg : (in->vl && op->v256) ? op->v256 : op->v128;
+    uint32_t need = HFP_ASM | (in->vex ? op->vex_feat : op->leg_feat);
+    if (!fn || (e->fp.feat & need) != need)
+        return emu_unsupported(e, "the host CPU cannot run this floating-point operation");
+    uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
+    if (mx & ~e->fp.mxcsr_mask)
+        return emu_unsupported(e, "MXCSR bits the host does not accept");
+    struct hfp_io s;
+    memset(&s, 0, sizeof s);
+    unsigned last = in->nops - 1u;
+    uint8_t buf[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, last, buf)); /* the memory operand: its faults come first */
+    if (op->flags & FPO_FMA) {
+        memcpy(s.c, buf, 32);
+        TRY(op_read_vec(e, in, 1, buf));
+        memcpy(s.b, buf, 32);
+        TRY(op_read_vec(e, in, 0, buf));
+        memcpy(s.a, buf, 32);
+    } else {
+        if (op->flags & FPO_GSRC)
+            s.g = le_load(buf, in->op[last].size);
+        memcpy(s.b, buf, 32);
+        unsigned ia = in->nops == 3 ? 1u : 0u;
+        if (in->nops == 3 ||
+            (in->op[0].type == OPND_VREG && !(in->row->traits & T_MOV))) {
+            TRY(op_read_vec(e, in, ia, buf));
+            memcpy(s.a, buf, 32);
+        }
+    }
+    /* After the operand read, whose faults come first. Unmasked, underflow
+     * is signalled for a tiny result even when it is exact, which a masked
+     * run does not flag (SDM Vol. 1 11.5.2.4). */
+    if ((op->flags & FPO_UF) && !(mx & MXCSR_UM))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
+    s.mx = (mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
+    fn(&s);
+    uint32_t raised = s.mx & MXCSR_FLAGS;
+    if (raised & ~(mx >> 7))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception");
+    if (op->flags & FPO_FLAGS)
+        flags_set(e, in, (s.zf ? FL_ZF : 0u) | (s.pf ? FL_PF : 0u) | (s.cf ? FL_CF : 0u));
+    else if (op->flags & FPO_GDST)
+        TRY(op_write(e, in, 0, s.g));
+    else
+        TRY(op_write_vec(e, in, 0, s.r));
+    if ((mx | raised) != mx) {
+        WHV_REGISTER_VALUE v = e->regs.v[VR_MXCSR];
+        v.XmmControlStatus.XmmStatusControl = mx | raised;
+        vcpu_set(e, VR_MXCSR, &v);
+    }
+    return RC_OK;
+}
+
+/* Template shapes. Legacy: xmm0 op= xmm1. VEX: binary ymm0 = ymm0 op ymm1
+ * (ymm0 holds vvvv), unary ymm0 = op ymm1, FMA ymm0 = f(ymm0, ymm1, ymm2). */
+#define LB(m) HFP_LEG(l_##m, #m " %%xmm1, %%xmm0")
+#define XB(m) HFP_VEX(x_##m, "v" #m " %%xmm1, %%xmm0, %%xmm0")
+#define YB(m) HFP_VEX(y_##m, "v" #m " %%ymm1, %%ymm0, %%ymm0")
+#define XU(m) HFP_VEX(x_##m, "v" #m " %%xmm1, %%xmm0")
+#define YU(m) HFP_VEX(y_##m, "v" #m " %%ymm1, %%ymm0")
+#define HANDLER(m, ops)                                                                            \
+    enum rc vfp_##m(struct emu *e, const struct insn *in)                                          \
+    {                                                                                              \
+        return vfp_run(e, in, &ops);                                                               \
+    }
+/* Packed binary, packed unary, scalar (legacy two operands, VEX three). */
+#define PACKED(m, feat, fl)                                                                        \
+    LB(m) XB(m) YB(m)                                                                              \
+    static const struct fp_op op_##m = {HF(l_##m), HF(x_##m), HF(y_##m), feat, HFP_AVX, fl};      \
+    HANDLER(m, op_##m)
+#define UNARY(m, feat, fl)                                                                         \
+    LB(m) XU(m) YU(m)                                                                              \
+    static const struct fp_op op_##m = {HF(l_##m), HF(x_##m), HF(y_##m), feat, HFP_AVX, fl};      \
+    HANDLER(m, op_##m)
+#define SCALAR(m, feat, fl)                                                                        \
+    LB(m) XB(m)                                                                                    \
+    static const struct fp_op op_##m = {HF(l_##m), HF(x_##m), NULL, feat, HFP_AVX, fl};           \
+    HANDLER(m, op_##m)
+
+PACKED(addps, 0, FPO_UF)
+PACKED(addpd, 0, FPO_UF)
+PACKED(subps, 0, FPO_UF)
+PACKED(subpd, 0, FPO_UF)
+PACKED(mulps, 0, FPO_UF)
+PACKED(mulpd, 0, FPO_UF)
+PACKED(divps, 0, FPO_UF)
+PACKED(divpd, 0, FPO_UF)
+PACKED(minps, 0, 0)
+PACKED(minpd, 0, 0)
+PACKED(maxps, 0, 0)
+PACKED(maxpd, 0, 0)
+PACKED(haddps, HFP_SSE3, FPO_UF)
+PACKED(haddpd, HFP_SSE3, FPO_UF)
+PACKED(hsubps, HFP_SSE3, FPO_UF)
+PACKED(hsubpd, HFP_SSE3, FPO_UF)
+PACKED(addsubps, HFP_SSE3, FPO_UF)
+PACKED(addsubpd, HFP_SSE3, FPO_UF)
+UNARY(sqrtps, 0, 0)
+UNARY(sqrtpd, 0, 0)
+UNARY(rcpps, 0, 0)
+UNARY(rsqrtps, 0, 0)
+SCALAR(addss, 0, FPO_UF)
+SCALAR(addsd, 0, FPO_UF)
+SCALAR(subss, 0, FPO_UF)
+SCALAR(subsd, 0, FPO_UF)
+SCALAR(mulss, 0, FPO_UF)
+SCALAR(mulsd, 0, FPO_UF)
+SCALAR(divss, 0, FPO_UF)
+SCALAR(divsd, 0, FPO_UF)
+SCALAR(minss, 0, 0)
+SCALAR(minsd, 0, 0)
+SCALAR(maxss, 0, 0)
+SCALAR(maxsd, 0, 0)
+SCALAR(sqrtss, 0, 0)
+SCALAR(sqrtsd, 0, 0)
+SCALAR(rcpss, 0, 0)
+SCALAR(rsqrtss, 0, 0)
+
+/* COMISS/COMISD/UCOMISS/UCOMISD: ZF, PF, CF from the host's EFLAGS; OF, SF
+ * and AF cleared (the row's flag mask). */
+#define CMPFL(m)                                                                                   \
+    HFP_LEG(l_##m, #m " %%xmm1, %%xmm0\n\tsetz %[zf]\n\tsetp %[pf]\n\tsetc %[cf]")                 \
+    HFP_VEX(x_##m, "v" #m " %%xmm1, %%xmm0\n\tsetz %[zf]\n\tsetp %[pf]\n\tsetc %[cf]")             \
+    static const struct fp_op op_##m = {HF(l_##m), HF(x_##m), NULL, 0, HFP_AVX, FPO_FLAGS};        \
+    HANDLER(m, op_##m)
+CMPFL(comiss)
+CMPFL(comisd)
+CMPFL(ucomiss)
+CMPFL(ucomisd)
+
+/* FMA3: ymm0 = f(ymm0, ymm1, ymm2) in the 132/213/231 operand orders. */
+#define FMAP(m)                                                                                    \
+    HFP_VEX(x_##m, #m " %%xmm2, %%xmm1, %%xmm0")                                                   \
+    HFP_VEX(y_##m, #m " %%ymm2, %%ymm1, %%ymm0")                                                   \
+    static const struct fp_op op_##m = {NULL, HF(x_##m), HF(y_##m), 0, HFP_AVX | HFP_FMA,          \
+                                        FPO_FMA | FPO_UF};                                         \
+    HANDLER(m, op_##m)
+#define FMAS(m)                                                                                    \
+    HFP_VEX(x_##m, #m " %%xmm2, %%xmm1, %%xmm0")                                                   \
+    static const struct fp_op op_##m = {NULL, HF(x_##m), NULL, 0, HFP_AVX | HFP_FMA,               \
+                                        FPO_FMA | FPO_UF};                                         \
+    HANDLER(m, op_##m)
+#define FMA3(o) FMAP(o##ps) FMAP(o##pd)
+#define FMA4(o) FMAP(o##ps) FMAP(o##pd) FMAS(o##ss) FMAS(o##sd)
+FMA3(vfmaddsub132)
+FMA3(vfmaddsub213)
+FMA3(vfmaddsub231)
+FMA3(vfmsubadd132)
+FMA3(vfmsubadd213)
+FMA3(vfmsubadd231)
+FMA4(vfmadd132)
+FMA4(vfmadd213)
+FMA4(vfmadd231)
+FMA4(vfmsub132)
+FMA4(vfmsub213)
+FMA4(vfmsub231)
+FMA4(vfnmadd132)
+FMA4(vfnmadd213)
+FMA4(vfnmadd231)
+FMA4(vfnmsub132)
+FMA4(vfnmsub213)
+FMA4(vfnmsub231)
+
+/* imm8 forms: one template per value the instruction distinguishes. CMPPS
+ * and its kin: predicates 0-7 (legacy, imm8 bits 7:3 ignored), 0-31 (VEX,
+ * bits 7:5 ignored). ROUND: imm8 bits 3:0 (bits 7:4 ignored). */
+#define D_LI(m, i) HFP_LEG(l_##m##_##i, #m " $" #i ", %%xmm1, %%xmm0")
+#define D_XB(m, i) HFP_VEX(x_##m##_##i, "v" #m " $" #i ", %%xmm1, %%xmm0, %%xmm0")
+#define D_YB(m, i) HFP_VEX(y_##m##_##i, "v" #m " $" #i ", %%ymm1, %%ymm0, %%ymm0")
+#define D_XU(m, i) HFP_VEX(x_##m##_##i, "v" #m " $" #i ", %%xmm1, %%xmm0")
+#define D_YU(m, i) HFP_VEX(y_##m##_##i, "v" #m " $" #i ", %%ymm1, %%ymm0")
+#define E_L(m, i) {HF(l_##m##_##i), NULL, NULL, 0, 0, 0},
+#define E_L41(m, i) {HF(l_##m##_##i), NULL, NULL, HFP_SSE41, 0, 0},
+#define E_X(m, i) {NULL, HF(x_##m##_##i), NULL, 0, HFP_AVX, 0},
+#define E_XY(m, i) {NULL, HF(x_##m##_##i), HF(y_##m##_##i), 0, HFP_AVX, 0},
+
+#define IMM_HANDLER(m, lmask, vmask)                                                               \
+    enum rc vfp_##m(struct emu *e, const struct insn *in)                                          \
+    {                                                                                              \
+        return vfp_run(e, in, in->vex ? &vex_##m[in->imm8 & (vmask)] : &leg_##m[in->imm8 & (lmask)]); \
+    }
+#define CMPP(m)                                                                                    \
+    HFP_R8(D_LI, m) HFP_R32(D_XB, m) HFP_R32(D_YB, m)                                              \
+    static const struct fp_op leg_##m[8] = {HFP_R8(E_L, m)};                                       \
+    static const struct fp_op vex_##m[32] = {HFP_R32(E_XY, m)};                                    \
+    IMM_HANDLER(m, 7, 31)
+#define CMPS(m)                                                                                    \
+    HFP_R8(D_LI, m) HFP_R32(D_XB, m)                                                               \
+    static const struct fp_op leg_##m[8] = {HFP_R8(E_L, m)};                                       \
+    static const struct fp_op vex_##m[32] = {HFP_R32(E_X, m)};                                     \
+    IMM_HANDLER(m, 7, 31)
+#define ROUNDP(m)                                                                                  \
+    HFP_R16(D_LI, m) HFP_R16(D_XU, m) HFP_R16(D_YU, m)                                             \
+    static const struct fp_op leg_##m[16] = {HFP_R16(E_L41, m)};                                   \
+    static const struct fp_op vex_##m[16] = {HFP_R16(E_XY, m)};                                    \
+    IMM_HANDLER(m, 15, 15)
+#define ROUNDS(m)                                                                                  \
+    HFP_R16(D_LI, m) HFP_R16(D_XB, m)                                                              \
+    static const struct fp_op leg_##m[16] = {HFP_R16(E_L41, m)};                                   \
+    static const struct fp_op vex_##m[16] = {HFP_R16(E_X, m)};                                     \
+    IMM_HANDLER(m, 15, 15)
+CMPP(cmpps)
+CMPP(cmppd)
+CMPS(cmpss)
+CMPS(cmpsd)
+ROUNDP(roundps)
+ROUNDP(roundpd)
+ROUNDS(roundss)
+ROUNDS(roundsd)
