@@ -132,6 +132,7 @@ struct emu_handle {
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
+    struct trace_state *trace; /* the recorder (trace.c), NULL when off */
 };
 
 struct page_slot {
