@@ -4,9 +4,11 @@
 # each tampered copy is reported at the line where the emulator's behaviour
 # first departs from it (exit 1), or as unreadable at the bad line (exit 2).
 #
-# usage: trace_replay.sh WHVEMU TEST_TRACE WORKDIR
+# The complete example in docs/trace-format.md must be that recording.
+#
+# usage: trace_replay.sh WHVEMU TEST_TRACE WORKDIR FORMAT_DOC
 set -u
-whvemu=$1 sample=$2 dir=$3
+whvemu=$1 sample=$2 dir=$3 doc=$4
 mkdir -p "$dir" || exit 2
 rec=$dir/sample.trace
 "$sample" --sample "$rec" || { echo "FAIL: cannot write the sample recording"; exit 1; }
@@ -91,6 +93,19 @@ expect missing_callback_diverges_at_the_recorded_one "$dir/extra.trace" 1 \
 # Unknown field: refused, not ignored.
 sed "${g}s/\$/ bogus=0x1/" "$rec" >"$dir/field.trace"
 expect unknown_field_is_refused "$dir/field.trace" 2 "field.trace:$g: unknown field 'bogus'"
+
+# The format document's complete example is the sample, and replays.
+awk '/^## A complete example/ { on = 1; next }
+     on && /^```/ { if (inside) exit; inside = 1; next }
+     inside { print }' "$doc" >"$dir/doc.trace"
+if cmp -s "$dir/doc.trace" "$rec"; then
+    echo "ok   format_document_example_is_the_sample_recording"
+    pass=$((pass + 1))
+else
+    echo "FAIL format_document_example_is_the_sample_recording:"
+    diff "$dir/doc.trace" "$rec" | head -n 10 | sed 's/^/    /'
+    fail=$((fail + 1))
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
