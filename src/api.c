@@ -2,8 +2,8 @@
  * api.c - the four WHvEmulator* entry points: argument checks, the claim on
  * the handle, the path of one emulation (mode, instruction bytes, decode,
  * execute, commit) and the one mapping of internal results to
- * WHV_EMULATOR_STATUS. Calls no callback itself; a handle with a recorder
- * runs the same path through trace.c.
+ * WHV_EMULATOR_STATUS. Calls no callback itself; with a recorder on the
+ * handle (trace.c) the same path runs on the recorder's forwarding callbacks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -341,21 +341,56 @@ static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void 
     return S_OK;
 }
 
+/* With a recorder on the handle (tr not NULL), the exit has been recorded
+ * and e runs on the recorder's copy of the handle state; the result is
+ * recorded here. */
+static HRESULT try_finish(struct emu_handle *eh, struct emu *e, struct trace_run *tr,
+                          WHV_EMULATOR_STATUS *status)
+{
+    uint32_t st = emu_run(e);
+    if (tr)
+        trace_end(tr, S_OK, st);
+    eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
+    handle_release(eh);
+    status->AsUINT32 = st;
+    return S_OK;
+}
+
+/* A call refused after the handle was taken. */
+static HRESULT try_refuse(struct emu_handle *eh, struct trace_run *tr)
+{
+    if (tr)
+        trace_end(tr, E_INVALIDARG, 0);
+    handle_release(eh);
+    return E_INVALIDARG;
+}
+
 static void take_bytes(struct emu *e, const UINT8 *bytes, UINT8 count)
 {
     e->nbytes = count > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN : count;
     memcpy(e->bytes, bytes, e->nbytes);
 }
 
-HRESULT api_try_mmio(const struct emu_handle *h, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
-                     const WHV_MEMORY_ACCESS_CONTEXT *mcp, uint32_t *st, const char **why)
+WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
+    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
+    const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
+    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
+    struct emu_handle *eh;
+    HRESULT hr = try_enter(Emulator, VpContext, MmioInstructionContext, EmulatorReturnStatus, &eh);
+    if (hr != S_OK)
+        return hr;
     /* The contexts are read once, here: callbacks may change them. */
-    const WHV_MEMORY_ACCESS_CONTEXT mc = *mcp;
+    const WHV_MEMORY_ACCESS_CONTEXT mc = *MmioInstructionContext;
+    /* Recording costs this one test when off. */
+    struct trace_run tr_run;
+    struct trace_run *tr = NULL;
+    if (eh->trace)
+        tr = trace_mmio_begin(&tr_run, eh, Context, VpContext, &mc);
     if (mc.InstructionByteCount > 16)
-        return E_INVALIDARG;
+        return try_refuse(eh, tr);
     struct emu e;
-    emu_init(&e, h, ctx, vp);
+    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : Context, VpContext);
     take_bytes(&e, mc.InstructionBytes, mc.InstructionByteCount);
     if (mc.AccessInfo.GvaValid) {
         e.exit_gva_valid = true;
@@ -376,20 +411,29 @@ HRESULT api_try_mmio(const struct emu_handle *h, void *ctx, const WHV_VP_EXIT_CO
             break;
         }
     }
-    *st = emu_run(&e);
-    *why = (*st == ST_SUCCESS || !e.why) ? "" : e.why;
-    return S_OK;
+    return try_finish(eh, &e, tr, EmulatorReturnStatus);
 }
 
-HRESULT api_try_io(const struct emu_handle *h, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
-                   const WHV_X64_IO_PORT_ACCESS_CONTEXT *iocp, uint32_t *st, const char **why)
+WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
+    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
+    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
+    struct emu_handle *eh;
+    HRESULT hr = try_enter(Emulator, VpContext, IoInstructionContext, EmulatorReturnStatus, &eh);
+    if (hr != S_OK)
+        return hr;
     /* The contexts are read once, here: callbacks may change them. */
-    const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *iocp;
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *IoInstructionContext;
+    /* Recording costs this one test when off. */
+    struct trace_run tr_run;
+    struct trace_run *tr = NULL;
+    if (eh->trace)
+        tr = trace_io_begin(&tr_run, eh, Context, VpContext, &ioc);
     if (ioc.InstructionByteCount > 16)
-        return E_INVALIDARG;
+        return try_refuse(eh, tr);
     struct emu e;
-    emu_init(&e, h, ctx, vp);
+    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : Context, VpContext);
     e.io = true;
     e.io_info = ioc.AccessInfo;
     e.io_port = ioc.PortNumber;
@@ -404,58 +448,5 @@ HRESULT api_try_io(const struct emu_handle *h, void *ctx, const WHV_VP_EXIT_CONT
     e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
     if (e.nbytes == 0 && !ioc.AccessInfo.StringOp && e.vp->InstructionLength)
         io_synthesize(&e);
-    *st = emu_run(&e);
-    *why = (*st == ST_SUCCESS || !e.why) ? "" : e.why;
-    return S_OK;
-}
-
-/* The end of both Try functions: the failure sentence kept, the handle given
- * back, the status reported. */
-static HRESULT try_leave(struct emu_handle *eh, HRESULT hr, uint32_t st, const char *why,
-                         WHV_EMULATOR_STATUS *status)
-{
-    if (hr == S_OK) {
-        eh->last_failure = why;
-        status->AsUINT32 = st;
-    }
-    handle_release(eh);
-    return hr;
-}
-
-/* With a recorder on the handle the call goes through trace.c; otherwise the
- * cost of recording is the one branch on eh->trace. */
-WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
-    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
-    const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
-    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
-{
-    struct emu_handle *eh;
-    HRESULT hr = try_enter(Emulator, VpContext, MmioInstructionContext, EmulatorReturnStatus, &eh);
-    if (hr != S_OK)
-        return hr;
-    uint32_t st = 0;
-    const char *why = "";
-    if (eh->trace)
-        hr = trace_try_mmio(eh, Context, VpContext, MmioInstructionContext, &st, &why);
-    else
-        hr = api_try_mmio(eh, Context, VpContext, MmioInstructionContext, &st, &why);
-    return try_leave(eh, hr, st, why, EmulatorReturnStatus);
-}
-
-WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
-    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
-    const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
-    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
-{
-    struct emu_handle *eh;
-    HRESULT hr = try_enter(Emulator, VpContext, IoInstructionContext, EmulatorReturnStatus, &eh);
-    if (hr != S_OK)
-        return hr;
-    uint32_t st = 0;
-    const char *why = "";
-    if (eh->trace)
-        hr = trace_try_io(eh, Context, VpContext, IoInstructionContext, &st, &why);
-    else
-        hr = api_try_io(eh, Context, VpContext, IoInstructionContext, &st, &why);
-    return try_leave(eh, hr, st, why, EmulatorReturnStatus);
+    return try_finish(eh, &e, tr, EmulatorReturnStatus);
 }

@@ -1,7 +1,8 @@
 /*
  * trace.c - exit recording (docs/trace-format.md). With a recorder on the
  * handle, a Try* call records the exit, then runs the ordinary path (api.c)
- * on a copy of the handle state whose callbacks are the forwarders below:
+ * on a copy of the handle state whose callbacks are the forwarders below
+ * (struct trace_run),
  * each calls the VMM's real callback with the VMM's Context, records the
  * call and the answer, and hands the answer back unchanged. So mem.c, vcpu.c
  * and io.c stay the only places that decide to call back; this file only
@@ -21,13 +22,6 @@ struct trace_state {
     int opt_xstate;
     size_t len;
     char buf[TRACE_LINE_MAX];
-};
-
-/* The Context the forwarders get: the live handle (real callbacks and the
- * recorder) and the VMM's own Context. */
-struct trace_call {
-    const struct emu_handle *eh;
-    void *ctx;
 };
 
 static const struct {
@@ -519,14 +513,6 @@ static void record_vp(struct trace_state *t, const WHV_VP_EXIT_CONTEXT *vp)
     field(t, "rflags", vp->Rflags);
 }
 
-static void record_result(struct trace_state *t, HRESULT hr, uint32_t st)
-{
-    puts_(t, "result");
-    field(t, "hr", (uint32_t)hr);
-    field(t, "status", st);
-    end_line(t);
-}
-
 /* The handle state the emulation runs on: the live one's, with forwarders. */
 static void shadow(struct emu_handle *sh, const struct emu_handle *eh)
 {
@@ -539,8 +525,9 @@ static void shadow(struct emu_handle *sh, const struct emu_handle *eh)
     sh->xstate = eh->xstate ? fwd_xstate : NULL;
 }
 
-HRESULT trace_try_mmio(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vpp,
-                       const WHV_MEMORY_ACCESS_CONTEXT *mcp, uint32_t *st, const char **why)
+struct trace_run *trace_mmio_begin(struct trace_run *run, const struct emu_handle *eh, void *ctx,
+                                   const WHV_VP_EXIT_CONTEXT *vpp,
+                                   const WHV_MEMORY_ACCESS_CONTEXT *mcp)
 {
     struct trace_state *t = eh->trace;
     const WHV_VP_EXIT_CONTEXT vp = *vpp;
@@ -555,16 +542,15 @@ HRESULT trace_try_mmio(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTE
     field(t, "gpa", mc.Gpa);
     field(t, "gva", mc.Gva);
     end_line(t);
-    struct emu_handle sh;
-    shadow(&sh, eh);
-    struct trace_call tc = {eh, ctx};
-    HRESULT hr = api_try_mmio(&sh, &tc, &vp, &mc, st, why);
-    record_result(t, hr, hr == S_OK ? *st : 0);
-    return hr;
+    shadow(&run->h, eh);
+    run->call.eh = eh;
+    run->call.ctx = ctx;
+    return run;
 }
 
-HRESULT trace_try_io(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vpp,
-                     const WHV_X64_IO_PORT_ACCESS_CONTEXT *iocp, uint32_t *st, const char **why)
+struct trace_run *trace_io_begin(struct trace_run *run, const struct emu_handle *eh, void *ctx,
+                                 const WHV_VP_EXIT_CONTEXT *vpp,
+                                 const WHV_X64_IO_PORT_ACCESS_CONTEXT *iocp)
 {
     struct trace_state *t = eh->trace;
     const WHV_VP_EXIT_CONTEXT vp = *vpp;
@@ -585,12 +571,19 @@ HRESULT trace_try_io(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT
     field_seg(t, "ds", &ioc.Ds);
     field_seg(t, "es", &ioc.Es);
     end_line(t);
-    struct emu_handle sh;
-    shadow(&sh, eh);
-    struct trace_call tc = {eh, ctx};
-    HRESULT hr = api_try_io(&sh, &tc, &vp, &ioc, st, why);
-    record_result(t, hr, hr == S_OK ? *st : 0);
-    return hr;
+    shadow(&run->h, eh);
+    run->call.eh = eh;
+    run->call.ctx = ctx;
+    return run;
+}
+
+void trace_end(const struct trace_run *run, HRESULT hr, uint32_t st)
+{
+    struct trace_state *t = run->call.eh->trace;
+    puts_(t, "result");
+    field(t, "hr", (uint32_t)hr);
+    field(t, "status", hr == S_OK ? st : 0);
+    end_line(t);
 }
 
 /* --- the setters --- */

@@ -1,6 +1,6 @@
 /*
- * trace.h - exit recording (trace.c) and the two emulation paths of api.c
- * it wraps. The recording format is docs/trace-format.md.
+ * trace.h - exit recording (trace.c), used by the Try functions (api.c).
+ * The recording format is docs/trace-format.md.
  */
 #ifndef WHVEMU_TRACE_H
 #define WHVEMU_TRACE_H
@@ -12,19 +12,30 @@
 #define TRACE_HEADER "whvemu-trace 1" /* the first line; the number is the format version */
 #define TRACE_LINE_MAX 8192 /* the recorder's buffer: pieces handed to Write */
 
-/* One emulation on handle state `h` (the live handle's, or the recorder's
- * copy with its forwarding callbacks): the HRESULT of the call, and on S_OK
- * the status in *st and the failure sentence in *why. api.c. */
-HRESULT api_try_mmio(const struct emu_handle *h, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
-                     const WHV_MEMORY_ACCESS_CONTEXT *mc, uint32_t *st, const char **why);
-HRESULT api_try_io(const struct emu_handle *h, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
-                   const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc, uint32_t *st, const char **why);
+/* The Context the forwarders get: the live handle (the VMM's callbacks and
+ * the recorder) and the VMM's own Context. */
+struct trace_call {
+    const struct emu_handle *eh;
+    void *ctx;
+};
 
-/* The same calls, recorded: eh is the held live handle with a recorder. */
-HRESULT trace_try_mmio(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
-                       const WHV_MEMORY_ACCESS_CONTEXT *mc, uint32_t *st, const char **why);
-HRESULT trace_try_io(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
-                     const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc, uint32_t *st, const char **why);
+/* One recorded Try call: the handle state the emulation runs on (a copy of
+ * the live handle's with the forwarders as callbacks) and their Context. */
+struct trace_run {
+    struct emu_handle h;
+    struct trace_call call;
+};
+
+/* Record the exit (eh: the held live handle with a recorder) and set up
+ * *run; returns run. */
+struct trace_run *trace_mmio_begin(struct trace_run *run, const struct emu_handle *eh, void *ctx,
+                                   const WHV_VP_EXIT_CONTEXT *vp,
+                                   const WHV_MEMORY_ACCESS_CONTEXT *mc);
+struct trace_run *trace_io_begin(struct trace_run *run, const struct emu_handle *eh, void *ctx,
+                                 const WHV_VP_EXIT_CONTEXT *vp,
+                                 const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc);
+/* Record the call's result (status 0 unless hr is S_OK). */
+void trace_end(const struct trace_run *run, HRESULT hr, uint32_t st);
 
 /* Frees a handle's recorder (NULL is fine). */
 void trace_free(struct trace_state *t);
