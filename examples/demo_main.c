@@ -12,7 +12,10 @@
  * UART; the console of thread 0's first round is echoed to stdout live.
  *
  *   whvemu-demo [--threads N] [--rounds N] [--bytes alternate|none|all]
- *               [--verbose]
+ *               [--verbose] [--record FILE]
+ *
+ * --record FILE records every emulator call of thread 0 (whvemu_set_trace);
+ * `whvemu replay FILE` runs it again and checks it call for call.
  *
  * Exit status: 0 when every round of every thread produced exactly the
  * expected device traffic, 1 on a mismatch, 2 on a usage or setup error.
@@ -21,6 +24,7 @@
 #define _GNU_SOURCE
 
 #include <cpuid.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -82,7 +86,7 @@ static const unsigned char memtest_ram16[16] = "0123456789abcdef";
 static void usage(FILE *f)
 {
     fprintf(f, "usage: whvemu-demo [--threads N] [--rounds N] "
-               "[--bytes alternate|none|all] [--verbose]\n"
+               "[--bytes alternate|none|all] [--verbose] [--record FILE]\n"
                "  --threads N  run N sandboxes at once, one emulator each "
                "(default 1, max %u)\n"
                "  --rounds N   transactions per thread (default 1)\n"
@@ -90,8 +94,24 @@ static void usage(FILE *f)
                "other exit\n"
                "               (alternate, default), never (none) or always "
                "(all)\n"
-               "  --verbose    print every device access of the last transaction\n",
+               "  --verbose    print every device access of the last transaction\n"
+               "  --record F   record thread 0's emulator calls into file F\n"
+               "               (docs/trace-format.md; check it with whvemu replay F)\n",
             MAX_THREADS);
+}
+
+/* The recording's writer: write(2) is async-signal-safe, and the emulator
+ * runs in the sandbox's signal handler. */
+static void CALLBACK record_write(VOID *ctx, const char *text, UINT32 len)
+{
+    int fd = *(const int *)ctx;
+    while (len) {
+        ssize_t n = write(fd, text, len);
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (UINT32)n;
+    }
 }
 
 static int parse_count(const char *s, unsigned max, unsigned *out)
@@ -606,6 +626,8 @@ int main(int argc, char **argv)
     unsigned failed = 0;
     unsigned eax, ebx, ecx = 0, edx;
     int have_movbe;
+    const char *record = NULL;
+    int record_fd = -1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -631,6 +653,8 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
             }
+        } else if (!strcmp(a, "--record") && i + 1 < argc) {
+            record = argv[++i];
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
             verbose = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -677,6 +701,14 @@ int main(int argc, char **argv)
             return 2;
         }
         workers[t].sb.ports = &workers[t].ports;
+    }
+    if (record) {
+        record_fd = open(record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (record_fd < 0 ||
+            whvemu_set_trace(workers[0].sb.emu, record_write, &record_fd) != S_OK) {
+            perror("whvemu-demo: --record");
+            return 2;
+        }
     }
 
     if (threads == 1) {
@@ -827,6 +859,10 @@ int main(int argc, char **argv)
     for (unsigned t = 0; t < threads; t++)
         sandbox_destroy(&workers[t].sb);
     free(workers);
+    if (record_fd >= 0 && close(record_fd) != 0) {
+        perror("whvemu-demo: --record");
+        return 2;
+    }
 
     if (failed) {
         printf("self-check: FAILED in %u of %u threads\n", failed, threads);

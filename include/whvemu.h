@@ -6,6 +6,8 @@
 #ifndef WHVEMU_H
 #define WHVEMU_H
 
+#include <stdio.h>
+
 #include "WinHvEmulation.h"
 
 #ifdef __cplusplus
@@ -121,6 +123,48 @@ typedef struct WHVEMU_GUEST_RAM_RANGE {
 WHVEMU_API HRESULT WINAPI whvemu_set_guest_ram(WHV_EMULATOR_HANDLE Emulator,
                                                const WHVEMU_GUEST_RAM_RANGE *Ranges,
                                                UINT32 Count);
+
+/*
+ * Exit recording (docs/trace-format.md).
+ *
+ * With a trace writer set, every Try* call on the handle is recorded: the
+ * exit handed over (which Try* function, the VpContext and the access
+ * context in full), every callback the emulator makes with its arguments and
+ * the answer it receives, and the call's HRESULT and status. `whvemu replay
+ * FILE` runs a recording again and checks that the emulator behaves the same,
+ * call for call; a VMM attaches one to a bug report.
+ *
+ * The recording is text: a header line "whvemu-trace 1" first (written when
+ * the writer is set), then one record per line. Write receives it in order,
+ * in pieces of one or more whole lines (a line longer than 8 KiB, which the
+ * emulator does not produce today, would come in several pieces); the
+ * pieces, concatenated, are the file. Text is not NUL-terminated; Length is
+ * its size in bytes. Write is called on the thread of the Try* call, during
+ * the call (from the handle's setter for the header), and must not call the
+ * emulator on the same handle.
+ *
+ * A recording covers callback traffic: what the emulator asks the VMM and
+ * what it is told.
+ */
+typedef void(CALLBACK *WHVEMU_TRACE_WRITE)(VOID *TraceContext, const char *Text, UINT32 Length);
+
+/* Starts a recording on the handle (writing its header line through Write)
+ * or, with Write NULL, stops it. Setting a writer again starts a new
+ * recording. TraceContext is passed to Write unchanged.
+ * E_INVALIDARG for a handle that is not live or that a call holds;
+ * E_OUTOFMEMORY if the recorder's buffer cannot be allocated (the previous
+ * setting stays). Thread-safety as for the other setters: not during a Try*
+ * call on the same handle. */
+WHVEMU_API HRESULT WINAPI whvemu_set_trace(WHV_EMULATOR_HANDLE Emulator, WHVEMU_TRACE_WRITE Write,
+                                           VOID *TraceContext);
+
+/* whvemu_set_trace with a writer that appends to File (fwrite, then fflush
+ * after each piece, so a recording survives a crash of the VMM); NULL stops
+ * the recording. The file stays the caller's: it must stay open while the
+ * recording runs and is never closed by the library. On Windows the FILE
+ * must belong to the same C runtime as the DLL; otherwise use
+ * whvemu_set_trace with a writer of your own. */
+WHVEMU_API HRESULT WINAPI whvemu_set_trace_file(WHV_EMULATOR_HANDLE Emulator, FILE *File);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,8 @@
  * api.c - the four WHvEmulator* entry points: argument checks, the claim on
  * the handle, the path of one emulation (mode, instruction bytes, decode,
  * execute, commit) and the one mapping of internal results to
- * WHV_EMULATOR_STATUS. Calls no callback itself.
+ * WHV_EMULATOR_STATUS. Calls no callback itself; with a recorder on the
+ * handle (trace.c) the same path runs on the recorder's forwarding callbacks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "emu.h"
 #include "handle.h"
 #include "mem.h"
+#include "trace.h"
 #include "whvemu.h"
 
 
@@ -57,6 +59,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorDestroyEmulator(WHV_EMULATOR_HANDLE Emulato
     struct emu_handle *eh = handle_unregister(Emulator);
     if (!eh)
         return E_INVALIDARG;
+    trace_free(eh->trace);
     handle_free(eh);
     return S_OK;
 }
@@ -371,13 +374,28 @@ static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void 
     return S_OK;
 }
 
-static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STATUS *status)
+/* With a recorder on the handle (tr not NULL), the exit has been recorded
+ * and e runs on the recorder's copy of the handle state; the result is
+ * recorded here. */
+static HRESULT try_finish(struct emu_handle *eh, struct emu *e, struct trace_run *tr,
+                          WHV_EMULATOR_STATUS *status)
 {
     uint32_t st = emu_run(e);
+    if (tr)
+        trace_end(tr, S_OK, st);
     eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
     handle_release(eh);
     status->AsUINT32 = st;
     return S_OK;
+}
+
+/* A call refused after the handle was taken. */
+static HRESULT try_refuse(struct emu_handle *eh, struct trace_run *tr)
+{
+    if (tr)
+        trace_end(tr, E_INVALIDARG, 0);
+    handle_release(eh);
+    return E_INVALIDARG;
 }
 
 /* The context's 16-byte array is copied whole; only `count` bytes count. */
@@ -398,12 +416,15 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
         return hr;
     /* The contexts are read once, here: callbacks may change them. */
     const WHV_MEMORY_ACCESS_CONTEXT mc = *MmioInstructionContext;
-    if (mc.InstructionByteCount > 16) {
-        handle_release(eh);
-        return E_INVALIDARG;
-    }
+    /* Recording costs this one test when off. */
+    struct trace_run tr_run;
+    struct trace_run *tr = NULL;
+    if (eh->trace)
+        tr = trace_mmio_begin(&tr_run, eh, Context, VpContext, &mc);
+    if (mc.InstructionByteCount > 16)
+        return try_refuse(eh, tr);
     struct emu e;
-    emu_init(&e, eh, Context, VpContext);
+    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : Context, VpContext);
     take_bytes(&e, mc.InstructionBytes, mc.InstructionByteCount);
     if (mc.AccessInfo.GvaValid) {
         e.exit_gva_valid = true;
@@ -424,7 +445,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
             break;
         }
     }
-    return try_finish(eh, &e, EmulatorReturnStatus);
+    return try_finish(eh, &e, tr, EmulatorReturnStatus);
 }
 
 WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
@@ -438,12 +459,15 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
         return hr;
     /* The contexts are read once, here: callbacks may change them. */
     const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *IoInstructionContext;
-    if (ioc.InstructionByteCount > 16) {
-        handle_release(eh);
-        return E_INVALIDARG;
-    }
+    /* Recording costs this one test when off. */
+    struct trace_run tr_run;
+    struct trace_run *tr = NULL;
+    if (eh->trace)
+        tr = trace_io_begin(&tr_run, eh, Context, VpContext, &ioc);
+    if (ioc.InstructionByteCount > 16)
+        return try_refuse(eh, tr);
     struct emu e;
-    emu_init(&e, eh, Context, VpContext);
+    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : Context, VpContext);
     e.io = true;
     e.io_info = ioc.AccessInfo;
     e.io_port = ioc.PortNumber;
@@ -458,5 +482,5 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
     if (e.nbytes == 0 && !ioc.AccessInfo.StringOp && e.vp->InstructionLength)
         io_synthesize(&e);
-    return try_finish(eh, &e, EmulatorReturnStatus);
+    return try_finish(eh, &e, tr, EmulatorReturnStatus);
 }

@@ -168,6 +168,7 @@ struct emu_handle {
     struct ram_map ram; /* guest RAM (whvemu_set_guest_ram); owned, replaced only
                            under the handle's claim, so a call sees one list */
     struct hostfp_caps fp; /* the host CPU, read at creation (hostfp.c) */
+    struct trace_state *trace; /* the recorder (trace.c), NULL when off */
 };
 
 struct page_slot {

@@ -20,6 +20,7 @@
 
 #include "emu.h"
 #include "fake_vmm.h"
+#include "replay.h"
 #include "whvemu.h"
 
 static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -434,6 +435,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "coverage"))
         return cmd_coverage();
+    if (!strcmp(argv[1], "replay"))
+        return replay_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--version")) {
         printf("whvemu %s\n", whvemu_version());
         return 0;
