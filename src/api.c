@@ -70,6 +70,47 @@ WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
     return why;
 }
 
+_Static_assert((int)MODE_REAL == (int)WHVEMU_CPU_MODE_REAL &&
+                   (int)MODE_V86 == (int)WHVEMU_CPU_MODE_V86 &&
+                   (int)MODE_PROT16 == (int)WHVEMU_CPU_MODE_PROT16 &&
+                   (int)MODE_PROT32 == (int)WHVEMU_CPU_MODE_PROT32 &&
+                   (int)MODE_COMPAT16 == (int)WHVEMU_CPU_MODE_COMPAT16 &&
+                   (int)MODE_COMPAT32 == (int)WHVEMU_CPU_MODE_COMPAT32 &&
+                   (int)MODE_LONG64 == (int)WHVEMU_CPU_MODE_LONG64,
+               "enum cpu_mode is WHVEMU_CPU_MODE");
+
+WHVEMU_API HRESULT WINAPI whvemu_get_last_diagnostics(WHV_EMULATOR_HANDLE Emulator,
+                                                      WHVEMU_DIAGNOSTICS *Diag)
+{
+    if (!Diag || Diag->Size < sizeof(WHVEMU_DIAGNOSTICS))
+        return E_INVALIDARG;
+    struct emu_handle *eh = handle_acquire(Emulator);
+    if (!eh)
+        return E_INVALIDARG;
+    const struct emu_diag *d = &eh->diag;
+    WHVEMU_DIAGNOSTICS out;
+    memset(&out, 0, sizeof(out));
+    out.Size = sizeof(out);
+    out.Reason = d->reason;
+    out.CpuMode = d->mode;
+    out.Mnemonic = "";
+    out.Message = eh->last_failure;
+    if (d->reason != WHVEMU_DIAG_NONE) {
+        out.Callback = d->callback;
+        out.CallbackResult = d->cb_hr;
+        out.FaultVector = d->vector;
+        out.FaultHasErrorCode = d->has_error_code;
+        out.FaultErrorCode = d->error_code;
+        out.FaultCr2 = d->cr2;
+        out.InstructionByteCount = d->nbytes;
+        memcpy(out.InstructionBytes, d->bytes, sizeof(out.InstructionBytes));
+        out.Mnemonic = d->mnem;
+    }
+    handle_release(eh);
+    memcpy(Diag, &out, sizeof(out));
+    return S_OK;
+}
+
 WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulator,
                                                      WHVEMU_XSTATE_CALLBACK Callback)
 {
@@ -148,7 +189,10 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
     e->want = 0;
     e->keep_on_fault = 0;
     e->status = 0;
+    e->cb_hr = S_OK;
     e->why = NULL;
+    e->diag = WHVEMU_DIAG_NONE;
+    e->decoded = false;
     e->io = false;
     e->branch = false;
     e->len_override = 0;
@@ -232,6 +276,7 @@ static enum rc mmio_check(struct emu *e)
 {
     if (e->in.row->traits & T_IO) {
         e->why = "a port I/O instruction cannot cause a memory-access exit";
+        e->diag = WHVEMU_DIAG_INCONSISTENT_EXIT;
         return RC_INTERNAL;
     }
     return RC_OK;
@@ -246,6 +291,7 @@ static enum rc io_check(struct emu *e)
     const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     if (!(r->traits & T_IO)) {
         e->why = "the instruction is not a port I/O instruction";
+        e->diag = WHVEMU_DIAG_INCONSISTENT_EXIT;
         return RC_INTERNAL;
     }
     bool out = r->k[0] == K_DX || r->k[0] == K_Ibu;
@@ -256,22 +302,27 @@ static enum rc io_check(struct emu *e)
         (string && ai.RepPrefix != (in->rep != 0)) ||
         (kport == K_Ibu && in->op[out ? 0 : 1].imm != e->io_port)) {
         e->why = "the port exit context does not match the instruction bytes";
+        e->diag = WHVEMU_DIAG_INCONSISTENT_EXIT;
         return RC_INTERNAL;
     }
     return RC_OK;
 }
 
-/* Run one emulation and map its result to a status. */
+/* Run one emulation and map its result to a status; e->diag gets the
+ * WHVEMU_DIAG_REASON of anything but a completed instruction. */
 static uint32_t emu_run(struct emu *e)
 {
     enum rc rc;
     if (e->vp->ExecutionState.InterruptionPending) {
         e->why = "the exit happened while an event was being delivered";
+        e->diag = WHVEMU_DIAG_INTERRUPTION_PENDING;
         return ST_INTERRUPT;
     }
     rc = emu_decode(e);
-    if (rc == RC_OK)
+    if (rc == RC_OK) {
+        e->decoded = true;
         rc = e->io ? io_check(e) : mmio_check(e);
+    }
     if (rc == RC_OK)
         rc = exec_insn(e);
 
@@ -292,20 +343,83 @@ static uint32_t emu_run(struct emu *e)
         fault_inject(e);
         if (!e->why)
             e->why = "an architectural fault was injected";
+        /* A #UD before the instruction was decoded: the bytes are invalid. */
+        e->diag = !e->decoded && e->fault.vector == VEC_UD ? WHVEMU_DIAG_INVALID_ENCODING
+                                                           : WHVEMU_DIAG_FAULT_INJECTED;
         break;
     case RC_CALLBACK_FAILED:
+        e->diag = WHVEMU_DIAG_CALLBACK_FAILED;
         return e->status;
     case RC_UNSUPPORTED:
+        e->diag = WHVEMU_DIAG_NOT_EMULATED;
+        return ST_INTERNAL;
     case RC_INTERNAL:
     default:
         if (!e->why)
             e->why = "internal emulation failure";
+        if (e->diag != WHVEMU_DIAG_INCONSISTENT_EXIT)
+            e->diag = WHVEMU_DIAG_INTERNAL;
         return ST_INTERNAL;
     }
     rc = vcpu_commit(e);
-    if (rc != RC_OK)
+    if (rc != RC_OK) {
+        e->diag = WHVEMU_DIAG_CALLBACK_FAILED;
         return e->status;
+    }
     return ST_SUCCESS;
+}
+
+/* The callback a failure status names; the xstate callback reports through
+ * the get/set bits, and its failure sites say so in e->why. */
+static uint8_t diag_callback(const struct emu *e)
+{
+    bool xstate = e->why && strncmp(e->why, "the xstate callback", 19) == 0;
+    switch (e->status) {
+    case 1u << 2:
+        return WHVEMU_DIAG_CALLBACK_IO_PORT;
+    case 1u << 3:
+        return WHVEMU_DIAG_CALLBACK_MEMORY;
+    case 1u << 4:
+    case 1u << 5:
+        return WHVEMU_DIAG_CALLBACK_TRANSLATE_GVA_PAGE;
+    case 1u << 6:
+        return xstate ? WHVEMU_DIAG_CALLBACK_XSTATE : WHVEMU_DIAG_CALLBACK_GET_REGISTERS;
+    case 1u << 7:
+        return xstate ? WHVEMU_DIAG_CALLBACK_XSTATE : WHVEMU_DIAG_CALLBACK_SET_REGISTERS;
+    default:
+        return WHVEMU_DIAG_CALLBACK_NONE;
+    }
+}
+
+/* The failure path: record what whvemu_get_last_diagnostics reports. */
+static void diag_record(struct emu_handle *eh, const struct emu *e)
+{
+    struct emu_diag *d = &eh->diag;
+    d->reason = e->diag;
+    d->mode = (uint8_t)e->mode;
+    d->callback = WHVEMU_DIAG_CALLBACK_NONE;
+    d->cb_hr = S_OK;
+    if (e->diag == WHVEMU_DIAG_CALLBACK_FAILED) {
+        d->callback = diag_callback(e);
+        d->cb_hr = e->cb_hr;
+    }
+    d->vector = 0;
+    d->has_error_code = false;
+    d->error_code = 0;
+    d->cr2 = 0;
+    if (e->diag == WHVEMU_DIAG_FAULT_INJECTED || e->diag == WHVEMU_DIAG_INVALID_ENCODING) {
+        d->vector = e->fault.vector;
+        d->has_error_code = e->fault.has_error_code && e->mode != MODE_REAL; /* as delivered */
+        d->error_code = d->has_error_code ? e->fault.error_code : 0;
+        d->cr2 = e->fault.vector == VEC_PF ? e->fault.cr2 : 0;
+    }
+    unsigned n = e->decoded && e->in.len <= e->nbytes ? e->in.len : e->nbytes;
+    if (n > sizeof(d->bytes))
+        n = sizeof(d->bytes);
+    d->nbytes = (uint8_t)n;
+    memset(d->bytes, 0, sizeof(d->bytes));
+    memcpy(d->bytes, e->bytes, n);
+    d->mnem = e->decoded ? e->in.row->mnem : "";
 }
 
 /* A plain IN or OUT exit without instruction bytes is complete in its
@@ -341,7 +455,14 @@ static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void 
 static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STATUS *status)
 {
     uint32_t st = emu_run(e);
-    eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
+    if (e->diag == WHVEMU_DIAG_NONE) {
+        eh->last_failure = "";
+        eh->diag.reason = WHVEMU_DIAG_NONE;
+        eh->diag.mode = (uint8_t)e->mode;
+    } else {
+        eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
+        diag_record(eh, e);
+    }
     handle_release(eh);
     status->AsUINT32 = st;
     return S_OK;

@@ -123,12 +123,29 @@ enum {
 #include "vcpu.h"
 #include "decode.h"
 
+/* The facts behind whvemu_get_last_diagnostics. Only reason and mode are
+ * written after a completed emulation; the rest only on the failure path. */
+struct emu_diag {
+    uint8_t reason;   /* WHVEMU_DIAG_REASON */
+    uint8_t mode;     /* enum cpu_mode = WHVEMU_CPU_MODE */
+    uint8_t callback; /* WHVEMU_DIAG_CALLBACK */
+    uint8_t vector;
+    bool has_error_code;
+    uint8_t nbytes;
+    uint32_t error_code;
+    HRESULT cb_hr;
+    uint64_t cr2;
+    const char *mnem;
+    uint8_t bytes[16];
+};
+
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
 struct emu_handle {
     WHV_EMULATOR_CALLBACKS cb;
     void *slot;       /* its registry slot (handle.c) */
     const char *last_failure;
+    struct emu_diag diag;
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
@@ -181,7 +198,10 @@ struct emu {
     /* output */
     struct fault fault;
     uint32_t status; /* WHV_EMULATOR_STATUS bits for a failed callback */
+    HRESULT cb_hr;   /* what that callback returned (set where status is set) */
     const char *why; /* reason for RC_UNSUPPORTED / RC_INTERNAL */
+    uint8_t diag;    /* WHVEMU_DIAG_REASON of the outcome (api.c) */
+    bool decoded;    /* `in` holds the decoded instruction */
 };
 
 typedef enum rc (*handler_fn)(struct emu *e, const struct insn *in);
