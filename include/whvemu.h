@@ -76,8 +76,9 @@ typedef struct WHVEMU_DIAGNOSTICS {
     UINT32 Reason;          /* WHVEMU_DIAG_REASON */
     UINT32 CpuMode;         /* WHVEMU_CPU_MODE of the exit */
     UINT32 Callback;        /* WHVEMU_DIAG_CALLBACK; NONE unless Reason is CALLBACK_FAILED */
-    HRESULT CallbackResult; /* what the failed callback returned; S_OK when it returned
-                               S_OK with an unusable answer (a GPA not page aligned) */
+    HRESULT CallbackResult; /* what the failed callback returned (S_FALSE too); for a
+                               translate callback that returned S_OK without writing
+                               its result, E_FAIL; with a GPA not page aligned, S_OK */
     UINT32 FaultErrorCode;  /* FAULT_INJECTED / INVALID_ENCODING: the error code
                                delivered, 0 if none */
     UINT64 FaultCr2;        /* for #PF: the CR2 written, else 0 */
