@@ -96,7 +96,7 @@ typedef struct WHVEMU_DIAGNOSTICS {
  * complete the instruction. Set Diag->Size to sizeof(WHVEMU_DIAGNOSTICS)
  * first; the function fills that many bytes (this version's size) and no
  * more. After a completed emulation (or before any call) Reason is
- * WHVEMU_DIAG_NONE, Message "", Mnemonic "", and only CpuMode is set besides:
+ * WHVEMU_DIAG_NONE, Message and Mnemonic are "" and every other field is 0:
  * the details are recorded only when an emulation fails or injects a fault,
  * so the successful path stays as fast as without them. Instruction bytes
  * are those the emulator had (from the exit context or fetched).

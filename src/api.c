@@ -17,6 +17,23 @@
 #define ST_INTERNAL 0x002u
 #define ST_INTERRUPT 0x100u
 
+#if defined(__GNUC__)
+#define API_COLD __attribute__((cold, noinline))
+#else
+#define API_COLD
+#endif
+
+/* Messages diag_record recognises by address. */
+static const char why_invalid_encoding[] = "the instruction bytes are not a valid encoding (#UD)";
+static const char why_port_on_mmio[] = "a port I/O instruction cannot cause a memory-access exit";
+static const char why_not_port_io[] = "the instruction is not a port I/O instruction";
+static const char why_port_mismatch[] =
+    "the port exit context does not match the instruction bytes";
+
+/* last_failure after a completed emulation; any other value means the
+ * handle's diagnostics hold a recorded outcome. */
+static const char no_failure[] = "";
+
 WHVEMU_API const char *whvemu_version(void)
 {
     return "0.1.0";
@@ -39,7 +56,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     if (!eh)
         return E_OUTOFMEMORY;
     eh->cb = *Callbacks;
-    eh->last_failure = "";
+    eh->last_failure = no_failure;
     eh->rep_limit = EMU_REP_BUDGET;
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
@@ -91,11 +108,11 @@ WHVEMU_API HRESULT WINAPI whvemu_get_last_diagnostics(WHV_EMULATOR_HANDLE Emulat
     WHVEMU_DIAGNOSTICS out;
     memset(&out, 0, sizeof(out));
     out.Size = sizeof(out);
-    out.Reason = d->reason;
-    out.CpuMode = d->mode;
     out.Mnemonic = "";
     out.Message = eh->last_failure;
-    if (d->reason != WHVEMU_DIAG_NONE) {
+    if (eh->last_failure != no_failure) {
+        out.Reason = d->reason;
+        out.CpuMode = d->mode;
         out.Callback = d->callback;
         out.CallbackResult = d->cb_hr;
         out.FaultVector = d->vector;
@@ -189,10 +206,7 @@ static void emu_init(struct emu *e, const struct emu_handle *eh, void *ctx,
     e->want = 0;
     e->keep_on_fault = 0;
     e->status = 0;
-    e->cb_hr = S_OK;
     e->why = NULL;
-    e->diag = WHVEMU_DIAG_NONE;
-    e->decoded = false;
     e->io = false;
     e->branch = false;
     e->len_override = 0;
@@ -213,9 +227,10 @@ static enum rc emu_decode(struct emu *e)
     dec_mode_of(e->mode, &dm);
     for (;;) {
         enum dec_status s = dec_decode(&dm, e->bytes, e->nbytes, &e->in);
-        switch (s) {
-        case DEC_OK:
+        if (s == DEC_OK)
             return RC_OK;
+        e->in.row = NULL; /* not decoded (diag_record) */
+        switch (s) {
         case DEC_NEED_MORE:
             if (e->nbytes >= EMU_MAX_INSN_LEN)
                 return fault_gp(e, 0);
@@ -224,6 +239,7 @@ static enum rc emu_decode(struct emu *e)
         case DEC_TOO_LONG:
             return fault_gp(e, 0);
         case DEC_UD:
+            e->why = why_invalid_encoding;
             return fault_ud(e);
         case DEC_UNSUPPORTED:
         default:
@@ -275,8 +291,7 @@ static void emu_complete(struct emu *e)
 static enum rc mmio_check(struct emu *e)
 {
     if (e->in.row->traits & T_IO) {
-        e->why = "a port I/O instruction cannot cause a memory-access exit";
-        e->diag = WHVEMU_DIAG_INCONSISTENT_EXIT;
+        e->why = why_port_on_mmio;
         return RC_INTERNAL;
     }
     return RC_OK;
@@ -290,8 +305,7 @@ static enum rc io_check(struct emu *e)
     const struct op_row *r = in->row;
     const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     if (!(r->traits & T_IO)) {
-        e->why = "the instruction is not a port I/O instruction";
-        e->diag = WHVEMU_DIAG_INCONSISTENT_EXIT;
+        e->why = why_not_port_io;
         return RC_INTERNAL;
     }
     bool out = r->k[0] == K_DX || r->k[0] == K_Ibu;
@@ -301,28 +315,26 @@ static enum rc io_check(struct emu *e)
     if (ai.IsWrite != out || ai.AccessSize != size || ai.StringOp != string ||
         (string && ai.RepPrefix != (in->rep != 0)) ||
         (kport == K_Ibu && in->op[out ? 0 : 1].imm != e->io_port)) {
-        e->why = "the port exit context does not match the instruction bytes";
-        e->diag = WHVEMU_DIAG_INCONSISTENT_EXIT;
+        e->why = why_port_mismatch;
         return RC_INTERNAL;
     }
     return RC_OK;
 }
 
-/* Run one emulation and map its result to a status; e->diag gets the
- * WHVEMU_DIAG_REASON of anything but a completed instruction. */
+/* Run one emulation and map its result to a status. The failure paths
+ * leave what diag_record needs: e->diag for a refusal, e->in.row NULL when
+ * the bytes were not decoded. */
 static uint32_t emu_run(struct emu *e)
 {
     enum rc rc;
     if (e->vp->ExecutionState.InterruptionPending) {
         e->why = "the exit happened while an event was being delivered";
-        e->diag = WHVEMU_DIAG_INTERRUPTION_PENDING;
+        e->in.row = NULL;
         return ST_INTERRUPT;
     }
     rc = emu_decode(e);
-    if (rc == RC_OK) {
-        e->decoded = true;
+    if (rc == RC_OK)
         rc = e->io ? io_check(e) : mmio_check(e);
-    }
     if (rc == RC_OK)
         rc = exec_insn(e);
 
@@ -343,29 +355,24 @@ static uint32_t emu_run(struct emu *e)
         fault_inject(e);
         if (!e->why)
             e->why = "an architectural fault was injected";
-        /* A #UD before the instruction was decoded: the bytes are invalid. */
-        e->diag = !e->decoded && e->fault.vector == VEC_UD ? WHVEMU_DIAG_INVALID_ENCODING
-                                                           : WHVEMU_DIAG_FAULT_INJECTED;
         break;
     case RC_CALLBACK_FAILED:
-        e->diag = WHVEMU_DIAG_CALLBACK_FAILED;
         return e->status;
     case RC_UNSUPPORTED:
         e->diag = WHVEMU_DIAG_NOT_EMULATED;
+        if (!e->why)
+            e->why = "internal emulation failure";
         return ST_INTERNAL;
     case RC_INTERNAL:
     default:
+        e->diag = WHVEMU_DIAG_INTERNAL;
         if (!e->why)
             e->why = "internal emulation failure";
-        if (e->diag != WHVEMU_DIAG_INCONSISTENT_EXIT)
-            e->diag = WHVEMU_DIAG_INTERNAL;
         return ST_INTERNAL;
     }
     rc = vcpu_commit(e);
-    if (rc != RC_OK) {
-        e->diag = WHVEMU_DIAG_CALLBACK_FAILED;
+    if (rc != RC_OK)
         return e->status;
-    }
     return ST_SUCCESS;
 }
 
@@ -375,12 +382,13 @@ static uint8_t diag_callback(const struct emu *e)
 {
     bool xstate = e->why && strncmp(e->why, "the xstate callback", 19) == 0;
     switch (e->status) {
+    case 1u << 5: /* GpaIsNotAligned: the callback said S_OK */
+        return WHVEMU_DIAG_CALLBACK_TRANSLATE_GVA_PAGE;
     case 1u << 2:
         return WHVEMU_DIAG_CALLBACK_IO_PORT;
     case 1u << 3:
         return WHVEMU_DIAG_CALLBACK_MEMORY;
     case 1u << 4:
-    case 1u << 5:
         return WHVEMU_DIAG_CALLBACK_TRANSLATE_GVA_PAGE;
     case 1u << 6:
         return xstate ? WHVEMU_DIAG_CALLBACK_XSTATE : WHVEMU_DIAG_CALLBACK_GET_REGISTERS;
@@ -391,35 +399,65 @@ static uint8_t diag_callback(const struct emu *e)
     }
 }
 
-/* The failure path: record what whvemu_get_last_diagnostics reports. */
-static void diag_record(struct emu_handle *eh, const struct emu *e)
+/* The outcome of a call that did not simply complete. A successful status
+ * means a fault was injected (fault_inject is the only writer of the
+ * pending-interruption slot) or nothing to record. */
+static uint8_t diag_reason(const struct emu *e, uint32_t st)
 {
+    if (st == ST_SUCCESS) {
+        if (!(e->regs.valid & VR_BIT(VR_PENDING_INT)))
+            return WHVEMU_DIAG_NONE;
+        return e->why == why_invalid_encoding ? WHVEMU_DIAG_INVALID_ENCODING
+                                              : WHVEMU_DIAG_FAULT_INJECTED;
+    }
+    if (st == ST_INTERRUPT)
+        return WHVEMU_DIAG_INTERRUPTION_PENDING;
+    if (st != ST_INTERNAL)
+        return WHVEMU_DIAG_CALLBACK_FAILED;
+    if (e->why == why_port_on_mmio || e->why == why_not_port_io || e->why == why_port_mismatch)
+        return WHVEMU_DIAG_INCONSISTENT_EXIT;
+    return e->diag;
+}
+
+/* The failure path: record what whvemu_get_last_diagnostics reports. Kept
+ * out of line so that the successful path's code stays as it was. */
+API_COLD static void diag_record(struct emu_handle *eh, const struct emu *e, uint32_t st)
+{
+    uint8_t reason = diag_reason(e, st);
+    if (reason == WHVEMU_DIAG_NONE) {
+        eh->last_failure = no_failure;
+        return;
+    }
+    /* A fault injected is a success: whvemu_last_failure says "". */
+    static const char no_message[] = "";
+    eh->last_failure = (st == ST_SUCCESS || !e->why) ? no_message : e->why;
     struct emu_diag *d = &eh->diag;
-    d->reason = e->diag;
+    bool decoded = e->in.row != NULL;
+    d->reason = reason;
     d->mode = (uint8_t)e->mode;
     d->callback = WHVEMU_DIAG_CALLBACK_NONE;
     d->cb_hr = S_OK;
-    if (e->diag == WHVEMU_DIAG_CALLBACK_FAILED) {
+    if (reason == WHVEMU_DIAG_CALLBACK_FAILED) {
         d->callback = diag_callback(e);
-        d->cb_hr = e->cb_hr;
+        d->cb_hr = e->status == 1u << 5 ? S_OK : e->cb_hr;
     }
     d->vector = 0;
     d->has_error_code = false;
     d->error_code = 0;
     d->cr2 = 0;
-    if (e->diag == WHVEMU_DIAG_FAULT_INJECTED || e->diag == WHVEMU_DIAG_INVALID_ENCODING) {
+    if (reason == WHVEMU_DIAG_FAULT_INJECTED || reason == WHVEMU_DIAG_INVALID_ENCODING) {
         d->vector = e->fault.vector;
         d->has_error_code = e->fault.has_error_code && e->mode != MODE_REAL; /* as delivered */
         d->error_code = d->has_error_code ? e->fault.error_code : 0;
         d->cr2 = e->fault.vector == VEC_PF ? e->fault.cr2 : 0;
     }
-    unsigned n = e->decoded && e->in.len <= e->nbytes ? e->in.len : e->nbytes;
+    unsigned n = decoded && e->in.len <= e->nbytes ? e->in.len : e->nbytes;
     if (n > sizeof(d->bytes))
         n = sizeof(d->bytes);
     d->nbytes = (uint8_t)n;
     memset(d->bytes, 0, sizeof(d->bytes));
     memcpy(d->bytes, e->bytes, n);
-    d->mnem = e->decoded ? e->in.row->mnem : "";
+    d->mnem = decoded ? e->in.row->mnem : "";
 }
 
 /* A plain IN or OUT exit without instruction bytes is complete in its
@@ -455,14 +493,10 @@ static HRESULT try_enter(WHV_EMULATOR_HANDLE handle, const void *vp, const void 
 static HRESULT try_finish(struct emu_handle *eh, struct emu *e, WHV_EMULATOR_STATUS *status)
 {
     uint32_t st = emu_run(e);
-    if (e->diag == WHVEMU_DIAG_NONE) {
-        eh->last_failure = "";
-        eh->diag.reason = WHVEMU_DIAG_NONE;
-        eh->diag.mode = (uint8_t)e->mode;
-    } else {
-        eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
-        diag_record(eh, e);
-    }
+    if (st == ST_SUCCESS && !e->why)
+        eh->last_failure = no_failure;
+    else
+        diag_record(eh, e, st);
     handle_release(eh);
     status->AsUINT32 = st;
     return S_OK;

@@ -123,8 +123,8 @@ enum {
 #include "vcpu.h"
 #include "decode.h"
 
-/* The facts behind whvemu_get_last_diagnostics. Only reason and mode are
- * written after a completed emulation; the rest only on the failure path. */
+/* The facts behind whvemu_get_last_diagnostics, written only on the
+ * failure path; valid while last_failure is not api.c's no_failure. */
 struct emu_diag {
     uint8_t reason;   /* WHVEMU_DIAG_REASON */
     uint8_t mode;     /* enum cpu_mode = WHVEMU_CPU_MODE */
@@ -200,8 +200,7 @@ struct emu {
     uint32_t status; /* WHV_EMULATOR_STATUS bits for a failed callback */
     HRESULT cb_hr;   /* what that callback returned (set where status is set) */
     const char *why; /* reason for RC_UNSUPPORTED / RC_INTERNAL */
-    uint8_t diag;    /* WHVEMU_DIAG_REASON of the outcome (api.c) */
-    bool decoded;    /* `in` holds the decoded instruction */
+    uint8_t diag;    /* WHVEMU_DIAG_REASON of a refusal (api.c) */
 };
 
 typedef enum rc (*handler_fn)(struct emu *e, const struct insn *in);

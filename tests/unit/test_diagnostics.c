@@ -167,7 +167,7 @@ static void test_none_before_any_call_and_after_a_success(void)
     fx_run(&f, mov, 2);
     CHECK_EQ(f.st.AsUINT32, 1);
     CHECK_EQ(f.d.Reason, WHVEMU_DIAG_NONE);
-    CHECK_EQ(f.d.CpuMode, WHVEMU_CPU_MODE_LONG64);
+    CHECK_EQ(f.d.CpuMode, 0);
     CHECK_EQ(f.d.Callback, WHVEMU_DIAG_CALLBACK_NONE);
     CHECK_EQ(f.d.CallbackResult, S_OK);
     CHECK_EQ(f.d.InstructionByteCount, 0);
