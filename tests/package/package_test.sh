@@ -26,6 +26,10 @@ prefix="$work/prefix"
 config=$(find "$prefix" -name whvemuConfig.cmake | head -n 1)
 [ -n "$config" ] || fail "no whvemuConfig.cmake was installed"
 echo "installed: ${config#"$prefix"/}"
+for f in bin/whvemu bin/whvemu-demo share/man/man1/whvemu.1 share/man/man3/whvemu_get_last_diagnostics.3 \
+         share/man/man3/WHvEmulatorTryMmioEmulation.3; do
+    [ -e "$prefix/$f" ] || fail "$f was not installed"
+done
 
 "$cmake" -S "$src" -B "$work/consumer" -G "$generator" -DCMAKE_C_COMPILER="$cc" \
     -DCMAKE_C_FLAGS="$cflags" -DCMAKE_PREFIX_PATH="$prefix" >"$work/configure.log" 2>&1 || {
