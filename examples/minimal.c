@@ -117,7 +117,7 @@ static int mmio_exit(WHV_EMULATOR_HANDLE emu, struct vcpu *vp, WHV_MEMORY_ACCESS
 
 int main(void)
 {
-    static struct vcpu vp; /* zeroed: RIP, RFLAGS etc. set below */
+    static struct vcpu vp; /* zeroed */
     /* mov [rbx], eax; mov ecx, [rbx]; out dx, al */
     static const UINT8 code[] = {0x89, 0x03, 0x8b, 0x0b, 0xee};
     memcpy(vp.ram + 0x1000, code, sizeof(code)); /* guest code at RIP */
@@ -140,8 +140,7 @@ int main(void)
     exit_context(&vp, &x, 1);
     io.InstructionByteCount = io.AccessInfo.IsWrite = io.AccessInfo.AccessSize = 1;
     io.InstructionBytes[0] = vp.ram[vp.reg[WHvX64RegisterRip].Reg64];
-    io.PortNumber = (UINT16)vp.reg[WHvX64RegisterRdx].Reg64;
-    io.Rax = vp.reg[WHvX64RegisterRax].Reg64;
+    io.PortNumber = (UINT16)vp.reg[WHvX64RegisterRdx].Reg64, io.Rax = vp.reg[WHvX64RegisterRax].Reg64;
     bad |= WHvEmulatorTryIoEmulation(emu, &vp, &x, &io, &st) != S_OK || !st.EmulationSuccessful;
     printf("rip = 0x%llx\n", (unsigned long long)vp.reg[WHvX64RegisterRip].Reg64);
     WHvEmulatorDestroyEmulator(emu);
