@@ -140,7 +140,7 @@ int main(void)
     exit_context(&vp, &x, 1);
     io.InstructionByteCount = io.AccessInfo.IsWrite = io.AccessInfo.AccessSize = 1;
     io.InstructionBytes[0] = vp.ram[vp.reg[WHvX64RegisterRip].Reg64];
-    io.PortNumber = (UINT16)vp.reg[WHvX64RegisterRdx].Reg64, io.Rax = vp.reg[WHvX64RegisterRax].Reg64;
+    io.PortNumber = 0x3F8, io.Rax = vp.reg[WHvX64RegisterRax].Reg64; /* DX, AL */
     bad |= WHvEmulatorTryIoEmulation(emu, &vp, &x, &io, &st) != S_OK || !st.EmulationSuccessful;
     printf("rip = 0x%llx\n", (unsigned long long)vp.reg[WHvX64RegisterRip].Reg64);
     WHvEmulatorDestroyEmulator(emu);
