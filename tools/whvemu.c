@@ -302,6 +302,13 @@ static void print_diagnostics(WHV_EMULATOR_HANDLE emu)
     printf("\n");
 }
 
+/* A usage error in `run`: the VM is freed first. */
+static int run_usage(fake_vmm *vm)
+{
+    fvmm_destroy(vm);
+    return usage();
+}
+
 static int cmd_run(int argc, char **argv)
 {
     fake_vmm *vm = fvmm_create();
@@ -324,22 +331,22 @@ static int cmd_run(int argc, char **argv)
             uint64_t gva = strtoull(spec, NULL, 0);
             int len = parse_hex(e2 + 1, data, (int)sizeof(data), 0);
             if (len < 0)
-                return usage();
+                return run_usage(vm);
             fvmm_gva_write(vm, gva, data, (size_t)len);
         } else if (eq) {
             *eq = 0;
             WHV_REGISTER_NAME reg;
             if (tool_reg_lookup(argv[i], &reg)) {
                 fprintf(stderr, "whvemu: unknown register %s\n", argv[i]);
-                return usage();
+                return run_usage(vm);
             }
             fvmm_set_reg64(vm, reg, strtoull(eq + 1, NULL, 0));
         } else if ((n = parse_hex(argv[i], bytes, 16, n)) < 0) {
-            return usage();
+            return run_usage(vm);
         }
     }
     if (n == 0)
-        return usage();
+        return run_usage(vm);
     uint64_t rip = fvmm_reg64(vm, WHvX64RegisterRip);
     fvmm_gva_write(vm, rip, bytes, (size_t)n);
 
