@@ -36,6 +36,8 @@ if command -v clang >/dev/null 2>&1 &&
   echo "== testing build-clang"
   ctest --test-dir build-clang --output-on-failure -j "$jobs" -L clang
 else
-  echo "== clang with libFuzzer not available: libFuzzer and ThreadSanitizer runs skipped"
+  echo "== FAIL: clang with libFuzzer is not available, so the libFuzzer and ThreadSanitizer"
+  echo "   tests cannot run. Install it: sudo apt-get install -y clang clang-14 libclang-rt-14-dev llvm-14"
+  exit 1
 fi
 echo "== all test suites passed"

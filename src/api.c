@@ -19,6 +19,23 @@
 #define ST_INTERNAL 0x002u
 #define ST_INTERRUPT 0x100u
 
+#if defined(__GNUC__)
+#define API_COLD __attribute__((cold, noinline))
+#else
+#define API_COLD
+#endif
+
+/* Messages diag_record recognises by address. */
+static const char why_invalid_encoding[] = "the instruction bytes are not a valid encoding (#UD)";
+static const char why_port_on_mmio[] = "a port I/O instruction cannot cause a memory-access exit";
+static const char why_not_port_io[] = "the instruction is not a port I/O instruction";
+static const char why_port_mismatch[] =
+    "the port exit context does not match the instruction bytes";
+
+/* last_failure after a completed emulation; any other value means the
+ * handle's diagnostics hold a recorded outcome. */
+static const char no_failure[] = "";
+
 WHVEMU_API const char *whvemu_version(void)
 {
     return "0.1.0";
@@ -41,7 +58,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     if (!eh)
         return E_OUTOFMEMORY;
     eh->cb = *Callbacks;
-    eh->last_failure = "";
+    eh->last_failure = no_failure;
     eh->rep_limit = EMU_REP_BUDGET;
     hostfp_detect(&eh->fp);
     HRESULT hr = handle_register(eh, Emulator);
@@ -72,6 +89,47 @@ WHVEMU_API const char *whvemu_last_failure(WHV_EMULATOR_HANDLE Emulator)
     const char *why = eh->last_failure;
     handle_release(eh);
     return why;
+}
+
+_Static_assert((int)MODE_REAL == (int)WHVEMU_CPU_MODE_REAL &&
+                   (int)MODE_V86 == (int)WHVEMU_CPU_MODE_V86 &&
+                   (int)MODE_PROT16 == (int)WHVEMU_CPU_MODE_PROT16 &&
+                   (int)MODE_PROT32 == (int)WHVEMU_CPU_MODE_PROT32 &&
+                   (int)MODE_COMPAT16 == (int)WHVEMU_CPU_MODE_COMPAT16 &&
+                   (int)MODE_COMPAT32 == (int)WHVEMU_CPU_MODE_COMPAT32 &&
+                   (int)MODE_LONG64 == (int)WHVEMU_CPU_MODE_LONG64,
+               "enum cpu_mode is WHVEMU_CPU_MODE");
+
+WHVEMU_API HRESULT WINAPI whvemu_get_last_diagnostics(WHV_EMULATOR_HANDLE Emulator,
+                                                      WHVEMU_DIAGNOSTICS *Diag)
+{
+    if (!Diag || Diag->Size < sizeof(WHVEMU_DIAGNOSTICS))
+        return E_INVALIDARG;
+    struct emu_handle *eh = handle_acquire(Emulator);
+    if (!eh)
+        return E_INVALIDARG;
+    const struct emu_diag *d = &eh->diag;
+    WHVEMU_DIAGNOSTICS out;
+    memset(&out, 0, sizeof(out));
+    out.Size = sizeof(out);
+    out.Mnemonic = "";
+    out.Message = eh->last_failure;
+    if (eh->last_failure != no_failure) {
+        out.Reason = d->reason;
+        out.CpuMode = d->mode;
+        out.Callback = d->callback;
+        out.CallbackResult = d->cb_hr;
+        out.FaultVector = d->vector;
+        out.FaultHasErrorCode = d->has_error_code;
+        out.FaultErrorCode = d->error_code;
+        out.FaultCr2 = d->cr2;
+        out.InstructionByteCount = d->nbytes;
+        memcpy(out.InstructionBytes, d->bytes, sizeof(out.InstructionBytes));
+        out.Mnemonic = d->mnem;
+    }
+    handle_release(eh);
+    memcpy(Diag, &out, sizeof(out));
+    return S_OK;
 }
 
 WHVEMU_API HRESULT WINAPI whvemu_set_xstate_callback(WHV_EMULATOR_HANDLE Emulator,
@@ -150,6 +208,7 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
 {
     e->h = eh;
     e->dc = &eh->dc;
+    e->in = NULL;
     e->fp = eh->fp;
     e->ctx = ctx;
     e->vpc = *vp;
@@ -210,6 +269,7 @@ static enum rc emu_decode(struct emu *e)
         case DEC_TOO_LONG:
             return fault_gp(e, 0);
         case DEC_UD:
+            e->why = why_invalid_encoding;
             return fault_ud(e);
         case DEC_UNSUPPORTED:
         default:
@@ -267,7 +327,7 @@ static void emu_complete(struct emu *e)
 static enum rc mmio_check(struct emu *e)
 {
     if (e->in->row->traits & T_IO) {
-        e->why = "a port I/O instruction cannot cause a memory-access exit";
+        e->why = why_port_on_mmio;
         return RC_INTERNAL;
     }
     return RC_OK;
@@ -281,7 +341,7 @@ static enum rc io_check(struct emu *e)
     const struct op_row *r = in->row;
     const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     if (!(r->traits & T_IO)) {
-        e->why = "the instruction is not a port I/O instruction";
+        e->why = why_not_port_io;
         return RC_INTERNAL;
     }
     bool out = r->k[0] == K_DX || r->k[0] == K_Ibu;
@@ -291,18 +351,21 @@ static enum rc io_check(struct emu *e)
     if (ai.IsWrite != out || ai.AccessSize != size || ai.StringOp != string ||
         (string && ai.RepPrefix != (in->rep != 0)) ||
         (kport == K_Ibu && in->op[out ? 0 : 1].imm != e->io_port)) {
-        e->why = "the port exit context does not match the instruction bytes";
+        e->why = why_port_mismatch;
         return RC_INTERNAL;
     }
     return RC_OK;
 }
 
-/* Run one emulation and map its result to a status. */
+/* Run one emulation and map its result to a status. The failure paths
+ * leave what diag_record needs: e->diag for a refusal, e->in NULL when
+ * the bytes were not decoded. */
 static uint32_t emu_run(struct emu *e)
 {
     enum rc rc;
     if (e->vp->ExecutionState.InterruptionPending) {
         e->why = "the exit happened while an event was being delivered";
+        e->in = NULL;
         return ST_INTERRUPT;
     }
     rc = emu_decode(e);
@@ -332,8 +395,13 @@ static uint32_t emu_run(struct emu *e)
     case RC_CALLBACK_FAILED:
         return e->status;
     case RC_UNSUPPORTED:
+        e->diag = WHVEMU_DIAG_NOT_EMULATED;
+        if (!e->why)
+            e->why = "internal emulation failure";
+        return ST_INTERNAL;
     case RC_INTERNAL:
     default:
+        e->diag = WHVEMU_DIAG_INTERNAL;
         if (!e->why)
             e->why = "internal emulation failure";
         return ST_INTERNAL;
@@ -342,6 +410,90 @@ static uint32_t emu_run(struct emu *e)
     if (rc != RC_OK)
         return e->status;
     return ST_SUCCESS;
+}
+
+/* The callback a failure status names; the xstate callback reports through
+ * the get/set bits, and its failure sites say so in e->why. */
+static uint8_t diag_callback(const struct emu *e)
+{
+    bool xstate = e->why && strncmp(e->why, "the xstate callback", 19) == 0;
+    switch (e->status) {
+    case 1u << 5: /* GpaIsNotAligned: the callback said S_OK */
+        return WHVEMU_DIAG_CALLBACK_TRANSLATE_GVA_PAGE;
+    case 1u << 2:
+        return WHVEMU_DIAG_CALLBACK_IO_PORT;
+    case 1u << 3:
+        return WHVEMU_DIAG_CALLBACK_MEMORY;
+    case 1u << 4:
+        return WHVEMU_DIAG_CALLBACK_TRANSLATE_GVA_PAGE;
+    case 1u << 6:
+        return xstate ? WHVEMU_DIAG_CALLBACK_XSTATE : WHVEMU_DIAG_CALLBACK_GET_REGISTERS;
+    case 1u << 7:
+        return xstate ? WHVEMU_DIAG_CALLBACK_XSTATE : WHVEMU_DIAG_CALLBACK_SET_REGISTERS;
+    default:
+        return WHVEMU_DIAG_CALLBACK_NONE;
+    }
+}
+
+/* The outcome of a call that did not simply complete. A successful status
+ * means a fault was injected (fault_inject is the only writer of the
+ * pending-interruption slot) or nothing to record. */
+static uint8_t diag_reason(const struct emu *e, uint32_t st)
+{
+    if (st == ST_SUCCESS) {
+        if (!(e->regs.valid & VR_BIT(VR_PENDING_INT)))
+            return WHVEMU_DIAG_NONE;
+        return e->why == why_invalid_encoding ? WHVEMU_DIAG_INVALID_ENCODING
+                                              : WHVEMU_DIAG_FAULT_INJECTED;
+    }
+    if (st == ST_INTERRUPT)
+        return WHVEMU_DIAG_INTERRUPTION_PENDING;
+    if (st != ST_INTERNAL)
+        return WHVEMU_DIAG_CALLBACK_FAILED;
+    if (e->why == why_port_on_mmio || e->why == why_not_port_io || e->why == why_port_mismatch)
+        return WHVEMU_DIAG_INCONSISTENT_EXIT;
+    return e->diag;
+}
+
+/* The failure path: record what whvemu_get_last_diagnostics reports. Kept
+ * out of line so that the successful path's code stays as it was. */
+API_COLD static void diag_record(struct emu_handle *eh, const struct emu *e, uint32_t st)
+{
+    uint8_t reason = diag_reason(e, st);
+    if (reason == WHVEMU_DIAG_NONE) {
+        eh->last_failure = no_failure;
+        return;
+    }
+    /* A fault injected is a success: whvemu_last_failure says "". */
+    static const char no_message[] = "";
+    eh->last_failure = (st == ST_SUCCESS || !e->why) ? no_message : e->why;
+    struct emu_diag *d = &eh->diag;
+    bool decoded = e->in != NULL;
+    d->reason = reason;
+    d->mode = (uint8_t)e->mode;
+    d->callback = WHVEMU_DIAG_CALLBACK_NONE;
+    d->cb_hr = S_OK;
+    if (reason == WHVEMU_DIAG_CALLBACK_FAILED) {
+        d->callback = diag_callback(e);
+        d->cb_hr = e->status == 1u << 5 ? S_OK : e->cb_hr;
+    }
+    d->vector = 0;
+    d->has_error_code = false;
+    d->error_code = 0;
+    d->cr2 = 0;
+    if (reason == WHVEMU_DIAG_FAULT_INJECTED || reason == WHVEMU_DIAG_INVALID_ENCODING) {
+        d->vector = e->fault.vector;
+        d->has_error_code = e->fault.has_error_code && e->mode != MODE_REAL; /* as delivered */
+        d->error_code = d->has_error_code ? e->fault.error_code : 0;
+        d->cr2 = e->fault.vector == VEC_PF ? e->fault.cr2 : 0;
+    }
+    unsigned n = decoded && e->in->len <= e->nbytes ? e->in->len : e->nbytes;
+    if (n > sizeof(d->bytes))
+        n = sizeof(d->bytes);
+    d->nbytes = (uint8_t)n;
+    memset(d->bytes, 0, sizeof(d->bytes));
+    memcpy(d->bytes, e->bytes, n);
+    d->mnem = decoded ? e->in->row->mnem : "";
 }
 
 /* A plain IN or OUT exit without instruction bytes is complete in its
@@ -383,7 +535,10 @@ static HRESULT try_finish(struct emu_handle *eh, struct emu *e, struct trace_run
     uint32_t st = emu_run(e);
     if (tr)
         trace_end(tr, S_OK, st);
-    eh->last_failure = (st == ST_SUCCESS || !e->why) ? "" : e->why;
+    if (st == ST_SUCCESS && !e->why)
+        eh->last_failure = no_failure;
+    else
+        diag_record(eh, e, st);
     handle_release(eh);
     status->AsUINT32 = st;
     return S_OK;

@@ -155,12 +155,29 @@ struct insn *dcache_slot(struct dcache *dc);
 void dcache_keep(struct dcache *dc, uint8_t mode, const uint8_t bytes[16]);
 #include "hostfp.h"
 
+/* The facts behind whvemu_get_last_diagnostics, written only on the
+ * failure path; valid while last_failure is not api.c's no_failure. */
+struct emu_diag {
+    uint8_t reason;   /* WHVEMU_DIAG_REASON */
+    uint8_t mode;     /* enum cpu_mode = WHVEMU_CPU_MODE */
+    uint8_t callback; /* WHVEMU_DIAG_CALLBACK */
+    uint8_t vector;
+    bool has_error_code;
+    uint8_t nbytes;
+    uint32_t error_code;
+    HRESULT cb_hr;
+    uint64_t cr2;
+    const char *mnem;
+    uint8_t bytes[16];
+};
+
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
 struct emu_handle {
     WHV_EMULATOR_CALLBACKS cb;
     void *slot;       /* its registry slot (handle.c) */
     const char *last_failure;
+    struct emu_diag diag;
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
@@ -221,7 +238,9 @@ struct emu {
     /* output */
     struct fault fault;
     uint32_t status; /* WHV_EMULATOR_STATUS bits for a failed callback */
+    HRESULT cb_hr;   /* what that callback returned (set where status is set) */
     const char *why; /* reason for RC_UNSUPPORTED / RC_INTERNAL */
+    uint8_t diag;    /* WHVEMU_DIAG_REASON of a refusal (api.c) */
 };
 
 typedef enum rc (*handler_fn)(struct emu *e, const struct insn *in);

@@ -17,6 +17,7 @@ static enum rc io_port(struct emu *e, unsigned size, bool out, uint32_t *data)
     a.Data = out ? (uint32_t)(*data & size_mask(size)) : 0;
     HRESULT hr = e->h->cb.WHvEmulatorIoPortCallback(e->ctx, &a);
     if (hr != S_OK) {
+        e->cb_hr = hr;
         e->status = 1u << 2; /* IoPortCallbackFailed */
         e->why = "the I/O port callback failed";
         return RC_CALLBACK_FAILED;

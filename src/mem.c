@@ -227,6 +227,7 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
                        (gpa == MEM_GPA_UNWRITTEN && result_has_gpa(result))))
         hr = E_FAIL;
     if (hr != S_OK) {
+        e->cb_hr = hr;
         e->status = 1u << 4; /* TranslateGvaPageCallbackFailed */
         e->why = "the translate callback failed";
         return RC_CALLBACK_FAILED;
@@ -278,6 +279,7 @@ static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write
     memcpy(a.Data, &v, 8);
     HRESULT hr = e->h->cb.WHvEmulatorMemoryCallback(e->ctx, &a);
     if (hr != S_OK) {
+        e->cb_hr = hr;
         e->status = 1u << 3; /* MemoryCallbackFailed */
         e->why = "the memory callback failed";
         return RC_CALLBACK_FAILED;

@@ -112,6 +112,7 @@ static enum rc fetch(struct emu *e, uint64_t missing)
     e->regs.fetched = true;
     HRESULT hr = e->h->cb.WHvEmulatorGetVirtualProcessorRegisters(e->ctx, names, n, vals);
     if (hr != S_OK) {
+        e->cb_hr = hr;
         e->status = 1u << 6; /* GetVirtualProcessorRegistersCallbackFailed */
         e->why = "the get-registers callback failed";
         return RC_CALLBACK_FAILED;
@@ -162,6 +163,7 @@ enum rc vcpu_xfetch(struct emu *e, uint8_t want)
         memset(buf, 0, size); /* what the callback leaves unwritten reads as zero */
         HRESULT hr = e->h->xstate(e->ctx, num, 0, buf, size);
         if (hr != S_OK) {
+            e->cb_hr = hr;
             e->status = 1u << 6; /* GetVirtualProcessorRegistersCallbackFailed */
             e->why = "the xstate callback failed to read a component";
             return RC_CALLBACK_FAILED;
@@ -181,6 +183,7 @@ enum rc vcpu_commit(struct emu *e)
         uint8_t *buf = xcomp(e, bit, &num, &size);
         HRESULT hr = e->h->xstate ? e->h->xstate(e->ctx, num, 1, buf, size) : E_FAIL;
         if (hr != S_OK) {
+            e->cb_hr = hr;
             e->status = 1u << 7; /* SetVirtualProcessorRegistersCallbackFailed */
             e->why = "the xstate callback failed to write a component";
             return RC_CALLBACK_FAILED;
@@ -200,6 +203,7 @@ enum rc vcpu_commit(struct emu *e)
         return RC_OK;
     HRESULT hr = e->h->cb.WHvEmulatorSetVirtualProcessorRegisters(e->ctx, names, n, vals);
     if (hr != S_OK) {
+        e->cb_hr = hr;
         e->status = 1u << 7; /* SetVirtualProcessorRegistersCallbackFailed */
         e->why = "the set-registers callback failed";
         return RC_CALLBACK_FAILED;

@@ -1,38 +1,37 @@
-#define _DEFAULT_SOURCE /* strcasecmp */
 /*
- * whvemu - look inside the emulator.
+ * whvemu - look inside the emulator (docs/man/whvemu.1).
  *
  *   whvemu decode [--mode 64|32|16] HEX...       the matched table row, the
  *                                                handler, the registers needed
- *   whvemu run [--mode 64] [--cpl N] HEX [REG=VALUE...] [--mem GVA=HEX]...
+ *   whvemu run [--cpl N] HEX [REG=VALUE...] [--mem GVA=HEX]... [--no-bytes]
  *                                                emulate once against an
  *                                                in-memory VM and print every
  *                                                callback and the result
  *   whvemu coverage                              the coverage table (Markdown)
  *
- * HEX is instruction bytes, e.g. "48 8b 03" or 488b03.
+ * HEX is instruction bytes, e.g. "48 8b 03" or 488b03. Subcommands are rows
+ * of `commands` below (tool.h).
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "emu.h"
 #include "fake_vmm.h"
 #include "replay.h"
+#include "tool.h"
 #include "whvemu.h"
 
 static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                           "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 static const char *const seg_names[6] = {"es", "cs", "ss", "ds", "fs", "gs"};
 
+static void print_usage(FILE *out);
+
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: whvemu decode [--mode 64|32|16] HEX...\n"
-            "       whvemu run [--cpl N] HEX [REG=VALUE...] [--mem GVA=HEX]... [--no-bytes]\n"
-            "       whvemu coverage\n");
+    print_usage(stderr);
     return 2;
 }
 
@@ -216,17 +215,100 @@ static int cmd_decode(int argc, char **argv)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    WHV_REGISTER_NAME reg;
-} reg_table[] = {
-    {"rax", WHvX64RegisterRax}, {"rcx", WHvX64RegisterRcx}, {"rdx", WHvX64RegisterRdx},
-    {"rbx", WHvX64RegisterRbx}, {"rsp", WHvX64RegisterRsp}, {"rbp", WHvX64RegisterRbp},
-    {"rsi", WHvX64RegisterRsi}, {"rdi", WHvX64RegisterRdi}, {"r8", WHvX64RegisterR8},
-    {"r9", WHvX64RegisterR9},   {"r10", WHvX64RegisterR10}, {"r11", WHvX64RegisterR11},
-    {"r12", WHvX64RegisterR12}, {"r13", WHvX64RegisterR13}, {"r14", WHvX64RegisterR14},
-    {"r15", WHvX64RegisterR15}, {"rip", WHvX64RegisterRip}, {"rflags", WHvX64RegisterRflags},
-};
+/* The fake VMM's call log with registers, flags and result codes by name. */
+static void dump_log(const fake_vmm *vm, FILE *out)
+{
+    for (size_t i = 0; i < fvmm_call_count(vm); i++) {
+        const fvmm_call *c = fvmm_call_at(vm, i);
+        fprintf(out, "  #%zu %-9s hr=0x%08x%s", i, fvmm_cb_kind_name(c->kind), (unsigned)c->hr,
+                c->injected ? " (injected)" : "");
+        switch (c->kind) {
+        case FVMM_CB_MEMORY:
+            fprintf(out, " gpa=0x%llx %s size=%u data=", (unsigned long long)c->u.mem.gpa,
+                    c->u.mem.direction ? "write" : "read", c->u.mem.size);
+            for (unsigned k = 0; k < c->u.mem.size && k < 8; k++)
+                fprintf(out, "%02x", c->u.mem.data[k]);
+            break;
+        case FVMM_CB_TRANSLATE: {
+            const char *res = tool_translate_result_name((UINT32)c->u.translate.result);
+            fprintf(out, " gva=0x%llx flags=", (unsigned long long)c->u.translate.gva);
+            tool_print_translate_flags(out, c->u.translate.flags);
+            if (res)
+                fprintf(out, " result=%s", res);
+            else
+                fprintf(out, " result=%u", (unsigned)c->u.translate.result);
+            fprintf(out, " gpa=0x%llx", (unsigned long long)c->u.translate.gpa);
+            break;
+        }
+        case FVMM_CB_IO:
+            fprintf(out, " port=0x%x size=%u %s data=0x%x", c->u.io.port, c->u.io.size,
+                    c->u.io.direction ? "out" : "in", c->u.io.data);
+            break;
+        case FVMM_CB_GET_REGS:
+        case FVMM_CB_SET_REGS: {
+            const WHV_REGISTER_NAME *names = fvmm_call_reg_names(vm, c);
+            const WHV_REGISTER_VALUE *vals = fvmm_call_reg_values(vm, c);
+            fprintf(out, " n=%u:", c->u.regs.count);
+            for (UINT32 k = 0; k < c->u.regs.count; k++) {
+                UINT32 nm = (UINT32)names[k];
+                fputc(' ', out);
+                tool_print_reg(out, nm);
+                if (c->kind != FVMM_CB_SET_REGS)
+                    continue;
+                if (nm >= WHvX64RegisterXmm0 && nm <= WHvX64RegisterXmmControlStatus)
+                    fprintf(out, "=%llx:%016llx", /* 128-bit: high:low */
+                            (unsigned long long)vals[k].Reg128.High64,
+                            (unsigned long long)vals[k].Reg128.Low64);
+                else
+                    fprintf(out, "=%llx", (unsigned long long)vals[k].Reg64);
+            }
+            break;
+        }
+        case FVMM_CB_XSTATE:
+            fprintf(out, " component=%u %s size=%u", c->u.xstate.component,
+                    c->u.xstate.write ? "write" : "read", c->u.xstate.size);
+            break;
+        default:
+            break;
+        }
+        fputc('\n', out);
+    }
+}
+
+static void print_diagnostics(WHV_EMULATOR_HANDLE emu)
+{
+    WHVEMU_DIAGNOSTICS d;
+    d.Size = sizeof(d);
+    if (whvemu_get_last_diagnostics(emu, &d) != S_OK || d.Reason == WHVEMU_DIAG_NONE)
+        return;
+    printf("diagnostics: %s, mode %s", tool_diag_reason_name(d.Reason),
+           tool_cpu_mode_name(d.CpuMode));
+    if (d.Mnemonic[0])
+        printf(", %s", d.Mnemonic);
+    printf(", bytes");
+    for (unsigned i = 0; i < d.InstructionByteCount; i++)
+        printf(" %02x", d.InstructionBytes[i]);
+    if (d.Reason == WHVEMU_DIAG_CALLBACK_FAILED)
+        printf(", %s returned 0x%08x", tool_diag_callback_name(d.Callback),
+               (unsigned)d.CallbackResult);
+    if (d.Reason == WHVEMU_DIAG_FAULT_INJECTED || d.Reason == WHVEMU_DIAG_INVALID_ENCODING) {
+        printf(", vector %u", d.FaultVector);
+        if (d.FaultHasErrorCode)
+            printf(" error code 0x%x", (unsigned)d.FaultErrorCode);
+        if (d.FaultVector == 14)
+            printf(" cr2 0x%llx", (unsigned long long)d.FaultCr2);
+    }
+    if (d.Message[0])
+        printf(": %s", d.Message);
+    printf("\n");
+}
+
+/* A usage error in `run`: the VM is freed first. */
+static int run_usage(fake_vmm *vm)
+{
+    fvmm_destroy(vm);
+    return usage();
+}
 
 static int cmd_run(int argc, char **argv)
 {
@@ -250,23 +332,22 @@ static int cmd_run(int argc, char **argv)
             uint64_t gva = strtoull(spec, NULL, 0);
             int len = parse_hex(e2 + 1, data, (int)sizeof(data), 0);
             if (len < 0)
-                return usage();
+                return run_usage(vm);
             fvmm_gva_write(vm, gva, data, (size_t)len);
         } else if (eq) {
             *eq = 0;
-            unsigned k;
-            for (k = 0; k < sizeof(reg_table) / sizeof(reg_table[0]); k++)
-                if (!strcasecmp(argv[i], reg_table[k].name))
-                    break;
-            if (k == sizeof(reg_table) / sizeof(reg_table[0]))
-                return usage();
-            fvmm_set_reg64(vm, reg_table[k].reg, strtoull(eq + 1, NULL, 0));
+            WHV_REGISTER_NAME reg;
+            if (tool_reg_lookup(argv[i], &reg)) {
+                fprintf(stderr, "whvemu: unknown register %s\n", argv[i]);
+                return run_usage(vm);
+            }
+            fvmm_set_reg64(vm, reg, strtoull(eq + 1, NULL, 0));
         } else if ((n = parse_hex(argv[i], bytes, 16, n)) < 0) {
-            return usage();
+            return run_usage(vm);
         }
     }
     if (n == 0)
-        return usage();
+        return run_usage(vm);
     uint64_t rip = fvmm_reg64(vm, WHvX64RegisterRip);
     fvmm_gva_write(vm, rip, bytes, (size_t)n);
 
@@ -299,9 +380,11 @@ static int cmd_run(int argc, char **argv)
     WHV_EMULATOR_STATUS st;
     HRESULT hr = WHvEmulatorTryMmioEmulation(emu, vm, &vp, &mc, &st);
     printf("callbacks:\n");
-    fvmm_dump_log(vm, stdout);
-    printf("result: hr=0x%08x status=0x%03x %s\n", (unsigned)hr, st.AsUINT32,
-           st.EmulationSuccessful ? "EmulationSuccessful" : whvemu_last_failure(emu));
+    dump_log(vm, stdout);
+    printf("result: hr=0x%08x status=0x%03x ", (unsigned)hr, st.AsUINT32);
+    tool_print_status(stdout, st.AsUINT32);
+    printf("\n");
+    print_diagnostics(emu);
     const char *why = fvmm_check_round_trip(vm, &vp, &mc, &st);
     printf("round trip: %s\n", why ? why : "ok");
     WHvEmulatorDestroyEmulator(emu);
@@ -324,8 +407,11 @@ static const char *flag_list(unsigned f)
     return n ? buf : "-";
 }
 
-static int cmd_coverage(void)
+static int cmd_coverage(int argc, char **argv)
 {
+    (void)argv;
+    if (argc != 0)
+        return usage();
     static const char *const maps[] = {"", "0F ", "0F 38 ", "0F 3A "};
     static const char *const pfx[] = {"", "66 ", "F3 ", "F2 "};
     unsigned count;
@@ -425,21 +511,69 @@ static int cmd_coverage(void)
     return 0;
 }
 
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+/* whvemu replay: tools/replay.c parses its arguments from argv[1] on. */
+static int cmd_replay(int argc, char **argv)
+{
+    return replay_main(argc + 1, argv - 1);
+}
+
+/* The subcommands: one row each. */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *args;
+    const char *help;
+} commands[] = {
+    {"decode", cmd_decode, "[--mode 64|32|16] HEX...",
+     "decode instruction bytes: the table row, handler, operands and registers needed"},
+    {"run", cmd_run, "[--cpl N] HEX [REG=VALUE...] [--mem GVA=HEX]... [--no-bytes]",
+     "emulate once against an in-memory 64-bit VM; print every callback and the result"},
+    {"coverage", cmd_coverage, "", "print the coverage table (Markdown)"},
+    {"replay", cmd_replay, "[-q] FILE",
+     "run a recording (whvemu_set_trace) again and check that the emulator does the same"},
+    {"--help", cmd_help, "", "print this help"},
+    {"--version", cmd_version, "", "print the library version"},
+};
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  whvemu %s%s%s\n      %s\n", commands[i].name, commands[i].args[0] ? " " : "",
+                commands[i].args, commands[i].help);
+    fprintf(out, "HEX is instruction bytes, e.g. \"48 8b 03\" or 488b03. REG is a register\n"
+                 "name as in WHV_REGISTER_NAME without its prefix (Rax, Rbx, Rflags, Cr4, ...).\n"
+                 "See whvemu(1).\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    print_usage(stdout);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("whvemu %s\n", whvemu_version());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
         return usage();
-    if (!strcmp(argv[1], "decode"))
-        return cmd_decode(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "run"))
-        return cmd_run(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "coverage"))
-        return cmd_coverage();
-    if (!strcmp(argv[1], "replay"))
-        return replay_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--version")) {
-        printf("whvemu %s\n", whvemu_version());
-        return 0;
-    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+        return cmd_help(0, NULL);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "whvemu: unknown command %s\n", argv[1]);
     return usage();
 }
