@@ -208,6 +208,9 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
 {
     e->h = eh;
     e->dc = &eh->dc;
+    e->ram = &eh->ram;
+    e->ram_hint = 0;
+    e->atom.state = ATOM_OFF;
     e->in = NULL;
     e->fp = eh->fp;
     e->ctx = ctx;

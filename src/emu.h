@@ -188,6 +188,18 @@ struct emu_handle {
     struct trace_state *trace; /* the recorder (trace.c), NULL when off */
 };
 
+/* A LOCKed (or implicitly locked) read-modify-write whose operand is in
+ * writable guest RAM runs as a host compare-exchange: the operand's read
+ * records the host address and the value, the write is the compare-exchange,
+ * and a value changed meanwhile runs the instruction again (exec.c). */
+enum { ATOM_OFF, ATOM_ARMED, ATOM_READ, ATOM_DONE, ATOM_CONFLICT };
+struct atom {
+    uint8_t state;
+    uint8_t size;
+    uint8_t *host;
+    uint64_t old[2];
+};
+
 struct page_slot {
     uint64_t gva_page;
     uint64_t gpa_page;
@@ -217,6 +229,9 @@ struct emu {
 
     /* working */
     struct dcache *dc; /* the handle's decode cache */
+    const struct ram_map *ram; /* the handle's guest RAM (whvemu_set_guest_ram) */
+    uint32_t ram_hint; /* the range the last RAM lookup found */
+    struct atom atom;  /* a locked read-modify-write on guest RAM (exec_atomic) */
     const struct insn *in; /* the decoded instruction */
     struct vcpu regs;
     uint8_t bytes[16];

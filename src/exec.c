@@ -345,10 +345,64 @@ static enum rc exec_simd_state(struct emu *e, const struct insn *in)
     return vcpu_xfetch(e, xneeds);
 }
 
+/* Whether a page walk on guest RAM may be needed: not for the commonest
+ * exit, one ModRM operand of up to 8 bytes on the page the exit names
+ * (were it elsewhere, the translate callback serves it). */
+static bool may_walk(const struct emu *e, const struct insn *in)
+{
+    if (!e->ram->n)
+        return false;
+    bool mem = (in->row->traits & (T_DEF64 | T_SEG)) != 0;
+    for (unsigned i = 0; i < in->nops; i++)
+        mem |= in->op[i].type == OPND_MEM;
+    if (!mem)
+        return false;
+    if (!e->exit_gva_valid || !in->mem_access || in->mem_form != MEM_MODRM)
+        return true;
+    if (in->row->traits & (T_DEF64 | T_SEG | T_X87 | T_REP | T_REPCC))
+        return true;
+    for (unsigned i = 0; i < in->nops; i++)
+        if (in->op[i].type == OPND_MEM && (in->op[i].size > 8 || in->op[i].reg != 0))
+            return true;
+    return false;
+}
+
+/* Compare-exchange rounds before a contended locked instruction gives up
+ * for this call: RIP stays, nothing was written, the guest runs it again. */
+#define ATOM_ROUNDS 10000
+
+/* A LOCKed or implicitly locked read-modify-write (struct atom): the handler
+ * runs as it always does, its operand read and write become a host
+ * compare-exchange on writable guest RAM, and when another vCPU changed the
+ * operand in between the registers are put back and the handler runs again
+ * on the new value. On device memory, or where the operand cannot be done
+ * atomically, the arming falls off and the handler runs once, the plain way. */
+static enum rc exec_atomic(struct emu *e, const struct insn *in)
+{
+    WHV_REGISTER_VALUE saved[VR_RFLAGS + 1];
+    uint64_t valid = e->regs.valid, dirty = e->regs.dirty;
+    memcpy(saved, e->regs.v, sizeof(saved));
+    for (unsigned round = 0; round < ATOM_ROUNDS; round++) {
+        e->atom.state = ATOM_ARMED;
+        enum rc rc = in->row->fn(e, in);
+        if (e->atom.state != ATOM_CONFLICT) {
+            e->atom.state = ATOM_OFF;
+            return rc;
+        }
+        memcpy(e->regs.v, saved, sizeof(saved));
+        e->regs.valid = valid;
+        e->regs.dirty = dirty;
+    }
+    e->atom.state = ATOM_OFF;
+    return RC_RETRY;
+}
+
 enum rc exec_insn(struct emu *e)
 {
     const struct insn *in = e->in;
     uint64_t want = in->needs | e->want;
+    if (may_walk(e, in))
+        want |= VR_BIT(VR_CR0) | VR_BIT(VR_CR3) | VR_BIT(VR_CR4) | VR_BIT(VR_EFER);
     /* Whether 48-bit or 57-bit addresses are canonical depends on CR4.LA57;
      * when a get call is made anyway, CR4 rides along at no extra cost. */
     if (e->mode == MODE_LONG64 && (want & ~e->regs.valid))
@@ -358,7 +412,11 @@ enum rc exec_insn(struct emu *e)
         return fault_ud(e); /* no VEX or EVEX form exists there (SDM Vol. 2 2.3.1) */
     if (in->row->traits & (T_SSE | T_MMX))
         TRY(exec_simd_state(e, in));
-    TRY(in->row->fn(e, in));
+    if (e->ram->n && (in->lock || (in->row->traits & T_XCHG)) &&
+        (in->op[0].type == OPND_MEM || in->op[1].type == OPND_MEM))
+        TRY(exec_atomic(e, in));
+    else
+        TRY(in->row->fn(e, in));
     if (in->row->traits & T_MMX) {
         /* Every MMX instruction but EMMS sets the x87 TOP to 0 and makes
          * all tags valid (SDM Vol. 1 9.5.1); the abridged tag byte has a

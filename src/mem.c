@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "walk.h"
 
 #define MEM_RESULT_UNWRITTEN 0x7FFFFFFFu
 #define MEM_GPA_UNWRITTEN (~(uint64_t)0)
@@ -185,6 +186,57 @@ static uint8_t covered(uint8_t access)
     return (access & ACC_W) ? (uint8_t)(access | ACC_R) : access;
 }
 
+/* The registers a page walk needs besides RFLAGS and the CPL. */
+#define WALK_REGS (VR_BIT(VR_CR0) | VR_BIT(VR_CR3) | VR_BIT(VR_CR4) | VR_BIT(VR_EFER))
+
+/* Below this guest-physical address a translation that is not RAM is taken
+ * as device memory; above it the address bits may be reserved ones
+ * (MAXPHYADDR is at least 36 on every x86-64 processor), so such a leaf is
+ * left to the translate callback, which knows the guest's MAXPHYADDR. */
+#define WALK_SURE_GPA (1ull << 36)
+
+/* The page walk of the direct guest RAM extension (walk.c): RC_OK with the
+ * GPA of `page`, RC_FAULT for a #PF the walk found, RC_UNSUPPORTED when it
+ * cannot be done here (no registers for it, a table outside RAM, ...): then
+ * the translate callback decides. An exit without instruction bytes walks
+ * its fetch before anything is decoded, so the walk's registers come then,
+ * with the general registers, in a get call that does not close the batch. */
+static enum rc mem_walk(struct emu *e, uint64_t page, uint64_t lin, uint8_t intent,
+                        uint64_t *gpa_page)
+{
+    if ((e->regs.valid & WALK_REGS) != WALK_REGS) {
+        if (!(intent & ACC_X) || e->regs.fetched)
+            return RC_UNSUPPORTED;
+        TRY(vcpu_prefetch(e, WALK_REGS));
+    }
+    struct walk_regs wr;
+    wr.cr0 = e->regs.v[VR_CR0].Reg64;
+    wr.cr3 = e->regs.v[VR_CR3].Reg64;
+    wr.cr4 = e->regs.v[VR_CR4].Reg64;
+    wr.efer = e->regs.v[VR_EFER].Reg64;
+    wr.cpl = e->cpl;
+    wr.ac = (vcpu_rflags(e) & FL_AC) != 0;
+    wr.maxphyaddr = 52;
+    if (!(wr.cr0 & CR0_PG)) {
+        *gpa_page = page & (e->mode == MODE_LONG64 ? ~(uint64_t)0 : 0xFFFFF000u);
+        return RC_OK;
+    }
+    enum walk_access acc = (intent & ACC_W) ? WALK_WRITE : (intent & ACC_X) ? WALK_EXEC : WALK_READ;
+    struct walk_result res;
+    switch (walk_translate(e->ram, &wr, page, acc, (intent & ACC_SYS) != 0, &res)) {
+    case WALK_OK:
+        if (res.gpa >= WALK_SURE_GPA &&
+            !ram_host_hint(e->ram, &e->ram_hint, res.gpa & EMU_PAGE_MASK, 1, WHVEMU_RAM_READ))
+            return RC_UNSUPPORTED;
+        *gpa_page = res.gpa & EMU_PAGE_MASK;
+        return RC_OK;
+    case WALK_FAULT:
+        return fault_pf(e, lin, res.error_code);
+    default:
+        return RC_UNSUPPORTED;
+    }
+}
+
 /* GPA of the page holding linear page `page`, validated for `intent`; a
  * fault reports `lin` (the first byte of the access in this page) as CR2.
  * A page is translated again only to add a validation it lacks, which
@@ -215,6 +267,25 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
         if (e->npages >= EMU_PAGE_SLOTS)
             return RC_RETRY;
         slot = &e->pages[e->npages];
+    }
+
+    /* With guest RAM registered, the page tables are walked here when the
+     * registers of the walk are at hand; what cannot be walked goes to the
+     * translate callback. */
+    uint64_t walked;
+    if (e->ram->n) {
+        enum rc rc = mem_walk(e, page, lin, intent, &walked);
+        if (rc == RC_OK) {
+            if (slot == &e->pages[e->npages])
+                e->npages++;
+            slot->gva_page = page;
+            slot->gpa_page = walked;
+            slot->access = intent;
+            *gpa_page = walked;
+            return RC_OK;
+        }
+        if (rc != RC_UNSUPPORTED)
+            return rc;
     }
 
     /* Outputs the callback leaves unwritten keep these markers and make the
@@ -269,8 +340,55 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
 /* One memory callback: n (1..8) bytes at gpa; `val` holds the bytes to
  * write (little-endian) or receives the bytes read. The data field is
  * always fully initialised. */
+/* The two halves of a locked read-modify-write on guest RAM (struct atom):
+ * RC_OK when done here, RC_UNSUPPORTED when the access is not one that can
+ * be done atomically (not writable RAM, misaligned): then it goes the plain
+ * way, as it does on device memory. */
+static enum rc atom_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
+{
+    struct atom *a = &e->atom;
+    uint8_t *host = ram_host_hint(e->ram, &e->ram_hint, gpa, n, WHVEMU_RAM_WRITE);
+    if (!write && a->state == ATOM_ARMED) {
+        if (!host || ((uintptr_t)host & (n - 1)) || (n & (n - 1))) {
+            a->state = ATOM_OFF;
+            return RC_UNSUPPORTED;
+        }
+        a->host = host;
+        a->size = (uint8_t)n;
+        a->old[0] = *val = ram_load(host, n);
+        a->state = ATOM_READ;
+        return RC_OK;
+    }
+    if (write && a->state == ATOM_READ && host == a->host && n == a->size) {
+        if (!ram_cas(host, n, a->old[0], *val)) {
+            a->state = ATOM_CONFLICT;
+            return RC_RETRY;
+        }
+        a->state = ATOM_DONE;
+        return RC_OK;
+    }
+    a->state = ATOM_OFF;
+    return RC_UNSUPPORTED;
+}
+
 static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
 {
+    if (e->ram->n) {
+        if (e->atom.state == ATOM_ARMED || e->atom.state == ATOM_READ) {
+            enum rc rc = atom_piece(e, gpa, n, write, val);
+            if (rc != RC_UNSUPPORTED)
+                return rc;
+        }
+        uint8_t *host = ram_host_hint(e->ram, &e->ram_hint, gpa, n,
+                                      write ? WHVEMU_RAM_WRITE : WHVEMU_RAM_READ);
+        if (host) {
+            if (write)
+                ram_store(host, *val, n);
+            else
+                *val = ram_load(host, n);
+            return RC_OK;
+        }
+    }
     WHV_EMULATOR_MEMORY_ACCESS_INFO a;
     a.GpaAddress = gpa;
     a.Direction = write ? 1 : 0;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "whvemu.h"
 
@@ -77,6 +78,68 @@ static inline bool ram_cas64(void *p, uint64_t *expected, uint64_t desired)
 {
     return __atomic_compare_exchange_n((uint64_t *)p, expected, desired, false, __ATOMIC_SEQ_CST,
                                        __ATOMIC_ACQUIRE);
+}
+
+/* A plain data access of n (1..8) bytes to guest RAM: naturally aligned
+ * accesses are single host accesses, as they are single accesses on the
+ * processor (SDM Vol. 3 9.1.1) for the other vCPUs; others go byte-wise in
+ * a host copy. Values are little-endian (x86 hosts). */
+static inline uint64_t ram_load(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    if (((uintptr_t)p & (n - 1)) == 0) {
+        switch (n) {
+        case 1: return __atomic_load_n(p, __ATOMIC_RELAXED);
+        case 2: return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+        case 4: return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+        case 8: return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+        default: break;
+        }
+    }
+    memcpy(&v, p, n);
+    return v;
+}
+
+static inline void ram_store(uint8_t *p, uint64_t v, unsigned n)
+{
+    if (((uintptr_t)p & (n - 1)) == 0) {
+        switch (n) {
+        case 1: __atomic_store_n(p, (uint8_t)v, __ATOMIC_RELAXED); return;
+        case 2: __atomic_store_n((uint16_t *)p, (uint16_t)v, __ATOMIC_RELAXED); return;
+        case 4: __atomic_store_n((uint32_t *)p, (uint32_t)v, __ATOMIC_RELAXED); return;
+        case 8: __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); return;
+        default: break;
+        }
+    }
+    memcpy(p, &v, n);
+}
+
+/* One compare-exchange of n (1, 2, 4 or 8) naturally aligned bytes: true
+ * when *p held `old` and now holds `desired`. */
+static inline bool ram_cas(uint8_t *p, unsigned n, uint64_t old, uint64_t desired)
+{
+    switch (n) {
+    case 1: {
+        uint8_t o = (uint8_t)old;
+        return __atomic_compare_exchange_n(p, &o, (uint8_t)desired, false, __ATOMIC_SEQ_CST,
+                                           __ATOMIC_SEQ_CST);
+    }
+    case 2: {
+        uint16_t o = (uint16_t)old;
+        return __atomic_compare_exchange_n((uint16_t *)p, &o, (uint16_t)desired, false,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+    case 4: {
+        uint32_t o = (uint32_t)old;
+        return __atomic_compare_exchange_n((uint32_t *)p, &o, (uint32_t)desired, false,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+    default: {
+        uint64_t o = old;
+        return __atomic_compare_exchange_n((uint64_t *)p, &o, desired, false, __ATOMIC_SEQ_CST,
+                                           __ATOMIC_SEQ_CST);
+    }
+    }
 }
 
 #endif /* WHVEMU_RAM_H */

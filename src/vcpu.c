@@ -79,6 +79,25 @@ static inline unsigned lowest_bit(uint64_t m)
 
 static enum rc fetch(struct emu *e, uint64_t missing);
 
+enum rc vcpu_prefetch(struct emu *e, uint64_t want)
+{
+    /* Every general register (and the data segments outside 64-bit mode)
+     * rides along: the instruction is not decoded yet, and what it needs
+     * is then most likely here already. */
+    want |= 0xFFFF;
+    if (e->mode != MODE_LONG64)
+        want |= VR_SEG_BIT(SEG_ES) | VR_SEG_BIT(SEG_SS) | VR_SEG_BIT(SEG_DS) |
+                VR_SEG_BIT(SEG_FS) | VR_SEG_BIT(SEG_GS);
+    else
+        want |= VR_SEG_BIT(SEG_FS) | VR_SEG_BIT(SEG_GS);
+    uint64_t missing = want & ~e->regs.valid;
+    if (!missing)
+        return RC_OK;
+    TRY(fetch(e, missing));
+    e->regs.fetched = false; /* the instruction's own batch may follow */
+    return RC_OK;
+}
+
 enum rc vcpu_fetch(struct emu *e, uint64_t want)
 {
     uint64_t missing = want & ~e->regs.valid;

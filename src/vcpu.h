@@ -64,6 +64,10 @@ struct emu;
 
 /* Fetch, in one get-registers call, every slot of `want` not yet valid. */
 enum rc vcpu_fetch(struct emu *e, uint64_t want);
+/* Before decoding (an exit without instruction bytes walking its fetch with
+ * direct guest RAM): `want` and every general register in one get call,
+ * which leaves the instruction's own batch open for what is still missing. */
+enum rc vcpu_prefetch(struct emu *e, uint64_t want);
 /* Read the XC_* components of `want` not yet valid through the xstate
  * callback, one call per component (RC_UNSUPPORTED without a callback). */
 enum rc vcpu_xfetch(struct emu *e, uint8_t want);
