@@ -151,8 +151,10 @@ static enum rc far_jmp_call(struct emu *e, const struct insn *in, bool call)
     /* Real and virtual-8086 mode check the offset against the CS limit
      * the instruction runs with, which the load does not change. */
     TRY(far_check_rip(e, real ? vcpu_seg(e, SEG_CS) : &cs, size, &rip));
-    if (!real)
+    if (!real) {
         TRY(seg_desc_touch(e, &d, daddr));
+        seg_from_desc(d, cs.Selector, &cs);
+    }
     if (call) {
         uint64_t ret = (e->vp->Rip + in->len) & size_mask(size);
         TRY(mem_write_val(e, SEG_SS, far_slot(e, sp, size, 0, false), size, ACC_W,
@@ -319,6 +321,7 @@ enum rc far_ret(struct emu *e, const struct insn *in)
         TRY(far_new_stack(e, &r, far_sp_add(e, sp, 2 * size + imm), size, rpl));
     TRY(far_check_rip(e, &r.cs, size, &r.rip));
     TRY(seg_desc_touch(e, &d, daddr));
+    seg_from_desc(d, sel, &r.cs);
     if (r.load_ss) {
         /* The imm16 releases parameters on the new stack too. */
         uint64_t m = (far_lma(e) && r.cs.Long) ? ~(uint64_t)0 : 0xFFFFFFFFu;
@@ -414,6 +417,7 @@ enum rc far_iret(struct emu *e, const struct insn *in)
         TRY(far_new_stack(e, &r, far_sp_add(e, sp, 3 * size), size, rpl));
     TRY(far_check_rip(e, &r.cs, size, &r.rip));
     TRY(seg_desc_touch(e, &d, daddr));
+    seg_from_desc(d, sel, &r.cs);
     uint64_t m = iret_mask(e, size);
     uint64_t fl = (old & ~m) | (v[2] & m) | 2;
     if (!r.load_ss)
