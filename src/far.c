@@ -57,6 +57,23 @@ static enum rc far_check_rip(struct emu *e, const WHV_X64_SEGMENT_REGISTER *cs, 
     return RC_OK;
 }
 
+/* Two checks whose faults processors order differently (an AMD processor
+ * checks the new RIP before the return's stack segment and before the
+ * room for a far CALL's frame; the SDM gives the other order): with both
+ * failing the instruction is refused; else the one that fails counts.
+ * `first` is the result of the first check, its fault saved in *f. */
+static enum rc far_either(struct emu *e, enum rc first, const struct fault *f, enum rc second)
+{
+    if (first == RC_FAULT && second == RC_FAULT)
+        return emu_unsupported(e, "a far transfer whose new RIP and stack both fault (processors "
+                                  "differ in which fault they raise)");
+    if (first == RC_FAULT) {
+        e->fault = *f;
+        return RC_FAULT;
+    }
+    return second;
+}
+
 /* Stack slot i (of `size` bytes) above (up) or below rSP, wrapped to the
  * stack's width. */
 static uint64_t far_slot(const struct emu *e, uint64_t sp, unsigned size, unsigned i, bool up)
@@ -145,12 +162,21 @@ static enum rc far_jmp_call(struct emu *e, const struct insn *in, bool call)
         seg_from_desc(d, (uint16_t)((sel & ~3u) | e->cpl), &cs);
     }
     uint64_t sp = vcpu_gpr(e, GPR_RSP);
-    if (call) /* room for the return address first: #SS(0) */
-        for (unsigned i = 0; i < 2; i++)
-            TRY(mem_check(e, SEG_SS, far_slot(e, sp, size, i, false), size, ACC_W));
+    /* An AMD processor pushes a CALL's frame into a 64-bit/compatibility
+     * mode switch with the new mode's stack width. */
+    if (call && far_lma(e) && cs.Long != vcpu_seg(e, SEG_CS)->Long)
+        return emu_unsupported(e, "a far CALL between 64-bit and compatibility mode (the stack "
+                                  "width of the pushes differs among processors)");
+    enum rc stk = RC_OK;
+    struct fault f = {0};
+    for (unsigned i = 0; call && i < 2 && stk == RC_OK; i++) /* room for the frame */
+        stk = mem_check(e, SEG_SS, far_slot(e, sp, size, i, false), size, ACC_W);
+    if (stk != RC_OK && stk != RC_FAULT)
+        return stk;
+    f = e->fault;
     /* Real and virtual-8086 mode check the offset against the CS limit
      * the instruction runs with, which the load does not change. */
-    TRY(far_check_rip(e, real ? vcpu_seg(e, SEG_CS) : &cs, size, &rip));
+    TRY(far_either(e, stk, &f, far_check_rip(e, real ? vcpu_seg(e, SEG_CS) : &cs, size, &rip)));
     if (!real) {
         TRY(seg_desc_touch(e, &d, daddr));
         seg_from_desc(d, cs.Selector, &cs);
@@ -204,25 +230,23 @@ static enum rc far_code_return(struct emu *e, uint16_t sel, uint64_t *d, uint64_
  * and DPL = rpl, #SS(sel) when not present. A null SS in 64-bit code is
  * refused (processors differ in what it leaves). */
 static enum rc far_stack_return(struct emu *e, uint16_t sel, unsigned rpl, bool to64,
-                                WHV_X64_SEGMENT_REGISTER *ss)
+                                uint64_t *desc, uint64_t *addr)
 {
     uint16_t ec = sel & 0xFFFC;
-    uint64_t d, addr;
     if (ec == 0) {
         if (e->mode == MODE_LONG64 && to64 && rpl != 3)
             return emu_unsupported(e, "a return that loads a null SS in 64-bit mode (the "
                                       "attributes it leaves differ among processors)");
         return fault_gp(e, 0);
     }
-    TRY(seg_desc_read(e, sel, &d, &addr));
+    TRY(seg_desc_read(e, sel, desc, addr));
+    uint64_t d = *desc;
     unsigned type = seg_desc_type(d);
     if ((sel & 3u) != rpl || !seg_desc_s(d) || (type & 8) || !(type & 2) ||
         seg_desc_dpl(d) != rpl)
         return fault_gp(e, ec);
     if (!seg_desc_p(d))
         return fault_ss(e, ec);
-    TRY(seg_desc_touch(e, &d, addr));
-    seg_from_desc(d, sel, ss);
     return RC_OK;
 }
 
@@ -262,7 +286,7 @@ static enum rc far_null_segs(struct emu *e, unsigned cpl, WHV_X64_SEGMENT_REGIST
 struct far_ret {
     WHV_X64_SEGMENT_REGISTER cs, ss, data[4];
     bool load_ss, clear[4];
-    uint64_t rip, rsp;
+    uint64_t rip, rsp, ss_desc, ss_addr;
 };
 
 static void far_ret_commit(struct emu *e, const struct far_ret *r)
@@ -279,6 +303,19 @@ static void far_ret_commit(struct emu *e, const struct far_ret *r)
     e->branch_rip = r->rip;
 }
 
+/* The accessed bits of the new CS (and SS), once every check passed. */
+static enum rc far_touch(struct emu *e, struct far_ret *r, uint64_t *d, uint64_t daddr,
+                         uint16_t sel)
+{
+    TRY(seg_desc_touch(e, d, daddr));
+    seg_from_desc(*d, sel, &r->cs);
+    if (r->load_ss) {
+        TRY(seg_desc_touch(e, &r->ss_desc, r->ss_addr));
+        seg_from_desc(r->ss_desc, r->ss.Selector, &r->ss);
+    }
+    return RC_OK;
+}
+
 /* The new stack of a return that pops SS:rSP from SS:at. */
 static enum rc far_new_stack(struct emu *e, struct far_ret *r, uint64_t at, unsigned size,
                              unsigned rpl)
@@ -286,8 +323,13 @@ static enum rc far_new_stack(struct emu *e, struct far_ret *r, uint64_t at, unsi
     uint64_t v[2];
     bool to64 = far_lma(e) && r->cs.Long;
     TRY(far_pop(e, at, size, 2, v));
-    TRY(far_stack_return(e, (uint16_t)v[1], rpl, to64, &r->ss));
+    enum rc ss = far_stack_return(e, (uint16_t)v[1], rpl, to64, &r->ss_desc, &r->ss_addr);
+    if (ss != RC_OK && ss != RC_FAULT)
+        return ss;
+    struct fault f = e->fault;
+    TRY(far_either(e, ss, &f, far_check_rip(e, &r->cs, size, &r->rip)));
     r->load_ss = true;
+    seg_from_desc(r->ss_desc, (uint16_t)v[1], &r->ss);
     if (size == 2 || (!to64 && !r->ss.Default))
         return emu_unsupported(e, "a return to a 16-bit stack, or with a 16-bit operand size, "
                                   "that loads SS:eSP (which bits of ESP it loads differs)");
@@ -320,8 +362,7 @@ enum rc far_ret(struct emu *e, const struct insn *in)
     if (rpl > e->cpl)
         TRY(far_new_stack(e, &r, far_sp_add(e, sp, 2 * size + imm), size, rpl));
     TRY(far_check_rip(e, &r.cs, size, &r.rip));
-    TRY(seg_desc_touch(e, &d, daddr));
-    seg_from_desc(d, sel, &r.cs);
+    TRY(far_touch(e, &r, &d, daddr, sel));
     if (r.load_ss) {
         /* The imm16 releases parameters on the new stack too. */
         uint64_t m = (far_lma(e) && r.cs.Long) ? ~(uint64_t)0 : 0xFFFFFFFFu;
@@ -416,8 +457,7 @@ enum rc far_iret(struct emu *e, const struct insn *in)
     if (e->mode == MODE_LONG64 || rpl > e->cpl)
         TRY(far_new_stack(e, &r, far_sp_add(e, sp, 3 * size), size, rpl));
     TRY(far_check_rip(e, &r.cs, size, &r.rip));
-    TRY(seg_desc_touch(e, &d, daddr));
-    seg_from_desc(d, sel, &r.cs);
+    TRY(far_touch(e, &r, &d, daddr, sel));
     uint64_t m = iret_mask(e, size);
     uint64_t fl = (old & ~m) | (v[2] & m) | 2;
     if (!r.load_ss)
