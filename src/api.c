@@ -236,6 +236,7 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
     e->why = NULL;
     e->io = false;
     e->branch = false;
+    e->rf_loaded = false;
     e->shadow = false;
     e->len_override = 0;
     e->io_port = 0;
@@ -308,9 +309,11 @@ static void emu_complete(struct emu *e)
     vcpu_seed(e, VR_RIP, rip);
     e->regs.dirty |= VR_BIT(VR_RIP);
     uint64_t rf = vcpu_rflags(e);
-    if (rf & FL_RF)
+    if ((rf & FL_RF) && !e->rf_loaded)
         vcpu_set_rflags(e, rf & ~(uint64_t)FL_RF);
-    if (rf & FL_TF)
+    /* The trap follows an instruction that began with TF set (IRET may
+     * change it). */
+    if (e->vp->Rflags & FL_TF)
         queue_single_step(e);
     if (e->shadow) {
         /* A load of SS: interrupts and debug traps wait one instruction

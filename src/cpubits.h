@@ -12,6 +12,7 @@
 #define CR0_NE (1ull << 5)
 #define CR0_WP (1ull << 16)
 #define CR0_PG (1ull << 31)
+#define CR4_VME (1ull << 0)
 #define CR4_PSE (1ull << 4)
 #define CR4_PAE (1ull << 5)
 #define CR4_OSFXSR (1ull << 9)

@@ -284,9 +284,11 @@ static const struct op_row *find_opcode(uint8_t map, uint8_t op)
 }
 
 /* Among the rows of one opcode pick the one that matches the mandatory
- * prefix and ModRM.reg. An exact prefix row wins over a prefix-agnostic one. */
+ * prefix and ModRM.reg. An exact prefix row wins over a prefix-agnostic one;
+ * of two rows with one key, the one for the other mode (T_NO64 in 64-bit
+ * mode, T_ONLY64 outside it) loses. */
 static const struct op_row *select_row(const struct op_row *first, uint8_t mand, bool has66,
-                                       uint8_t reg, bool vw)
+                                       uint8_t reg, bool vw, bool long64)
 {
     const struct op_row *best = NULL;
     int best_score = -1;
@@ -316,6 +318,7 @@ static const struct op_row *select_row(const struct op_row *first, uint8_t mand,
         }
         if (rreg != REG_ANY)
             score++;
+        score = 2 * score - ((r->traits & (long64 ? T_NO64 : T_ONLY64)) != 0);
         if (score > best_score) {
             best = r;
             best_score = score;
@@ -416,7 +419,7 @@ enum {
     KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K, KC_S, KC_SO,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A,
-       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_10, SZ_COUNT };
+       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_10, SZ_2V, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
@@ -447,6 +450,7 @@ static const struct kind_info {
     [K_Wdup] = {KC_W, SZ_DUP, 0},
     [K_Sw] = {KC_S, SZ_2, 0},        [K_Mp] = {KC_M, SZ_P, 0},       [K_So] = {KC_SO, SZ_2, 0},
     [K_Mw] = {KC_M, SZ_2, 0},        [K_Mt] = {KC_M, SZ_10, 0},      [K_Mfx] = {KC_M, SZ_0, 0},
+    [K_Gw] = {KC_G, SZ_2, 0},        [K_Ma] = {KC_M, SZ_2V, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -517,6 +521,7 @@ static uint8_t kind_size(const struct insn *in, uint8_t sz)
     case SZ_DUP: return in->vl ? 32 : 8;
     case SZ_P: return (uint8_t)(in->opsize + 2);
     case SZ_10: return 10;
+    case SZ_2V: return (uint8_t)(2 * in->opsize);
     default: return 0;
     }
 }
@@ -840,7 +845,8 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
 
     uint8_t mand = d.pfx_last;
     const struct op_row *r = select_row(first, mand, in->opsize66,
-                                        in->has_modrm ? (in->modrm >> 3) & 7 : 0, in->vw);
+                                        in->has_modrm ? (in->modrm >> 3) & 7 : 0, in->vw,
+                                        m->long64);
     if (!r)
         return DEC_UNSUPPORTED;
     in->row = r;
@@ -921,7 +927,7 @@ const char *dec_kind_name(uint8_t k)
         [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
         [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
         [K_Wdup] = "Wdup", [K_Sw] = "Sw", [K_Mp] = "Mp", [K_So] = "Sreg",
-        [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512",
+        [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512", [K_Gw] = "Gw", [K_Ma] = "Ma",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

@@ -90,6 +90,8 @@ enum opk {
      * (double extended real, packed BCD), the 512-byte FXSAVE area (its
      * size does not fit opnd.size, which holds 0; X87_FXSAVE_SIZE). */
     K_Mw, K_Mt, K_Mfx,
+    K_Gw,                         /* ModRM reg, always a word (ARPL) */
+    K_Ma,                         /* ModRM memory only: two operand-size bounds (BOUND) */
     K_COUNT
 };
 
@@ -98,7 +100,8 @@ enum opk {
 #define T_REP 0x0002u      /* F3 means REP (MOVS STOS LODS INS OUTS) */
 #define T_REPCC 0x0004u    /* F3/F2 mean REPE/REPNE (CMPS SCAS) */
 #define T_NO64 0x0008u     /* #UD in 64-bit mode */
-#define T_ONLY64 0x0010u   /* this meaning exists only in 64-bit mode */
+#define T_ONLY64 0x0010u   /* this meaning exists only in 64-bit mode; a T_NO64 row and a
+                              T_ONLY64 row may share a key (63: ARPL, MOVSXD), the mode picks */
 #define T_DEF64 0x0020u    /* operand size defaults to 64 in 64-bit mode */
 #define T_NOWRITE 0x0040u  /* destination is read, never written (CMP TEST BT) */
 #define T_MOV 0x0080u      /* destination is written, never read */

@@ -248,6 +248,7 @@ struct emu {
     uint8_t vlmax;     /* bytes a VEX/EVEX register write defines (16, 32 or 64, by XCR0) */
     bool shadow;       /* the instruction blocks interrupts after it (MOV SS, POP SS) */
     bool branch;       /* the instruction transfers control to branch_rip */
+    bool rf_loaded;    /* the instruction loaded RFLAGS.RF (IRET): it is not cleared */
     uint64_t branch_rip;
 
     /* output */
