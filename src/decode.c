@@ -693,8 +693,8 @@ static enum dec_status dec_operands(struct dec *d)
         need |= VR_BIT(VR_CR0) | VR_BIT(VR_CR4);
         if (in->vex)
             need |= VR_BIT(VR_XCR0);
-        if (r->traits & T_MMX)
-            need |= VR_BIT(VR_FPCS);
+        if (r->traits & T_MMX) /* TOP != 0 renames all eight (exec.c) */
+            need |= VR_BIT(VR_FPCS) | ((uint64_t)0xFF << VR_MM0);
         if (r->traits & T_MXCSR)
             need |= VR_BIT(VR_MXCSR);
     }

@@ -1,8 +1,9 @@
 /*
  * test_x87_host.c - differential test of the x87 memory forms (FLD, FST,
  * FSTP, FILD, FIST, FISTP, FISTTP, FBLD, FBSTP, FLDCW, FNSTCW, FNSTSW,
- * FLDENV, FNSTENV, FRSTOR, FNSAVE in both operand sizes) and FXSAVE/FXRSTOR
- * against the host CPU (x86-64 Linux only).
+ * FLDENV, FNSTENV, FRSTOR, FNSAVE in both operand sizes), FXSAVE/FXRSTOR,
+ * and MMX memory forms under any TOP, against the host CPU (x86-64 Linux
+ * only).
  *
  * Each case builds an FXSAVE image: random control word (every rounding and
  * precision control, exception masks mostly set), TOP, C1, tags, exception
@@ -61,7 +62,8 @@ struct form {
     uint8_t op, reg, rexw;
     unsigned size; /* memory operand bytes */
     char kind;     /* 'f' float, 'i' integer, 'w' control word, 's' fxsave, 'r' fxrstor,
-                      'l' FLDENV/FRSTOR image, 'S' FNSTENV/FNSAVE, 'b' packed BCD */
+                      'l' FLDENV/FRSTOR image, 'S' FNSTENV/FNSAVE, 'b' packed BCD,
+                      'm' MMX load, 'M' MMX store (0F op) */
     int fsw_defined; /* C0-C3 are defined (FXRSTOR) */
 };
 
@@ -87,6 +89,11 @@ static const struct form g_forms[] = {
     {"frstor", 0xDD, 4, 0, 108, 'l', 1},    {"frstor o16", 0xDD, 4, 2, 94, 'l', 1},
     {"fnsave", 0xDD, 6, 0, 108, 'S', 1},    {"fnsave o16", 0xDD, 6, 2, 94, 'S', 1},
     {"frstor rex.w", 0xDD, 4, 1, 108, 'l', 1},
+    /* MMX with any TOP: MMn is the physical register Rn, and TOP becomes 0 */
+    {"movq mm3, m64", 0x6F, 3, 0, 8, 'm', 1}, {"movq m64, mm6", 0x7F, 6, 0, 8, 'M', 1},
+    {"movd mm0, m32", 0x6E, 0, 0, 4, 'm', 1}, {"movd m32, mm7", 0x7E, 7, 0, 4, 'M', 1},
+    {"movq mm5, m64 (REX.W 0F 6E)", 0x6E, 5, 1, 8, 'm', 1},
+    {"movntq m64, mm2", 0xE7, 2, 0, 8, 'M', 1},
 };
 
 static fake_vmm *g_vm;
@@ -282,13 +289,10 @@ static unsigned insn_bytes(const struct form *f, uint8_t *b)
     unsigned n = 0;
     if (f->rexw == 2)
         b[n++] = 0x66;
-    else if (f->rexw && f->op != 0xAE)
+    else if (f->rexw)
         b[n++] = 0x48;
-    if (f->op == 0xAE) {
-        if (f->rexw)
-            b[n++] = 0x48;
+    if (f->op == 0xAE || f->kind == 'm' || f->kind == 'M')
         b[n++] = 0x0F;
-    }
     b[n++] = f->op;
     b[n++] = (uint8_t)(f->reg << 3 | 6);
     return n;
@@ -302,7 +306,7 @@ static int run_native(const struct form *f, const uint8_t *img_in, uint8_t *mem,
 {
     static const uint8_t pre[] = {0x48, 0x0F, 0xAE, 0x0F};                  /* fxrstor64 [rdi] */
     static const uint8_t post[] = {0x48, 0x0F, 0xAE, 0x02, 0x48, 0x0F, 0xAE, 0x09, 0xC3};
-    uint8_t ib[4];
+    uint8_t ib[5];
     unsigned n = insn_bytes(f, ib), at = 0;
     mprotect(g_code, PAGE, PROT_READ | PROT_WRITE);
     emit(g_code, pre, sizeof(pre), &at);
@@ -392,7 +396,7 @@ static int cmp_state(const struct form *f, const uint8_t *a, const uint8_t *b, c
 static void run_case(const struct form *f)
 {
     uint8_t img[512] __attribute__((aligned(16))), nat_out[512] __attribute__((aligned(16)));
-    uint8_t emu_out[512], before[2 * PAGE], nat_mem[2 * PAGE], ib[4];
+    uint8_t emu_out[512], before[2 * PAGE], nat_mem[2 * PAGE], ib[5];
     make_image(img, 1);
     /* the operand: aligned mostly, sometimes crossing into the second page */
     unsigned off = f->size == 512 ? (chance(1, 10) ? (unsigned)rndn(PAGE - 512) : 16 * (unsigned)rndn((2 * PAGE - 512) / 16))
@@ -432,7 +436,7 @@ static void run_case(const struct form *f)
     d.gva = gva;
     d.gva_valid = 1;
     d.gpa_unmapped = 1;
-    d.access = (f->kind == 's' || f->kind == 'S' || (f->kind == 'f' && f->reg != 0 && !(f->op == 0xDB && f->reg == 5)) ||
+    d.access = (f->kind == 's' || f->kind == 'S' || f->kind == 'M' || (f->kind == 'f' && f->reg != 0 && !(f->op == 0xDB && f->reg == 5)) ||
                 (f->kind == 'w' && f->reg != 5))
                    ? WHvMemoryAccessWrite
                    : WHvMemoryAccessRead;
