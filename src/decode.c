@@ -451,6 +451,7 @@ static const struct kind_info {
     [K_Sw] = {KC_S, SZ_2, 0},        [K_Mp] = {KC_M, SZ_P, 0},       [K_So] = {KC_SO, SZ_2, 0},
     [K_Mw] = {KC_M, SZ_2, 0},        [K_Mt] = {KC_M, SZ_10, 0},      [K_Mfx] = {KC_M, SZ_0, 0},
     [K_Gw] = {KC_G, SZ_2, 0},        [K_Ma] = {KC_M, SZ_2V, 0},
+    [K_Menv] = {KC_M, SZ_0, 0},      [K_Msav] = {KC_M, SZ_0, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -697,8 +698,8 @@ static enum dec_status dec_operands(struct dec *d)
         need |= VR_BIT(VR_CR0) | VR_BIT(VR_CR4);
         if (in->vex)
             need |= VR_BIT(VR_XCR0);
-        if (r->traits & T_MMX)
-            need |= VR_BIT(VR_FPCS);
+        if (r->traits & T_MMX) /* TOP != 0 renames all eight (exec.c) */
+            need |= VR_BIT(VR_FPCS) | ((uint64_t)0xFF << VR_MM0);
         if (r->traits & T_MXCSR)
             need |= VR_BIT(VR_MXCSR);
     }
@@ -927,7 +928,7 @@ const char *dec_kind_name(uint8_t k)
         [K_By] = "By", [K_XLAT] = "ds:[rbx+al]", [K_M64B] = "M64", [K_Ga] = "Ga", [K_KR] = "KR", [K_Iw] = "Iw",
         [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
         [K_Wdup] = "Wdup", [K_Sw] = "Sw", [K_Mp] = "Mp", [K_So] = "Sreg",
-        [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512", [K_Gw] = "Gw", [K_Ma] = "Ma",
+        [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512", [K_Gw] = "Gw", [K_Ma] = "Ma", [K_Menv] = "M14/28", [K_Msav] = "M94/108",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

@@ -88,8 +88,10 @@ enum opk {
                                      size then a 16-bit selector (m16:16, m16:32, m16:64) */
     /* x87 memory operands: m16 (control/status words, word integers), m80
      * (double extended real, packed BCD), the 512-byte FXSAVE area (its
-     * size does not fit opnd.size, which holds 0; X87_FXSAVE_SIZE). */
-    K_Mw, K_Mt, K_Mfx,
+     * size does not fit opnd.size, which holds 0; X87_FXSAVE_SIZE), the
+     * x87 environment (14 or 28 bytes by operand size) and the FNSAVE area
+     * (94 or 108): opnd.size 0, the handler sizes them. */
+    K_Mw, K_Mt, K_Mfx, K_Menv, K_Msav,
     K_Gw,                         /* ModRM reg, always a word (ARPL) */
     K_Ma,                         /* ModRM memory only: two operand-size bounds (BOUND) */
     K_COUNT

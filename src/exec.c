@@ -345,6 +345,24 @@ static enum rc exec_simd_state(struct emu *e, const struct insn *in)
     return vcpu_xfetch(e, xneeds);
 }
 
+/* MMn is the physical x87 register Rn, while FpMmx0-7 hold ST(0)-ST(7),
+ * ST(i) being R((TOP + i) mod 8). An MMX instruction sets TOP to 0, after
+ * which ST(i) is R(i): so with TOP != 0 the register set is renamed first
+ * (every FpMmx slot, all fetched for MMX rows), and the handler then reads
+ * and writes MMn as FpMmxN. A fault discards the renaming with the other
+ * results. */
+static void exec_mmx_rename(struct emu *e)
+{
+    unsigned top = (e->regs.v[VR_FPCS].FpControlStatus.FpStatus >> 11) & 7;
+    if (top == 0)
+        return;
+    WHV_REGISTER_VALUE st[8];
+    for (unsigned i = 0; i < 8; i++)
+        st[i] = e->regs.v[VR_MM0 + i];
+    for (unsigned n = 0; n < 8; n++)
+        vcpu_set(e, VR_MM0 + n, &st[(n - top) & 7]);
+}
+
 /* Whether a page walk on guest RAM may be needed: not for the commonest
  * exit, one ModRM operand of up to 8 bytes on the page the exit names
  * (were it elsewhere, the translate callback serves it). */
@@ -412,6 +430,8 @@ enum rc exec_insn(struct emu *e)
         return fault_ud(e); /* no VEX or EVEX form exists there (SDM Vol. 2 2.3.1) */
     if (in->row->traits & (T_SSE | T_MMX))
         TRY(exec_simd_state(e, in));
+    if (in->row->traits & T_MMX)
+        exec_mmx_rename(e);
     if (e->ram->n && (in->lock || (in->row->traits & T_XCHG)) &&
         (in->op[0].type == OPND_MEM || in->op[1].type == OPND_MEM))
         TRY(exec_atomic(e, in));

@@ -111,6 +111,8 @@ enum rc fx_rstor(struct emu *e, const struct insn *in)
     if (mxcsr & ~(mask ? mask : MXCSR_MASK_DEFAULT))
         return fault_gp(e, 0);
     c.Reg128.Low64 = le_load(img, 8);
+    c.FpControlStatus.FpControl =
+        (UINT16)((c.FpControlStatus.FpControl & X87_FCW_BITS) | X87_FCW_ONES);
     c.FpControlStatus.Reserved = 0;
     c.FpControlStatus.LastFpOp &= 0x7FF;
     if (in->rex & 8) {

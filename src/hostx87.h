@@ -29,6 +29,8 @@ enum hostx87_op {
     HX_ISTT16, /* 80-bit -> m16int truncated (FISTTP, SSE3) */
     HX_ISTT32,
     HX_ISTT64,
+    HX_BLD,    /* m80bcd -> 80-bit (FBLD) */
+    HX_BST,    /* 80-bit -> m80bcd by the rounding control (FBSTP) */
 };
 
 #if HOSTX87
@@ -61,6 +63,8 @@ static inline uint16_t hostx87_run(enum hostx87_op op, uint16_t fcw, const uint8
     case HX_ISTT16: HOSTX87_BLOCK("fldt %[in]\n\tfisttps %[out]"); break;
     case HX_ISTT32: HOSTX87_BLOCK("fldt %[in]\n\tfisttpl %[out]"); break;
     case HX_ISTT64: HOSTX87_BLOCK("fldt %[in]\n\tfisttpll %[out]"); break;
+    case HX_BLD: HOSTX87_BLOCK("fbld %[in]\n\tfstpt %[out]"); break;
+    case HX_BST: HOSTX87_BLOCK("fldt %[in]\n\tfbstp %[out]"); break;
     }
     return sw;
 }

@@ -62,7 +62,7 @@ static bool x87_valid(const struct x87 *s, unsigned i)
 
 /* ES (and B, its copy) follow the unmasked exception flags (SDM Vol. 1
  * 8.1.3.1): the host sets them when FLDCW unmasks a pending flag. */
-static void x87_summary(struct x87 *s)
+void x87_summary(struct x87 *s)
 {
     if (s->fsw & ~s->fcw & X87_EXC)
         s->fsw |= X87_ES | X87_B;
@@ -200,6 +200,29 @@ enum rc x87_fld(struct emu *e, const struct insn *in)
     return RC_OK;
 }
 
+/* FBLD (DF /4): 18 packed BCD digits and a sign, converted exactly by the
+ * host FPU (a non-decimal digit's result is the processor's own). */
+enum rc x87_fbld(struct emu *e, const struct insn *in)
+{
+    struct x87 s;
+    uint8_t seg, m[10], v[10] = {0};
+    uint64_t off;
+    TRY(x87_enter(e, true));
+    TRY(op_addr(e, in, 0, &seg, &off));
+    TRY(mem_read(e, seg, off, 10, ACC_R, m));
+    x87_get(e, &s);
+    if (!x87_valid(&s, 7)) {
+        uint16_t raised = hostx87_run(HX_BLD, s.fcw | X87_EXC, m, v) & X87_EXC;
+        if (raised & ~s.fcw)
+            return emu_unsupported(e, "FBLD raised an unmasked exception");
+        s.fsw |= raised;
+    }
+    x87_load(&s, v);
+    TRY(x87_pointers(e, in));
+    x87_put(e, &s);
+    return RC_OK;
+}
+
 enum rc x87_fild(struct emu *e, const struct insn *in)
 {
     struct x87 s;
@@ -228,12 +251,16 @@ enum rc x87_fild(struct emu *e, const struct insn *in)
     return RC_OK;
 }
 
+static const uint8_t bcd_indefinite[10] = {0, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF};
+
 /* The masked response to an empty ST(0) for a store of `n` bytes: the QNaN
  * indefinite, or the integer indefinite (SDM Vol. 1 8.2.3, 4.8.3.7). */
 static void store_indefinite(uint8_t *out, unsigned n, bool integer)
 {
     memset(out, 0, 10);
-    if (integer) {
+    if (integer && n == 10) {
+        memcpy(out, bcd_indefinite, 10);
+    } else if (integer) {
         out[n - 1] = 0x80;
     } else if (n == 4) {
         le_store(out, 0xFFC00000u, 4);
@@ -244,8 +271,9 @@ static void store_indefinite(uint8_t *out, unsigned n, bool integer)
     }
 }
 
-/* FST/FSTP (D9 /2 /3, DD /2 /3, DB /7) and FIST/FISTP/FISTTP (DF, DB, DD
- * /1 /2 /3, DF /7). */
+/* FST/FSTP (D9 /2 /3, DD /2 /3, DB /7), FIST/FISTP/FISTTP (DF, DB, DD
+ * /1 /2 /3, DF /7) and FBSTP (DF /6: rounded by RC to 18 BCD digits; out
+ * of range is #IA, whose masked response stores the BCD indefinite). */
 static enum rc x87_store(struct emu *e, const struct insn *in, bool integer, bool trunc, bool pop)
 {
     struct x87 s;
@@ -265,7 +293,9 @@ static enum rc x87_store(struct emu *e, const struct insn *in, bool integer, boo
         memcpy(out, s.st[0], 10);
     } else {
         enum hostx87_op op;
-        if (integer)
+        if (integer && n == 10)
+            op = HX_BST;
+        else if (integer)
             op = (enum hostx87_op)((trunc ? HX_ISTT16 : HX_IST16) + (n == 2 ? 0 : n == 4 ? 1 : 2));
         else
             op = n == 4 ? HX_ST32 : HX_ST64;
@@ -313,7 +343,7 @@ enum rc x87_fldcw(struct emu *e, const struct insn *in)
     TRY(x87_enter(e, true));
     TRY(op_read(e, in, 0, &v));
     x87_get(e, &s);
-    s.fcw = (uint16_t)v;
+    s.fcw = (uint16_t)((v & X87_FCW_BITS) | X87_FCW_ONES);
     x87_summary(&s);
     x87_put(e, &s);
     return RC_OK;

@@ -19,6 +19,9 @@
 #define X87_C1 0x0200u
 #define X87_TOP 0x3800u
 #define X87_B 0x8000u
+/* FCW as loaded: reserved bits 7 and 13-15 read 0, bit 6 reads 1. */
+#define X87_FCW_BITS 0x1F3Fu
+#define X87_FCW_ONES 0x0040u
 
 /* The FXSAVE area: its size and alignment. */
 #define X87_FXSAVE_SIZE 512u
@@ -33,6 +36,7 @@ struct x87 {
 void x87_get(const struct emu *e, struct x87 *s);
 void x87_put(struct emu *e, const struct x87 *s);
 enum rc x87_enter(struct emu *e, bool waiting);
+void x87_summary(struct x87 *s);
 bool x87_tiny(const uint8_t *v, unsigned n);
 
 #endif /* WHVEMU_X87_H */

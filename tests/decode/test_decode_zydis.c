@@ -502,6 +502,10 @@ static void compare_mem(const struct mode_info *mi, const struct insn *in, unsig
     unsigned osize = p->size * 8u;
     if (in->row->k[i] == K_Mfx)
         osize = 512 * 8u; /* the FXSAVE area does not fit opnd.size */
+    else if (in->row->k[i] == K_Menv) /* the x87 environment and FNSAVE area, sized */
+        osize = (in->opsize == 2 ? 14u : 28u) * 8u; /* by their handlers */
+    else if (in->row->k[i] == K_Msav)
+        osize = (in->opsize == 2 ? 94u : 108u) * 8u;
     if (zsize != osize && !line)
         why_add(w, "op%u: memory size ours %u zydis %u", i, p->size * 8u, z->size);
     if (is_str_src(k) || is_str_dst(k)) {

@@ -1,7 +1,9 @@
 /*
  * test_x87_host.c - differential test of the x87 memory forms (FLD, FST,
- * FSTP, FILD, FIST, FISTP, FISTTP, FLDCW, FNSTCW, FNSTSW) and FXSAVE/FXRSTOR
- * against the host CPU (x86-64 Linux only).
+ * FSTP, FILD, FIST, FISTP, FISTTP, FBLD, FBSTP, FLDCW, FNSTCW, FNSTSW,
+ * FLDENV, FNSTENV, FRSTOR, FNSAVE in both operand sizes), FXSAVE/FXRSTOR,
+ * and MMX memory forms under any TOP, against the host CPU (x86-64 Linux
+ * only).
  *
  * Each case builds an FXSAVE image: random control word (every rounding and
  * precision control, exception masks mostly set), TOP, C1, tags, exception
@@ -9,7 +11,9 @@
  * #MF), ST(0)-ST(7) from a grid of edge values (zeros, denormals,
  * pseudo-denormals, unnormals, infinities, QNaN/SNaN, pseudo-NaNs, values
  * around the integer and float ranges) and random XMM/MXCSR. The memory
- * operand holds edge values of its format (or, for FXRSTOR, an image).
+ * operand holds edge values of its format (packed BCD with non-decimal
+ * digits sometimes; for FXRSTOR, FLDENV and FRSTOR, an image with reserved
+ * control-word bits, any status and tag words and random pointers).
  *
  *   native:   machine code in a page made PROT_READ|PROT_EXEC:
  *             FXRSTOR64 [rdi]; the instruction on [rsi]; FXSAVE64 [rdx];
@@ -28,7 +32,9 @@
  * is set afterwards: this host family (AMD) saves them only then, and
  * Intel processors may update FOP and FDP only on unmasked exceptions; the
  * emulator updates them as every x87 non-control instruction did
- * originally (docs/api-notes.md). Cases the emulator refuses are counted by
+ * originally (docs/api-notes.md). FNSTENV/FNSAVE's stored pointers are
+ * compared when the image set ES (only then does this host's FXRSTOR load
+ * them). Cases the emulator refuses are counted by
  * reason (only the documented refusals are accepted).
  *
  * Environment: WHVEMU_X87_SEED=<n> reproduces one run; WHVEMU_X87_CASES=<n>
@@ -55,7 +61,9 @@ struct form {
     const char *name;
     uint8_t op, reg, rexw;
     unsigned size; /* memory operand bytes */
-    char kind;     /* 'f' float, 'i' integer, 'w' control word, 's' fxsave, 'r' fxrstor */
+    char kind;     /* 'f' float, 'i' integer, 'w' control word, 's' fxsave, 'r' fxrstor,
+                      'l' FLDENV/FRSTOR image, 'S' FNSTENV/FNSAVE, 'b' packed BCD,
+                      'm' MMX load, 'M' MMX store (0F op) */
     int fsw_defined; /* C0-C3 are defined (FXRSTOR) */
 };
 
@@ -73,6 +81,19 @@ static const struct form g_forms[] = {
     {"fild m64", 0xDF, 5, 0, 8, 'i', 0},    {"fistp m64", 0xDF, 7, 0, 8, 'f', 0},
     {"fxsave64", 0xAE, 0, 1, 512, 's', 1},  {"fxsave", 0xAE, 0, 0, 512, 's', 1},
     {"fxrstor64", 0xAE, 1, 1, 512, 'r', 1}, {"fxrstor", 0xAE, 1, 0, 512, 'r', 1},
+    {"fbld", 0xDF, 4, 0, 10, 'b', 0},       {"fbstp", 0xDF, 6, 0, 10, 'f', 0},
+    /* rexw 2: a 66 prefix (the 16-bit layouts); 1: REX.W, which they ignore */
+    {"fldenv", 0xD9, 4, 0, 28, 'l', 1},     {"fldenv o16", 0xD9, 4, 2, 14, 'l', 1},
+    {"fnstenv", 0xD9, 6, 0, 28, 'S', 1},    {"fnstenv o16", 0xD9, 6, 2, 14, 'S', 1},
+    {"fnstenv rex.w", 0xD9, 6, 1, 28, 'S', 1},
+    {"frstor", 0xDD, 4, 0, 108, 'l', 1},    {"frstor o16", 0xDD, 4, 2, 94, 'l', 1},
+    {"fnsave", 0xDD, 6, 0, 108, 'S', 1},    {"fnsave o16", 0xDD, 6, 2, 94, 'S', 1},
+    {"frstor rex.w", 0xDD, 4, 1, 108, 'l', 1},
+    /* MMX with any TOP: MMn is the physical register Rn, and TOP becomes 0 */
+    {"movq mm3, m64", 0x6F, 3, 0, 8, 'm', 1}, {"movq m64, mm6", 0x7F, 6, 0, 8, 'M', 1},
+    {"movd mm0, m32", 0x6E, 0, 0, 4, 'm', 1}, {"movd m32, mm7", 0x7E, 7, 0, 4, 'M', 1},
+    {"movq mm5, m64 (REX.W 0F 6E)", 0x6E, 5, 1, 8, 'm', 1},
+    {"movntq m64, mm2", 0xE7, 2, 0, 8, 'M', 1},
 };
 
 static fake_vmm *g_vm;
@@ -115,6 +136,10 @@ static void edge80(uint8_t *v)
         {0x8000000000000000ull, 0x403E}, /* 2^63 */
         {0xFFFFFFFFFFFFFFFFull, 0x403D}, /* 2^63 - 0.5 */
         {0x8000000000000000ull, 0xC03E}, /* -2^63 */
+        {0xDE0B6B3A76400000ull, 0x403A}, /* 10^18 (beyond packed BCD) */
+        {0xDE0B6B3A763FFFF0ull, 0xC03A}, /* -(10^18 - 1) */
+        {0xDE0B6B3A763FFFF8ull, 0x403A}, /* 10^18 - 0.5 */
+        {0xDE0B6B3A763FFFE8ull, 0x403A}, /* 10^18 - 1.5 */
     };
     uint64_t m;
     uint16_t se;
@@ -132,8 +157,36 @@ static void edge80(uint8_t *v)
     memcpy(v + 8, &se, 2);
 }
 
+/* Packed BCD: 18 digits (sometimes a non-decimal one) and a sign byte. */
+static void edge_bcd(uint8_t *m)
+{
+    static const uint8_t indef[10] = {0, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF};
+    unsigned k = (unsigned)rndn(8);
+    for (unsigned i = 0; i < 9; i++) {
+        unsigned lo = (unsigned)rndn(10), hi = (unsigned)rndn(10);
+        if (k == 1)
+            lo = hi = 9;
+        else if (k == 2)
+            lo = hi = 0;
+        else if (k == 3 && chance(1, 4))
+            lo = 10 + (unsigned)rndn(6);
+        else if (k == 4 && i > 2)
+            lo = hi = 0;
+        m[i] = (uint8_t)(hi << 4 | lo);
+    }
+    m[9] = chance(1, 2) ? 0x80 : 0;
+    if (chance(1, 8))
+        m[9] = (uint8_t)rnd();
+    if (k == 5)
+        memcpy(m, indef, 10);
+}
+
 static void edge_mem(uint8_t *m, unsigned size, char kind)
 {
+    if (kind == 'b') {
+        edge_bcd(m);
+        return;
+    }
     if (size == 10) {
         edge80(m);
         return;
@@ -167,6 +220,8 @@ static void make_image(uint8_t *img, int pending_ok)
         memcpy(img + i, &r, 8);
     }
     uint16_t fcw = (uint16_t)(0x40 | (rnd() & 0xF00) | (chance(3, 4) ? 0x3F : (rnd() & 0x3F)));
+    if (!pending_ok && chance(1, 4)) /* FXRSTOR's memory: reserved FCW bits too */
+        fcw = (uint16_t)(fcw | (rnd() & 0xF080));
     uint16_t flags = chance(4, 5) ? 0 : (uint16_t)(rnd() & 0x3F);
     uint16_t fsw = (uint16_t)((rnd() & 0x4700) | (rnd() & 0x3800) | flags);
     if (flags & ~fcw & 0x3F) {
@@ -199,6 +254,29 @@ static void make_image(uint8_t *img, int pending_ok)
     }
 }
 
+/* An FLDENV/FRSTOR image: random words (control words with reserved bits
+ * sometimes set, any status and tag word, pointers, opcode, the reserved
+ * upper halves), then ST(0)-ST(7) from the edge grid. */
+static void make_env(uint8_t *m, const struct form *f)
+{
+    unsigned w = f->rexw == 2 ? 2 : 4, env = f->rexw == 2 ? 14 : 28;
+    for (unsigned i = 0; i < f->size; i++)
+        m[i] = (uint8_t)rnd();
+    uint16_t fcw = chance(1, 4) ? (uint16_t)rnd()
+                                : (uint16_t)(0x40 | (rnd() & 0xF00) | (chance(3, 4) ? 0x3F : (rnd() & 0x3F)));
+    uint16_t ftw = chance(1, 8) ? 0xFFFF : chance(1, 8) ? 0 : (uint16_t)rnd();
+    memcpy(m, &fcw, 2);
+    memcpy(m + 2 * w, &ftw, 2);
+    if (chance(1, 2)) { /* mostly no flags set */
+        uint16_t fsw;
+        memcpy(&fsw, m + w, 2);
+        fsw &= (uint16_t)~0x3F;
+        memcpy(m + w, &fsw, 2);
+    }
+    for (unsigned i = 0; env + 10 * i < f->size; i++)
+        edge80(m + env + 10 * i);
+}
+
 static void emit(uint8_t *p, const uint8_t *b, unsigned n, unsigned *at)
 {
     memcpy(p + *at, b, n);
@@ -209,11 +287,12 @@ static void emit(uint8_t *p, const uint8_t *b, unsigned n, unsigned *at)
 static unsigned insn_bytes(const struct form *f, uint8_t *b)
 {
     unsigned n = 0;
-    if (f->op == 0xAE) {
-        if (f->rexw)
-            b[n++] = 0x48;
+    if (f->rexw == 2)
+        b[n++] = 0x66;
+    else if (f->rexw)
+        b[n++] = 0x48;
+    if (f->op == 0xAE || f->kind == 'm' || f->kind == 'M')
         b[n++] = 0x0F;
-    }
     b[n++] = f->op;
     b[n++] = (uint8_t)(f->reg << 3 | 6);
     return n;
@@ -227,7 +306,7 @@ static int run_native(const struct form *f, const uint8_t *img_in, uint8_t *mem,
 {
     static const uint8_t pre[] = {0x48, 0x0F, 0xAE, 0x0F};                  /* fxrstor64 [rdi] */
     static const uint8_t post[] = {0x48, 0x0F, 0xAE, 0x02, 0x48, 0x0F, 0xAE, 0x09, 0xC3};
-    uint8_t ib[4];
+    uint8_t ib[5];
     unsigned n = insn_bytes(f, ib), at = 0;
     mprotect(g_code, PAGE, PROT_READ | PROT_WRITE);
     emit(g_code, pre, sizeof(pre), &at);
@@ -317,7 +396,7 @@ static int cmp_state(const struct form *f, const uint8_t *a, const uint8_t *b, c
 static void run_case(const struct form *f)
 {
     uint8_t img[512] __attribute__((aligned(16))), nat_out[512] __attribute__((aligned(16)));
-    uint8_t emu_out[512], before[2 * PAGE], nat_mem[2 * PAGE], ib[4];
+    uint8_t emu_out[512], before[2 * PAGE], nat_mem[2 * PAGE], ib[5];
     make_image(img, 1);
     /* the operand: aligned mostly, sometimes crossing into the second page */
     unsigned off = f->size == 512 ? (chance(1, 10) ? (unsigned)rndn(PAGE - 512) : 16 * (unsigned)rndn((2 * PAGE - 512) / 16))
@@ -331,9 +410,11 @@ static void run_case(const struct form *f)
         if (chance(1, 16)) /* a reserved MXCSR bit: #GP(0) */
             before[off + 26] |= 1;
     } else if (f->kind == 'w' && f->reg == 5) {
-        uint16_t cw = (uint16_t)(0x40 | (rnd() & 0xF3F));
+        uint16_t cw = chance(1, 4) ? (uint16_t)rnd() : (uint16_t)(0x40 | (rnd() & 0xF3F));
         memcpy(before + off, &cw, 2);
-    } else if (f->kind != 's') {
+    } else if (f->kind == 'l') {
+        make_env(before + off, f);
+    } else if (f->kind != 's' && f->kind != 'S') {
         edge_mem(before + off, f->size, f->kind);
     }
     memcpy(g_data, before, 2 * PAGE);
@@ -355,7 +436,7 @@ static void run_case(const struct form *f)
     d.gva = gva;
     d.gva_valid = 1;
     d.gpa_unmapped = 1;
-    d.access = (f->kind == 's' || (f->kind == 'f' && f->reg != 0 && !(f->op == 0xDB && f->reg == 5)) ||
+    d.access = (f->kind == 's' || f->kind == 'S' || f->kind == 'M' || (f->kind == 'f' && f->reg != 0 && !(f->op == 0xDB && f->reg == 5)) ||
                 (f->kind == 'w' && f->reg != 5))
                    ? WHvMemoryAccessWrite
                    : WHvMemoryAccessRead;
@@ -396,6 +477,14 @@ static void run_case(const struct form *f)
         /* FXSAVE: pointers only when ES (see the header); else everything. */
         if (f->kind == 's' && !(nat_out[2] & 0x80)) {
             memcpy(emu_mem + off + 6, nat_mem + off + 6, f->rexw ? 18 : 18);
+        }
+        /* FNSTENV/FNSAVE: FIP, FCS, FOP, FDP and FDS are the image's only
+         * when FXRSTOR loaded them (on this host family, with ES set). */
+        if (f->kind == 'S' && !(img[2] & 0x80)) {
+            if (f->rexw == 2)
+                memcpy(emu_mem + off + 6, nat_mem + off + 6, 8);
+            else
+                memcpy(emu_mem + off + 12, nat_mem + off + 12, 14);
         }
         for (unsigned i = 0; i < 2 * PAGE; i++)
             if (emu_mem[i] != nat_mem[i]) {
