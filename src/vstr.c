@@ -96,6 +96,10 @@ static unsigned str_compare(const uint8_t *a, unsigned la, const uint8_t *b, uns
 static enum rc str_run_cmp(struct emu *e, const struct insn *in, bool explicit_len, bool mask)
 {
     uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS];
+    /* The VEX mask forms zero XMM0 above bit 127: that state is read first,
+     * so that without it the instruction is refused before any access. */
+    if (mask && in->vex)
+        TRY(vcpu_xfetch(e, e->vlmax == 64 ? XC_YMM_HI | XC_ZMM_HI : XC_YMM_HI));
     TRY(op_read_vec(e, in, 1, b)); /* the memory operand: its faults first */
     TRY(op_read_vec(e, in, 0, a));
     uint8_t imm = in->imm8;
@@ -121,8 +125,6 @@ static enum rc str_run_cmp(struct emu *e, const struct insn *in, bool explicit_l
             m[0] = (uint8_t)res;
             m[1] = (uint8_t)(res >> 8);
         }
-        if (in->vex) /* the VEX form zeroes XMM0 above bit 127 */
-            TRY(vcpu_xfetch(e, e->vlmax == 64 ? XC_YMM_HI | XC_ZMM_HI : XC_YMM_HI));
         vcpu_vec_write(e, 0, m, 16, in->vex ? e->vlmax : 16);
     } else {
         unsigned idx = n;
