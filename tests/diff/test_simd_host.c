@@ -3536,6 +3536,46 @@ static int hand_run(const uint8_t *insn, int len, uint64_t addr, const vstate *i
 /* Values worked out by hand from the SDM, so that the stub (register
  * order, offsets, MXCSR and flag plumbing) is right before it judges the
  * emulator. */
+/* Which conversions with a memory operand are MMX instructions on this
+ * host (the x87 TOP set to 0, every tag valid): the emulator's table makes
+ * CVTPS2PI, CVTTPS2PI, CVTPD2PI and CVTTPD2PI so (an MMX destination; also
+ * the #MF check) and CVTPI2PS/CVTPI2PD xmm, m64 pure SSE. Natively: one
+ * value pushed (TOP 7, one tag valid), the conversion, then FNSTENV. */
+#define X87_PROBE(insn, out)                                                                      \
+    do {                                                                                          \
+        uint16_t env_[14];                                                                        \
+        __asm__ volatile("fninit\n\tfld1\n\t" insn "\n\tfnstenv %0\n\tfninit\n\temms"          \
+                         : "=m"(env_)                                                             \
+                         : "m"(probe)                                                             \
+                         : "xmm0", "st", "memory");                                               \
+        out = ((env_[2] >> 11) & 7) == 0 && env_[4] != 0xFFFF && (env_[4] & 0xC000) != 0xC000;   \
+    } while (0)
+
+static void mmx_transition_checks(void)
+{
+    static _Alignas(16) uint8_t probe[16];
+    int t[6];
+    X87_PROBE("cvtpi2ps %1, %%xmm0", t[0]);
+    X87_PROBE("cvtpi2pd %1, %%xmm0", t[1]);
+    X87_PROBE("cvtps2pi %1, %%mm0", t[2]);
+    X87_PROBE("cvttps2pi %1, %%mm0", t[3]);
+    X87_PROBE("cvtpd2pi %1, %%mm0", t[4]);
+    X87_PROBE("cvttpd2pi %1, %%mm0", t[5]);
+    static const char *const names[6] = {"cvtpi2ps xmm, m64", "cvtpi2pd xmm, m64",
+                                         "cvtps2pi mm, m64",  "cvttps2pi mm, m64",
+                                         "cvtpd2pi mm, m128", "cvttpd2pi mm, m128"};
+    for (int i = 0; i < 6; i++) {
+        int want = i >= 2;
+        if (t[i] != want) {
+            printf("FAIL [%s] on this host the x87-to-MMX transition %s, the emulator's "
+                   "table says it %s\n",
+                   names[i], t[i] ? "happens" : "does not happen", want ? "does" : "does not");
+            g_total_fail++;
+        }
+    }
+}
+#undef X87_PROBE
+
 static void hand_checks(void)
 {
     vstate in;
@@ -3815,6 +3855,7 @@ int main(void)
             printf(" %s", feat_name(ft));
     printf("\n");
     hand_checks();
+    mmx_transition_checks();
     g_total_fail += g_hand_fail;
     if (mutants)
         return run_mutants();
