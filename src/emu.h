@@ -274,6 +274,11 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
 enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
 /* Whether EVEX opmask element i is enabled (always, without an opmask). */
 bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i);
+/* Memory operand idx read or written element by element: only the elements
+ * of `es` bytes whose bit is set in `on` are accessed (reads give zeros for
+ * the others). */
+enum rc op_masked_access(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
+                         bool write, uint64_t on, unsigned es);
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);

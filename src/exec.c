@@ -172,15 +172,16 @@ bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i)
     return (vcpu_kreg(e, in->mask) >> i) & 1;
 }
 
-/* A masked memory access: only the enabled elements are read or written,
- * each run of them as one access, so a disabled element neither faults nor
- * reaches the device (SDM Vol. 2 2.7.1). Reads leave disabled elements
- * zero; every page a write touches is validated before the first byte. */
-static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
-                          bool write)
+/* A masked memory access: only the enabled elements (bit i of `on` for
+ * element i of `es` bytes) are read or written, each run of them as one
+ * access, so a disabled element neither faults nor reaches the device (SDM
+ * Vol. 2 2.7.1; VMASKMOV, VPMASKMOV). Reads leave disabled elements zero;
+ * every page a write touches is validated before the first byte. */
+enum rc op_masked_access(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
+                         bool write, uint64_t on, unsigned es)
 {
     const struct opnd *o = &in->op[idx];
-    unsigned es = mask_esize(in), n = o->size / es;
+    unsigned n = o->size / es;
     uint8_t seg;
     uint64_t off, amask = addr_mask(in->addrsize);
     uint8_t intent = op_intent(in, idx, write ? ACC_W : ACC_R);
@@ -195,12 +196,13 @@ static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, ui
         memset(buf, 0, o->size);
     for (int pass = write ? 0 : 1; pass < 2; pass++) {
         for (unsigned i = 0; i < n;) {
-            if (!op_mask_on(e, in, i)) {
+            if (!((on >> i) & 1)) {
                 i++;
                 continue;
             }
+            /* A run also ends where the offset wraps at the address size. */
             unsigned j = i;
-            while (j < n && op_mask_on(e, in, j))
+            while (j < n && ((on >> j) & 1) && (j == i || ((off + j * es) & amask) != 0))
                 j++;
             uint64_t a = (off + i * es) & amask;
             unsigned len = (j - i) * es;
@@ -214,6 +216,17 @@ static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, ui
         }
     }
     return RC_OK;
+}
+
+/* The EVEX opmask as an element bitmap. */
+static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
+                          bool write)
+{
+    unsigned es = mask_esize(in), n = in->op[idx].size / es;
+    uint64_t on = 0;
+    for (unsigned i = 0; i < n; i++)
+        on |= (uint64_t)op_mask_on(e, in, i) << i;
+    return op_masked_access(e, in, idx, buf, write, on, es);
 }
 
 enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf)
@@ -318,7 +331,10 @@ static enum rc exec_simd_state(struct emu *e, const struct insn *in)
     uint64_t cr0 = e->regs.v[VR_CR0].Reg64, cr4 = e->regs.v[VR_CR4].Reg64;
     uint64_t xcr0 = in->vex ? e->regs.v[VR_XCR0].Reg64 : 0;
     if (in->row->traits & T_MMX) {
-        if (cr0 & CR0_EM)
+        /* An SSE instruction with an MMX register operand (CVTPS2PI and
+         * kin) also needs CR4.OSFXSR (SDM Vol. 2 23.4, the legacy SIMD/MMX
+         * exception classes). */
+        if ((cr0 & CR0_EM) || ((in->row->traits & T_SSE) && !(cr4 & CR4_OSFXSR)))
             return fault_ud(e);
         if (cr0 & CR0_TS)
             return fault_nm(e);

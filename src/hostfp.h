@@ -76,6 +76,16 @@ struct insn;
  * flags. `imm` selects templates[imm] for the imm8 forms (ops points to an
  * array), else 0. */
 enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op);
+/* The pieces of vfp_run for handlers that compose templates (DPPS, the MMX
+ * conversions): vfp_check refuses before any access when the host lacks
+ * `need` (HFP_*) or the guest MXCSR has bits the host rejects; vfp_exec
+ * runs one template under the guest MXCSR (s->mx is set), ORs the flags it
+ * raised into *raised and refuses an unmasked one (and, for FPO_UF in
+ * flags, any run while underflow is unmasked); vfp_set_flags ORs the
+ * raised flags into the guest MXCSR. */
+enum rc vfp_check(struct emu *e, uint32_t need);
+enum rc vfp_exec(struct emu *e, hfp_fn fn, struct hfp_io *s, uint8_t flags, uint32_t *raised);
+void vfp_set_flags(struct emu *e, uint32_t raised);
 
 #ifdef HOSTFP_HAVE_ASM
 #define HFP_OUTS_                                                                                  \

@@ -4,6 +4,8 @@
  * floating point, single <-> double, scalar to and from general-purpose
  * registers, half <-> single precision.
  */
+#include <string.h>
+
 #include "emu.h"
 
 #ifdef HOSTFP_HAVE_ASM
@@ -97,3 +99,34 @@ enum rc vcvt_vcvtps2ph(struct emu *e, const struct insn *in)
 {
     return vfp_run(e, in, &ops_vcvtps2ph[in->imm8 & 7]);
 }
+
+/* The MMX-register conversions with a memory operand, computed by the
+ * packed doubleword templates on the low two elements (the others zero,
+ * which convert exactly and raise nothing): CVTPI2PS xmm, m64 (bits
+ * 127:64 of the destination kept), CVTPI2PD xmm, m64, and CVT(T)PS2PI /
+ * CVT(T)PD2PI mm, m64/m128. */
+static enum rc mmx_cvt(struct emu *e, const struct insn *in, hfp_fn fn, unsigned keep)
+{
+    uint8_t v[EMU_MAX_ACCESS];
+    TRY(vfp_check(e, 0));
+    struct hfp_io s;
+    memset(&s, 0, sizeof s);
+    TRY(op_read_vec(e, in, 1, v));
+    memcpy(s.b, v, in->op[1].size);
+    uint32_t raised = 0;
+    TRY(vfp_exec(e, fn, &s, 0, &raised));
+    if (keep) {
+        TRY(op_read_vec(e, in, 0, v));
+        memcpy(s.r + keep, v + keep, 16 - keep);
+    }
+    TRY(op_write_vec(e, in, 0, s.r));
+    vfp_set_flags(e, raised);
+    return RC_OK;
+}
+
+enum rc vcvt_cvtpi2ps(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvtdq2ps), 8); }
+enum rc vcvt_cvtpi2pd(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvtdq2pd), 0); }
+enum rc vcvt_cvtps2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvtps2dq), 0); }
+enum rc vcvt_cvttps2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvttps2dq), 0); }
+enum rc vcvt_cvtpd2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvtpd2dq), 0); }
+enum rc vcvt_cvttpd2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvttpd2dq), 0); }

@@ -17,15 +17,49 @@
 #define HF(f) NULL
 #endif
 
-enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op)
+enum rc vfp_check(struct emu *e, uint32_t need)
 {
-    hfp_fn fn = !in->vex ? op->leg : (in->vl && op->v256) ? op->v256 : op->v128;
-    uint32_t need = HFP_ASM | (in->vex ? op->vex_feat : op->leg_feat);
-    if (!fn || (e->fp.feat & need) != need)
+    need |= HFP_ASM;
+    if ((e->fp.feat & need) != need)
         return emu_unsupported(e, "the host CPU cannot run this floating-point operation");
     uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
     if (mx & ~e->fp.mxcsr_mask)
         return emu_unsupported(e, "MXCSR bits the host does not accept");
+    return RC_OK;
+}
+
+enum rc vfp_exec(struct emu *e, hfp_fn fn, struct hfp_io *s, uint8_t flags, uint32_t *raised)
+{
+    uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
+    /* After the operand read, whose faults come first. Unmasked, underflow
+     * is signalled for a tiny result even when it is exact, which a masked
+     * run does not flag (SDM Vol. 1 11.5.2.4). */
+    if ((flags & FPO_UF) && !(mx & MXCSR_UM))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
+    s->mx = (mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
+    fn(s);
+    *raised |= s->mx & MXCSR_FLAGS;
+    if (*raised & ~(mx >> 7))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception");
+    return RC_OK;
+}
+
+void vfp_set_flags(struct emu *e, uint32_t raised)
+{
+    uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
+    if ((mx | raised) != mx) {
+        WHV_REGISTER_VALUE v = e->regs.v[VR_MXCSR];
+        v.XmmControlStatus.XmmStatusControl = mx | raised;
+        vcpu_set(e, VR_MXCSR, &v);
+    }
+}
+
+enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op)
+{
+    hfp_fn fn = !in->vex ? op->leg : (in->vl && op->v256) ? op->v256 : op->v128;
+    if (!fn)
+        return emu_unsupported(e, "the host CPU cannot run this floating-point operation");
+    TRY(vfp_check(e, in->vex ? op->vex_feat : op->leg_feat));
     struct hfp_io s;
     memset(&s, 0, sizeof s);
     unsigned last = in->nops - 1u;
@@ -48,27 +82,15 @@ enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op)
             memcpy(s.a, buf, 32);
         }
     }
-    /* After the operand read, whose faults come first. Unmasked, underflow
-     * is signalled for a tiny result even when it is exact, which a masked
-     * run does not flag (SDM Vol. 1 11.5.2.4). */
-    if ((op->flags & FPO_UF) && !(mx & MXCSR_UM))
-        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
-    s.mx = (mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
-    fn(&s);
-    uint32_t raised = s.mx & MXCSR_FLAGS;
-    if (raised & ~(mx >> 7))
-        return emu_unsupported(e, "unmasked SIMD floating-point exception");
+    uint32_t raised = 0;
+    TRY(vfp_exec(e, fn, &s, op->flags, &raised));
     if (op->flags & FPO_FLAGS)
         flags_set(e, in, (s.zf ? FL_ZF : 0u) | (s.pf ? FL_PF : 0u) | (s.cf ? FL_CF : 0u));
     else if (op->flags & FPO_GDST)
         TRY(op_write(e, in, 0, s.g));
     else
         TRY(op_write_vec(e, in, 0, s.r));
-    if ((mx | raised) != mx) {
-        WHV_REGISTER_VALUE v = e->regs.v[VR_MXCSR];
-        v.XmmControlStatus.XmmStatusControl = mx | raised;
-        vcpu_set(e, VR_MXCSR, &v);
-    }
+    vfp_set_flags(e, raised);
     return RC_OK;
 }
 
@@ -228,3 +250,65 @@ ROUNDP(roundps)
 ROUNDP(roundpd)
 ROUNDS(roundss)
 ROUNDS(roundsd)
+
+/* DPPS/DPPD: per 128-bit lane, the products of the elements imm8 bits 7:4
+ * (DPPD: 5:4) select, each rounded, then summed in the SDM's fixed order
+ * (DP_primitive: (p0 + p1) + (p2 + p3)), each sum rounded, and the sum
+ * written to the elements imm8 bits 3:0 (1:0) select, +0.0 to the others.
+ * Composed of the MULPS/MULPD and ADDSS/ADDSD templates: the elements not
+ * selected enter the multiplication as +0.0, so they raise no flag (as the
+ * CPU does), and the flags of every step are ORed. */
+static enum rc dp_lane(struct emu *e, const uint8_t *a, const uint8_t *b, uint8_t imm, bool pd,
+                       uint8_t *r, uint32_t *raised)
+{
+    unsigned el = pd ? 8 : 4, n = 16 / el;
+    struct hfp_io s;
+    memset(&s, 0, sizeof s);
+    for (unsigned i = 0; i < n; i++)
+        if ((imm >> (4 + i)) & 1) {
+            memcpy(s.a + el * i, a + el * i, el);
+            memcpy(s.b + el * i, b + el * i, el);
+        }
+    TRY(vfp_exec(e, pd ? HF(l_mulpd) : HF(l_mulps), &s, FPO_UF, raised));
+    uint8_t p[16];
+    memcpy(p, s.r, 16);
+    hfp_fn add = pd ? HF(l_addsd) : HF(l_addss);
+    uint8_t t[2][16];
+    for (unsigned k = 0; k < n / 2; k++) {
+        memset(&s, 0, sizeof s);
+        memcpy(s.a, p + 2 * k * el, el);
+        memcpy(s.b, p + (2 * k + 1) * el, el);
+        TRY(vfp_exec(e, add, &s, FPO_UF, raised));
+        memcpy(t[k], s.r, el);
+    }
+    if (!pd) {
+        memset(&s, 0, sizeof s);
+        memcpy(s.a, t[0], el);
+        memcpy(s.b, t[1], el);
+        TRY(vfp_exec(e, add, &s, FPO_UF, raised));
+        memcpy(t[0], s.r, el);
+    }
+    memset(r, 0, 16);
+    for (unsigned i = 0; i < n; i++)
+        if ((imm >> i) & 1)
+            memcpy(r + el * i, t[0], el);
+    return RC_OK;
+}
+
+static enum rc dp(struct emu *e, const struct insn *in, bool pd)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(vfp_check(e, in->vex ? HFP_AVX : HFP_SSE41));
+    unsigned ia = in->nops == 3 ? 1u : 0u;
+    TRY(op_read_vec(e, in, ia + 1, b)); /* the memory operand: its faults come first */
+    TRY(op_read_vec(e, in, ia, a));
+    uint32_t raised = 0;
+    for (unsigned lane = 0; lane < in->op[0].size; lane += 16)
+        TRY(dp_lane(e, a + lane, b + lane, in->imm8, pd, r + lane, &raised));
+    TRY(op_write_vec(e, in, 0, r));
+    vfp_set_flags(e, raised);
+    return RC_OK;
+}
+
+enum rc vfp_dpps(struct emu *e, const struct insn *in) { return dp(e, in, false); }
+enum rc vfp_dppd(struct emu *e, const struct insn *in) { return dp(e, in, true); }

@@ -265,3 +265,53 @@ static enum rc pabs(struct emu *e, const struct insn *in, unsigned el)
 enum rc vint_pabsb(struct emu *e, const struct insn *in) { return pabs(e, in, 1); }
 enum rc vint_pabsw(struct emu *e, const struct insn *in) { return pabs(e, in, 2); }
 enum rc vint_pabsd(struct emu *e, const struct insn *in) { return pabs(e, in, 4); }
+
+/* VPSLLVD/Q, VPSRLVD/Q, VPSRAVD (Vx, Hx, Wx): each element of H shifted by
+ * the count in the same element of W, taken whole as unsigned; a count of
+ * the element width or more gives zero (logical) or the sign (arithmetic). */
+enum vshift { VS_LL, VS_RL, VS_RA };
+
+static enum rc var_shift(struct emu *e, const struct insn *in, enum vshift k, unsigned el)
+{
+    uint8_t a[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 2, c));
+    TRY(op_read_vec(e, in, 1, a));
+    unsigned bits = 8 * el;
+    for (unsigned i = 0; i < in->op[0].size; i += el) {
+        uint64_t x = le_load(a + i, el), n = le_load(c + i, el), z;
+        if (k == VS_RA)
+            z = (uint64_t)(sx(x, el) >> (n < bits ? n : bits - 1));
+        else if (n >= bits)
+            z = 0;
+        else
+            z = k == VS_LL ? x << n : x >> n;
+        le_store(r + i, z, el);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vint_vpsllvd(struct emu *e, const struct insn *in) { return var_shift(e, in, VS_LL, 4); }
+enum rc vint_vpsllvq(struct emu *e, const struct insn *in) { return var_shift(e, in, VS_LL, 8); }
+enum rc vint_vpsrlvd(struct emu *e, const struct insn *in) { return var_shift(e, in, VS_RL, 4); }
+enum rc vint_vpsrlvq(struct emu *e, const struct insn *in) { return var_shift(e, in, VS_RL, 8); }
+enum rc vint_vpsravd(struct emu *e, const struct insn *in) { return var_shift(e, in, VS_RA, 4); }
+
+/* VTESTPS/VTESTPD: PTEST on the sign bits of the elements only: ZF when no
+ * element has both sign bits set, CF when no element has W's sign bit set
+ * and V's clear; OF, SF, AF, PF cleared (SDM Vol. 2 VTESTPD/VTESTPS). */
+static enum rc vtest(struct emu *e, const struct insn *in, unsigned el)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, b));
+    TRY(op_read_vec(e, in, 0, a));
+    uint8_t and_ = 0, andn = 0;
+    for (unsigned i = el - 1; i < in->op[0].size; i += el) {
+        and_ |= a[i] & b[i] & 0x80;
+        andn |= (uint8_t)(~a[i] & b[i] & 0x80);
+    }
+    flags_set(e, in, (and_ ? 0 : FL_ZF) | (andn ? 0 : FL_CF));
+    return RC_OK;
+}
+
+enum rc vint_vtestps(struct emu *e, const struct insn *in) { return vtest(e, in, 4); }
+enum rc vint_vtestpd(struct emu *e, const struct insn *in) { return vtest(e, in, 8); }

@@ -244,3 +244,84 @@ enum rc vshuf_extract128(struct emu *e, const struct insn *in)
     TRY(op_read_vec(e, in, 1, a));
     return op_write_vec(e, in, 0, a + 16 * (in->imm8 & 1));
 }
+
+/* VPERMILPS/PD with an imm8 (Vx, Wx): per 128-bit lane, element i of the
+ * result is the lane's element imm8 names (two bits per dword element,
+ * repeating every four; one bit per qword element, the next two bits for
+ * the next lane). */
+enum rc vshuf_vpermilps_i(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < in->op[0].size / 4u; i++)
+        memcpy(r + 4 * i, a + (i & ~3u) * 4 + 4 * ((in->imm8 >> (2 * (i & 3))) & 3), 4);
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_vpermilpd_i(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < in->op[0].size / 8u; i++)
+        memcpy(r + 8 * i, a + (i & ~1u) * 8 + 8 * ((in->imm8 >> i) & 1), 8);
+    return op_write_vec(e, in, 0, r);
+}
+
+/* VPERMILPS/PD with a vector control (Vx, Hx = data, Wx = control): the
+ * same per lane, selected by control bits 1:0 of each dword (PS) or bit 1
+ * of each qword (PD). */
+enum rc vshuf_vpermilps_v(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, c));
+    for (unsigned i = 0; i < in->op[0].size / 4u; i++)
+        memcpy(r + 4 * i, a + (i & ~3u) * 4 + 4 * (c[4 * i] & 3), 4);
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_vpermilpd_v(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, c));
+    for (unsigned i = 0; i < in->op[0].size / 8u; i++)
+        memcpy(r + 8 * i, a + (i & ~1u) * 8 + 8 * ((c[8 * i] >> 1) & 1), 8);
+    return op_write_vec(e, in, 0, r);
+}
+
+/* VPERM2F128/VPERM2I128 (Vqq, Hqq, Wqq): each result lane is one of the
+ * four source lanes (imm8 bits 1:0 and 5:4; 0-1 from H, 2-3 from W) or
+ * zero (bits 3 and 7). */
+enum rc vshuf_vperm2x128(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, a, b));
+    for (unsigned k = 0; k < 2; k++) {
+        unsigned sel = (in->imm8 >> (4 * k)) & 15;
+        if (sel & 8)
+            memset(r + 16 * k, 0, 16);
+        else
+            memcpy(r + 16 * k, ((sel & 2) ? b : a) + 16 * (sel & 1), 16);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+/* VPERMD/VPERMPS (Vqq, Hqq = indices, Wqq = data): dword i of the result
+ * is the data dword index dword i names (bits 2:0), across lanes. */
+enum rc vshuf_vpermd(struct emu *e, const struct insn *in)
+{
+    uint8_t idx[EMU_MAX_ACCESS], d[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(sources(e, in, idx, d));
+    for (unsigned i = 0; i < 8; i++)
+        memcpy(r + 4 * i, d + 4 * (idx[4 * i] & 7), 4);
+    return op_write_vec(e, in, 0, r);
+}
+
+/* VPERMQ/VPERMPD (Vqq, Wqq, imm8): qword i is source qword imm8[2i+1:2i]. */
+enum rc vshuf_vpermq(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < 4; i++)
+        memcpy(r + 8 * i, a + 8 * ((in->imm8 >> (2 * i)) & 3), 8);
+    return op_write_vec(e, in, 0, r);
+}

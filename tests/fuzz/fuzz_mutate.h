@@ -63,7 +63,9 @@ static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, un
             } else {
                 b[n++] = 0xC4;
                 b[n++] = (uint8_t)(0xE0 | mm);
-                b[n++] = (uint8_t)((variant == 1 ? 0x80 : 0) | 0x78 | (variant == 3 ? 4 : 0) | pfx);
+                /* variant 3 keeps the W a W1-only row needs (VPERMQ) */
+                bool w = variant == 1 || (variant == 3 && OPC_W(row->key) == W_1);
+                b[n++] = (uint8_t)((w ? 0x80 : 0) | 0x78 | (variant == 3 ? 4 : 0) | pfx);
             }
         } else {
             if (pfx)
