@@ -258,6 +258,8 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
 enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
 /* Whether EVEX opmask element i is enabled (always, without an opmask). */
 bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i);
+unsigned mask_count(const struct insn *in);
+void op_write_vec_whole(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);

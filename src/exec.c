@@ -172,6 +172,28 @@ bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i)
     return (vcpu_kreg(e, in->mask) >> i) & 1;
 }
 
+/* The number of elements the opmask governs: those of the destination
+ * register, or of the first source of a compare into an opmask. */
+unsigned mask_count(const struct insn *in)
+{
+    unsigned size = in->op[0].type == OPND_KREG ? in->op[1].size : in->op[0].size;
+    return size / mask_esize(in);
+}
+
+/* Whether memory element k of operand idx is needed: a memory operand
+ * repeated over the destination (T_SUBV) is needed where any of its copies
+ * is enabled; otherwise memory element k belongs to destination element k
+ * (a widening or narrowing form has smaller or larger memory elements). */
+static bool mem_elem_on(const struct emu *e, const struct insn *in, unsigned k, unsigned m)
+{
+    if (!(in->row->traits & T_SUBV))
+        return op_mask_on(e, in, k);
+    for (unsigned j = k, n = mask_count(in); j < n; j += m)
+        if (op_mask_on(e, in, j))
+            return true;
+    return false;
+}
+
 /* A masked memory access: only the enabled elements are read or written,
  * each run of them as one access, so a disabled element neither faults nor
  * reaches the device (SDM Vol. 2 2.7.1). Reads leave disabled elements
@@ -180,7 +202,10 @@ static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, ui
                           bool write)
 {
     const struct opnd *o = &in->op[idx];
-    unsigned es = mask_esize(in), n = o->size / es;
+    unsigned n = (in->row->traits & T_SUBV) ? o->size / mask_esize(in) : mask_count(in);
+    unsigned es = n ? o->size / n : 0;
+    if (!es || es * n != o->size)
+        return RC_INTERNAL;
     uint8_t seg;
     uint64_t off, amask = addr_mask(in->addrsize);
     uint8_t intent = op_intent(in, idx, write ? ACC_W : ACC_R);
@@ -195,12 +220,12 @@ static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, ui
         memset(buf, 0, o->size);
     for (int pass = write ? 0 : 1; pass < 2; pass++) {
         for (unsigned i = 0; i < n;) {
-            if (!op_mask_on(e, in, i)) {
+            if (!mem_elem_on(e, in, i, n)) {
                 i++;
                 continue;
             }
             unsigned j = i;
-            while (j < n && op_mask_on(e, in, j))
+            while (j < n && mem_elem_on(e, in, j, n))
                 j++;
             uint64_t a = (off + i * es) & amask;
             unsigned len = (j - i) * es;
@@ -233,11 +258,15 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
         uint8_t seg;
         uint64_t off;
         uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        /* A form without memory fault suppression (T_NOFS: its memory
+         * elements do not map to destination elements) reads its whole
+         * operand whatever the mask; the mask applies to the result. */
+        bool nofs = (in->row->traits & T_NOFS) != 0;
         if (in->bcst) {
             /* One element, read when any element is enabled, replicated. */
             unsigned vlen = 16u << in->vl, es = o->size;
-            bool any = false;
-            for (unsigned i = 0; i < vlen / es; i++)
+            bool any = nofs;
+            for (unsigned i = 0, n = mask_count(in); i < n; i++)
                 any |= op_mask_on(e, in, i);
             memset(buf, 0, es);
             if (any) {
@@ -248,7 +277,7 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
                 memcpy(buf + i, buf, es);
             return RC_OK;
         }
-        if (in->mask)
+        if (in->mask && !nofs)
             return mem_masked(e, in, idx, buf, false);
         TRY(op_addr(e, in, idx, &seg, &off));
         return mem_read(e, seg, off, o->size, op_intent(in, idx, ACC_R) | align, buf);
@@ -307,6 +336,14 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
     }
 }
 
+
+/* A vector register written whole, whatever the opmask (a handler that
+ * merged the disabled elements itself). */
+void op_write_vec_whole(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf)
+{
+    const struct opnd *o = &in->op[idx];
+    vcpu_vec_write(e, o->reg, buf, o->size, in->vex ? e->vlmax : 16);
+}
 
 /* The register-state checks of SSE, AVX and MMX instructions, in the
  * processor's order: #UD before #NM before any memory fault (SDM Vol. 2
