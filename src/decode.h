@@ -229,5 +229,6 @@ const char *dec_status_text(enum dec_status s);
 /* The opcode table, sorted by key (for tests and tools). */
 const struct op_row *dec_rows(unsigned *count);
 const char *dec_kind_name(uint8_t k);
+bool dec_evex_model_checked(const struct op_row *r);
 
 #endif /* WHVEMU_DECODE_H */
