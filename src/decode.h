@@ -129,6 +129,11 @@ enum opk {
                               register and the interrupt state are fetched */
 #define T_X87 0x4000000u   /* x87 state: #NM from CR0.EM/TS; the FP registers are needed */
 #define T_MXCSR 0x8000000u /* reads and updates MXCSR (SIMD floating point) */
+#define T_NOFS 0x10000000u /* EVEX: no memory fault suppression (memory elements are not the
+                              destination's): the whole memory operand is read, then masked */
+#define T_SUBV 0x20000000u /* EVEX: the memory operand is repeated over the destination
+                              (broadcasts); a memory element is read if any copy is enabled */
+#define T_NOT128 0x40000000u /* EVEX.L'L = 0 is #UD (256- and 512-bit forms only) */
 #define T_NEAR 0x800000u   /* near branch: in 64-bit mode a 66 prefix (16 bits on AMD, ignored
                               on Intel, which changes the length of E8) is refused */
 
@@ -229,5 +234,6 @@ const char *dec_status_text(enum dec_status s);
 /* The opcode table, sorted by key (for tests and tools). */
 const struct op_row *dec_rows(unsigned *count);
 const char *dec_kind_name(uint8_t k);
+bool dec_evex_model_checked(const struct op_row *r);
 
 #endif /* WHVEMU_DECODE_H */

@@ -279,6 +279,8 @@ bool op_mask_on(const struct emu *e, const struct insn *in, unsigned i);
  * the others). */
 enum rc op_masked_access(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
                          bool write, uint64_t on, unsigned es);
+unsigned mask_count(const struct insn *in);
+void op_write_vec_whole(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
 uint64_t size_mask(unsigned size);
 uint64_t sign_extend(uint64_t v, unsigned size);

@@ -218,14 +218,41 @@ enum rc op_masked_access(struct emu *e, const struct insn *in, unsigned idx, uin
     return RC_OK;
 }
 
-/* The EVEX opmask as an element bitmap. */
+/* The number of elements the opmask governs: those of the destination
+ * register, or of the first source of a compare into an opmask. */
+unsigned mask_count(const struct insn *in)
+{
+    unsigned size = in->op[0].type == OPND_KREG ? in->op[1].size : in->op[0].size;
+    return size / mask_esize(in);
+}
+
+/* Whether memory element k (of m) of operand idx is needed: a memory operand
+ * repeated over the destination (T_SUBV) is needed where any of its copies
+ * is enabled; otherwise memory element k belongs to destination element k
+ * (a widening or narrowing form has smaller or larger memory elements). */
+static bool mem_elem_on(const struct emu *e, const struct insn *in, unsigned k, unsigned m)
+{
+    if (!(in->row->traits & T_SUBV))
+        return op_mask_on(e, in, k);
+    for (unsigned j = k, n = mask_count(in); j < n; j += m)
+        if (op_mask_on(e, in, j))
+            return true;
+    return false;
+}
+
+/* An EVEX masked memory operand: the opmask as a bitmap of its memory
+ * elements. */
 static enum rc mem_masked(struct emu *e, const struct insn *in, unsigned idx, uint8_t *buf,
                           bool write)
 {
-    unsigned es = mask_esize(in), n = in->op[idx].size / es;
+    const struct opnd *o = &in->op[idx];
+    unsigned n = (in->row->traits & T_SUBV) ? o->size / mask_esize(in) : mask_count(in);
+    unsigned es = n ? o->size / n : 0;
+    if (!es || es * n != o->size || n > 64)
+        return RC_INTERNAL;
     uint64_t on = 0;
     for (unsigned i = 0; i < n; i++)
-        on |= (uint64_t)op_mask_on(e, in, i) << i;
+        on |= (uint64_t)mem_elem_on(e, in, i, n) << i;
     return op_masked_access(e, in, idx, buf, write, on, es);
 }
 
@@ -246,11 +273,15 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
         uint8_t seg;
         uint64_t off;
         uint8_t align = (in->row->traits & T_ALIGNED) ? ACC_ALIGN : 0;
+        /* A form without memory fault suppression (T_NOFS: its memory
+         * elements do not map to destination elements) reads its whole
+         * operand whatever the mask; the mask applies to the result. */
+        bool nofs = (in->row->traits & T_NOFS) != 0;
         if (in->bcst) {
             /* One element, read when any element is enabled, replicated. */
             unsigned vlen = 16u << in->vl, es = o->size;
-            bool any = false;
-            for (unsigned i = 0; i < vlen / es; i++)
+            bool any = nofs;
+            for (unsigned i = 0, n = mask_count(in); i < n; i++)
                 any |= op_mask_on(e, in, i);
             memset(buf, 0, es);
             if (any) {
@@ -261,7 +292,7 @@ enum rc op_read_vec(struct emu *e, const struct insn *in, unsigned idx, uint8_t 
                 memcpy(buf + i, buf, es);
             return RC_OK;
         }
-        if (in->mask)
+        if (in->mask && !nofs)
             return mem_masked(e, in, idx, buf, false);
         TRY(op_addr(e, in, idx, &seg, &off));
         return mem_read(e, seg, off, o->size, op_intent(in, idx, ACC_R) | align, buf);
@@ -320,6 +351,14 @@ enum rc op_write_vec(struct emu *e, const struct insn *in, unsigned idx, const u
     }
 }
 
+
+/* A vector register written whole, whatever the opmask (a handler that
+ * merged the disabled elements itself). */
+void op_write_vec_whole(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf)
+{
+    const struct opnd *o = &in->op[idx];
+    vcpu_vec_write(e, o->reg, buf, o->size, in->vex ? e->vlmax : 16);
+}
 
 /* The register-state checks of SSE, AVX and MMX instructions, in the
  * processor's order: #UD before #NM before any memory fault (SDM Vol. 2

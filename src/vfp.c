@@ -312,3 +312,132 @@ static enum rc dp(struct emu *e, const struct insn *in, bool pd)
 
 enum rc vfp_dpps(struct emu *e, const struct insn *in) { return dp(e, in, false); }
 enum rc vfp_dppd(struct emu *e, const struct insn *in) { return dp(e, in, true); }
+
+
+/* EVEX packed forms (AVX-512F): the 512-bit operation runs as two 256-bit
+ * halves (a 128/256-bit one as one template) of the VEX form, which computes
+ * each element the same way. A disabled element's inputs are 1.0 in every
+ * source, which raises no flag, so only enabled elements can raise
+ * exceptions (SDM Vol. 2 2.7.1); the opmask then merges or zeroes the
+ * result (op_write_vec). A compare into an opmask keeps one bit per enabled
+ * element. The memory operand is read first, masked or broadcast. */
+enum evex_shape { EV_BIN, EV_UNARY, EV_FMA, EV_KCMP };
+
+static enum rc vfp_evex(struct emu *e, const struct insn *in, const struct fp_op *op,
+                        unsigned es, enum evex_shape shape)
+{
+    uint32_t need = HFP_ASM | op->vex_feat;
+    if (!op->v128 || !op->v256 || (e->fp.feat & need) != need)
+        return emu_unsupported(e, "the host CPU cannot run this floating-point operation");
+    uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
+    if (mx & ~e->fp.mxcsr_mask)
+        return emu_unsupported(e, "MXCSR bits the host does not accept");
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned last = in->nops - 1u, vlen = 16u << in->vl;
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    TRY(op_read_vec(e, in, last, c)); /* the memory operand: its faults come first */
+    if (shape == EV_FMA) {
+        TRY(op_read_vec(e, in, 1, b));
+        TRY(op_read_vec(e, in, 0, a));
+    } else if (shape == EV_BIN || shape == EV_KCMP) {
+        TRY(op_read_vec(e, in, 1, a));
+    }
+    if ((op->flags & FPO_UF) && !(mx & MXCSR_UM))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
+    uint64_t one = es == 4 ? 0x3F800000u : 0x3FF0000000000000ull;
+    for (unsigned i = 0; i < vlen / es; i++) {
+        if (op_mask_on(e, in, i))
+            continue;
+        le_store(a + i * es, one, es);
+        le_store(b + i * es, one, es);
+        le_store(c + i * es, one, es);
+    }
+    /* The templates' operands: a (destination or first source), b (vvvv or
+     * the second source), c (FMA's r/m); a binary or unary form's r/m is b. */
+    uint32_t raised = 0;
+    for (unsigned h = 0; h < vlen; h += 32) {
+        struct hfp_io s;
+        memset(&s, 0, sizeof s);
+        unsigned part = vlen - h < 32 ? vlen - h : 32;
+        memcpy(s.a, a + h, part);
+        if (shape == EV_FMA) {
+            memcpy(s.b, b + h, part);
+            memcpy(s.c, c + h, part);
+        } else {
+            memcpy(s.b, c + h, part);
+        }
+        s.mx = (mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
+        (part == 16 ? op->v128 : op->v256)(&s);
+        raised |= s.mx & MXCSR_FLAGS;
+        memcpy(r + h, s.r, part);
+    }
+    if (raised & ~(mx >> 7))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception");
+    if (shape == EV_KCMP) {
+        uint64_t bits = 0;
+        for (unsigned i = 0; i < vlen / es; i++)
+            if (le_load(r + i * es, es) && op_mask_on(e, in, i))
+                bits |= (uint64_t)1 << i;
+        le_store(r, bits, 8);
+    }
+    TRY(op_write_vec(e, in, 0, r));
+    if ((mx | raised) != mx) {
+        WHV_REGISTER_VALUE v = e->regs.v[VR_MXCSR];
+        v.XmmControlStatus.XmmStatusControl = mx | raised;
+        vcpu_set(e, VR_MXCSR, &v);
+    }
+    return RC_OK;
+}
+
+#define EVEX_HANDLER(m, es, shape)                                                                 \
+    enum rc vfp_e_##m(struct emu *e, const struct insn *in)                                        \
+    {                                                                                              \
+        return vfp_evex(e, in, &op_##m, es, shape);                                                \
+    }
+EVEX_HANDLER(addps, 4, EV_BIN)
+EVEX_HANDLER(addpd, 8, EV_BIN)
+EVEX_HANDLER(subps, 4, EV_BIN)
+EVEX_HANDLER(subpd, 8, EV_BIN)
+EVEX_HANDLER(mulps, 4, EV_BIN)
+EVEX_HANDLER(mulpd, 8, EV_BIN)
+EVEX_HANDLER(divps, 4, EV_BIN)
+EVEX_HANDLER(divpd, 8, EV_BIN)
+EVEX_HANDLER(minps, 4, EV_BIN)
+EVEX_HANDLER(minpd, 8, EV_BIN)
+EVEX_HANDLER(maxps, 4, EV_BIN)
+EVEX_HANDLER(maxpd, 8, EV_BIN)
+EVEX_HANDLER(sqrtps, 4, EV_UNARY)
+EVEX_HANDLER(sqrtpd, 8, EV_UNARY)
+#define EVEX_FMA(o)                                                                                \
+    EVEX_HANDLER(o##ps, 4, EV_FMA)                                                                 \
+    EVEX_HANDLER(o##pd, 8, EV_FMA)
+EVEX_FMA(vfmaddsub132)
+EVEX_FMA(vfmaddsub213)
+EVEX_FMA(vfmaddsub231)
+EVEX_FMA(vfmsubadd132)
+EVEX_FMA(vfmsubadd213)
+EVEX_FMA(vfmsubadd231)
+EVEX_FMA(vfmadd132)
+EVEX_FMA(vfmadd213)
+EVEX_FMA(vfmadd231)
+EVEX_FMA(vfmsub132)
+EVEX_FMA(vfmsub213)
+EVEX_FMA(vfmsub231)
+EVEX_FMA(vfnmadd132)
+EVEX_FMA(vfnmadd213)
+EVEX_FMA(vfnmadd231)
+EVEX_FMA(vfnmsub132)
+EVEX_FMA(vfnmsub213)
+EVEX_FMA(vfnmsub231)
+
+/* VCMPPS/VCMPPD into an opmask: predicate imm8[4:0]. */
+enum rc vfp_e_cmpps(struct emu *e, const struct insn *in)
+{
+    return vfp_evex(e, in, &vex_cmpps[in->imm8 & 31], 4, EV_KCMP);
+}
+
+enum rc vfp_e_cmppd(struct emu *e, const struct insn *in)
+{
+    return vfp_evex(e, in, &vex_cmppd[in->imm8 & 31], 8, EV_KCMP);
+}

@@ -315,3 +315,81 @@ static enum rc vtest(struct emu *e, const struct insn *in, unsigned el)
 
 enum rc vint_vtestps(struct emu *e, const struct insn *in) { return vtest(e, in, 4); }
 enum rc vint_vtestpd(struct emu *e, const struct insn *in) { return vtest(e, in, 8); }
+
+
+/* EVEX-only element sizes: qword minimum, maximum, product, absolute value. */
+enum rc vint_pminsq(struct emu *e, const struct insn *in) { return binop(e, in, V_MINS, 8); }
+enum rc vint_pmaxsq(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXS, 8); }
+enum rc vint_pminuq(struct emu *e, const struct insn *in) { return binop(e, in, V_MINU, 8); }
+enum rc vint_pmaxuq(struct emu *e, const struct insn *in) { return binop(e, in, V_MAXU, 8); }
+enum rc vint_pmullq(struct emu *e, const struct insn *in) { return binop(e, in, V_MULL, 8); }
+enum rc vint_pabsq(struct emu *e, const struct insn *in) { return pabs(e, in, 8); }
+
+/* EVEX VPCMPGTB/W/D/Q into an opmask: signed greater than. */
+enum rc vint_kpcmpgtb(struct emu *e, const struct insn *in) { return kcmp(e, in, K_NLE, 1, true); }
+enum rc vint_kpcmpgtw(struct emu *e, const struct insn *in) { return kcmp(e, in, K_NLE, 2, true); }
+enum rc vint_kpcmpgtd(struct emu *e, const struct insn *in) { return kcmp(e, in, K_NLE, 4, true); }
+enum rc vint_kpcmpgtq(struct emu *e, const struct insn *in) { return kcmp(e, in, K_NLE, 8, true); }
+
+/* Shifts of each element: left, right logical or right arithmetic. A count
+ * of the element width or more gives zero, or the sign in every bit. */
+enum shift_kind { SH_LEFT, SH_RIGHT, SH_ARITH };
+enum shift_count { CNT_IMM, CNT_XMM, CNT_VAR };
+
+static uint64_t shift_elem(uint64_t x, uint64_t c, unsigned el, enum shift_kind k)
+{
+    if (c >= 8u * el)
+        return k == SH_ARITH && sx(x, el) < 0 ? size_mask(el) : 0;
+    if (k == SH_LEFT)
+        return (x << c) & size_mask(el);
+    if (k == SH_RIGHT)
+        return x >> c;
+    return (uint64_t)(sx(x, el) >> c) & size_mask(el);
+}
+
+/* The count comes from imm8 (the data is the r/m operand, the destination
+ * vvvv), from the low qword of an XMM or m128 operand (one count for every
+ * element), or from the matching element of the r/m operand (VPSxxV). */
+static enum rc vshift(struct emu *e, const struct insn *in, unsigned el, enum shift_kind k,
+                      enum shift_count cnt)
+{
+    uint8_t a[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned size = in->op[0].size;
+    if (cnt == CNT_IMM) {
+        TRY(op_read_vec(e, in, 1, a));
+        memset(c, 0, sizeof c);
+        c[0] = in->imm8;
+    } else {
+        TRY(op_read_vec(e, in, 2, c));
+        TRY(op_read_vec(e, in, 1, a));
+    }
+    uint64_t one = le_load(c, 8);
+    for (unsigned i = 0; i < size; i += el) {
+        uint64_t n = cnt == CNT_VAR ? le_load(c + i, el) : one;
+        le_store(r + i, shift_elem(le_load(a + i, el), n, el, k), el);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+#define VINT_SHIFTS(sfx, cnt)                                                                      \
+    enum rc vint_psllw##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_LEFT, cnt); } \
+    enum rc vint_pslld##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_LEFT, cnt); } \
+    enum rc vint_psllq##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_LEFT, cnt); } \
+    enum rc vint_psrlw##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_RIGHT, cnt); } \
+    enum rc vint_psrld##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_RIGHT, cnt); } \
+    enum rc vint_psrlq##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_RIGHT, cnt); } \
+    enum rc vint_psraw##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_ARITH, cnt); } \
+    enum rc vint_psrad##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_ARITH, cnt); } \
+    enum rc vint_psraq##sfx(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_ARITH, cnt); }
+VINT_SHIFTS(_i, CNT_IMM)
+VINT_SHIFTS(_m, CNT_XMM)
+#undef VINT_SHIFTS
+enum rc vint_psllvw(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_LEFT, CNT_VAR); }
+enum rc vint_psllvd(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_LEFT, CNT_VAR); }
+enum rc vint_psllvq(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_LEFT, CNT_VAR); }
+enum rc vint_psrlvw(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_RIGHT, CNT_VAR); }
+enum rc vint_psrlvd(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_RIGHT, CNT_VAR); }
+enum rc vint_psrlvq(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_RIGHT, CNT_VAR); }
+enum rc vint_psravw(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_ARITH, CNT_VAR); }
+enum rc vint_psravd(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_ARITH, CNT_VAR); }
+enum rc vint_psravq(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_ARITH, CNT_VAR); }

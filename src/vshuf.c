@@ -325,3 +325,51 @@ enum rc vshuf_vpermq(struct emu *e, const struct insn *in)
         memcpy(r + 8 * i, a + 8 * ((in->imm8 >> (2 * i)) & 3), 8);
     return op_write_vec(e, in, 0, r);
 }
+
+
+/* VPSLLDQ / VPSRLDQ: each 128-bit lane shifted by imm8 bytes (16 or more:
+ * zero), zeros shifted in. */
+static enum rc byte_shift(struct emu *e, const struct insn *in, bool left)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    unsigned n = in->imm8;
+    for (unsigned lane = 0; lane < in->op[0].size; lane += 16)
+        for (unsigned i = 0; i < 16; i++) {
+            unsigned from = left ? i - n : i + n; /* wraps when out of the lane */
+            r[lane + i] = from < 16 ? a[lane + from] : 0;
+        }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_pslldq(struct emu *e, const struct insn *in) { return byte_shift(e, in, true); }
+enum rc vshuf_psrldq(struct emu *e, const struct insn *in) { return byte_shift(e, in, false); }
+
+/* VPERMD/VPERMPS (dwords) and VPERMQ/VPERMPD (qwords) with the indices in
+ * vvvv: element i is the table's (the r/m operand's) element that index i
+ * names, modulo the element count, across the whole vector. */
+static enum rc perm(struct emu *e, const struct insn *in, unsigned el)
+{
+    uint8_t idx[EMU_MAX_ACCESS], t[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned size = in->op[0].size, n = size / el;
+    TRY(op_read_vec(e, in, 2, t));
+    TRY(op_read_vec(e, in, 1, idx));
+    for (unsigned i = 0; i < n; i++)
+        memcpy(r + i * el, t + (le_load(idx + i * el, el) & (n - 1)) * el, el);
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_permd(struct emu *e, const struct insn *in) { return perm(e, in, 4); }
+enum rc vshuf_permq(struct emu *e, const struct insn *in) { return perm(e, in, 8); }
+
+/* VPERMQ/VPERMPD with imm8: in each 256-bit half, qword i is the half's
+ * qword imm8[2i+1:2i]. */
+enum rc vshuf_permqi(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned half = 0; half < in->op[0].size; half += 32)
+        for (unsigned i = 0; i < 4; i++)
+            memcpy(r + half + 8 * i, a + half + 8 * ((in->imm8 >> (2 * i)) & 3), 8);
+    return op_write_vec(e, in, 0, r);
+}

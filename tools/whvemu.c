@@ -430,12 +430,20 @@ static int cmd_coverage(int argc, char **argv)
            "EVEX rows take 128, 256 or 512 bits by EVEX.L'L, registers 0-31, an opmask with\n"
            "merging or zeroing on the element size shown (`{k}{z}/32`): disabled elements are\n"
            "neither read nor written in memory and cannot fault; `{1toN}`: the memory operand\n"
-           "may be one element broadcast; a disp8 is scaled by the size of the memory\n"
-           "operand. An opmask destination (KR) gets one bit per element. Legacy SSE and\n"
+           "may be one element (a dword, or a qword with W1) broadcast; a disp8 is scaled by\n"
+           "the size of the memory\n"
+           "operand as read (which is N for every tuple type of these rows). An opmask\n"
+           "destination (KR) gets one bit per element. `no-fault-suppression`: the whole\n"
+           "memory operand is read whatever the mask (its elements are not the\n"
+           "destination's); `EVEX.256/512`: no 128-bit form. EVEX floating point runs on the\n"
+           "host's VEX forms per 256-bit half, disabled elements given 1.0 so they raise no\n"
+           "flag. Legacy SSE and\n"
            "VEX rows are checked against the host CPU in 64-bit mode, a sample of them\n"
-           "also in 16/32-bit protected, compatibility and real mode; EVEX rows, which\n"
-           "this project's test machines cannot run, against\n"
-           "hand-checked values (`tests/unit/test_simd.c`) and their decoding against Zydis.\n"
+           "also in 16/32-bit protected, compatibility and real mode. EVEX rows, which\n"
+           "this project's test machines cannot run, are checked (`model`) against the\n"
+           "host's VEX form on each 256-bit half (or a C model) with an opmask model\n"
+           "(`tests/diff/test_evex_model.c`), or (`by-hand`) against hand-checked values\n"
+           "(`tests/unit/test_simd.c`); all of them have their decoding checked against Zydis.\n"
            "General-purpose rows are checked against the host CPU in 64-bit mode, most of\n"
            "them also in 16/32-bit protected, compatibility and real mode; MOVDIRI and\n"
            "MOVDIR64B, where the host lacks them, against MOV and a model of the 64-byte copy.\n\n"
@@ -466,7 +474,7 @@ static int cmd_coverage(int argc, char **argv)
                 strcat(ops, ", ");
             strcat(ops, dec_kind_name(r->k[k]));
         }
-        char tr[64] = "";
+        char tr[160] = "";
         if (r->traits & (T_LOCK | T_XCHG))
             strcat(tr, r->traits & T_XCHG ? "locked " : "LOCK ");
         if (r->traits & T_REP)
@@ -492,6 +500,12 @@ static int cmd_coverage(int argc, char **argv)
                                              "{k}{z}/64 "};
             strcat(tr, es[(r->traits >> T_ESZ_SHIFT) & 3]);
         }
+        if (r->traits & T_NOFS)
+            strcat(tr, "no-fault-suppression ");
+        if (r->traits & T_NOT128)
+            strcat(tr, "EVEX.256/512 ");
+        if (map >= MAP_EVEX_0F)
+            strcat(tr, dec_evex_model_checked(r) ? "model " : "by-hand ");
         size_t tl = strlen(tr);
         if (tl)
             tr[tl - 1] = 0;

@@ -1003,7 +1003,8 @@ static void gen_row(const struct mode_info *mi, const struct op_row *row, unsign
     }
     if (row_is_evex(row)) {
         /* An EVEX prefix: mostly what the row allows (its W, vvvv and V'
-         * unused, no broadcast, L'L < 3), sometimes anything. */
+         * unused, broadcast where the row has it, L'L < 3), sometimes
+         * anything. */
         unsigned mm = OPC_MAP(row->key) - MAP_EVEX_0F + 1, pp = OPC_PFX(row->key);
         unsigned pp_enc = pp == PFX_66 ? 1 : pp == PFX_F3 ? 2 : pp == PFX_F2 ? 3 : 0;
         bool wild = rnd(8) == 0;
@@ -1012,7 +1013,8 @@ static void gen_row(const struct mode_info *mi, const struct op_row *row, unsign
         unsigned W = OPC_W(row->key) == W_ANY || wild ? rnd(2) : OPC_W(row->key) == W_1;
         unsigned vvvv = row_has_h(row) || wild ? rnd(16) : 15;
         unsigned V2 = row_has_h(row) || wild ? rnd(2) : 1;
-        unsigned LL = wild ? rnd(4) : rnd(3), b = wild ? rnd(2) : 0;
+        unsigned LL = wild ? rnd(4) : rnd(3);
+        unsigned b = wild || (row->traits & T_BCST) ? rnd(2) : 0;
         unsigned aaa = rnd(8), z = rnd(4) == 0;
         buf[len++] = 0x62;
         buf[len++] = (uint8_t)(R << 7 | X << 6 | B << 5 | R2 << 4 | mm);

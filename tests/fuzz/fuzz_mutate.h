@@ -35,8 +35,8 @@ static inline bool fz_mode32(unsigned mode)
 
 /* Builds encoding candidates for a row and keeps the first that decodes to
  * it in `mode`: legacy (plain, REX.W, the other address size, register
- * form), or VEX and EVEX for their maps (W0, W1, register form, VEX.L = 1),
- * starting with candidate `first`.
+ * form), or VEX and EVEX for their maps (W0, W1, register form, VEX.L = 1 or
+ * EVEX.512 with the row's W), starting with candidate `first`.
  * Returns the length, 0 when none decodes to the row. */
 static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, unsigned first,
                                      uint8_t *out)
@@ -58,8 +58,9 @@ static inline unsigned fz_encode_row(const struct op_row *row, unsigned mode, un
             if (map >= MAP_EVEX_0F) {
                 b[n++] = 0x62;
                 b[n++] = (uint8_t)(0xF0 | mm);
-                b[n++] = (uint8_t)((variant ? 0x80 : 0) | 0x7C | pfx);
-                b[n++] = 0x08;
+                bool w1 = variant == 3 ? OPC_W(row->key) == W_1 : variant != 0;
+                b[n++] = (uint8_t)((w1 ? 0x80 : 0) | 0x7C | pfx);
+                b[n++] = variant == 3 ? 0x48 : 0x08; /* 3: EVEX.512 with the row's W */
             } else {
                 b[n++] = 0xC4;
                 b[n++] = (uint8_t)(0xE0 | mm);
