@@ -59,10 +59,32 @@ static HRESULT CALLBACK cb_mem(VOID *c, WHV_EMULATOR_MEMORY_ACCESS_INFO *a)
     vm->mem++;
     uint8_t *p = a->GpaAddress >= MMIO_GPA ? vm->mmio + (a->GpaAddress & 4095)
                                            : vm->ram + (a->GpaAddress % RAM_SIZE);
-    if (a->Direction)
-        memcpy(p, a->Data, a->AccessSize);
-    else
-        memcpy(a->Data, p, a->AccessSize);
+    switch (a->AccessSize) { /* fixed-size copies, as a VMM's device model does */
+    case 1:
+        if (a->Direction)
+            *p = a->Data[0];
+        else
+            a->Data[0] = *p;
+        break;
+    case 2:
+        if (a->Direction)
+            memcpy(p, a->Data, 2);
+        else
+            memcpy(a->Data, p, 2);
+        break;
+    case 4:
+        if (a->Direction)
+            memcpy(p, a->Data, 4);
+        else
+            memcpy(a->Data, p, 4);
+        break;
+    default:
+        if (a->Direction)
+            memcpy(p, a->Data, a->AccessSize);
+        else
+            memcpy(a->Data, p, a->AccessSize);
+        break;
+    }
     return S_OK;
 }
 

@@ -282,9 +282,24 @@ enum rc op_masked_access(struct emu *e, const struct insn *in, unsigned idx, uin
 unsigned mask_count(const struct insn *in);
 void op_write_vec_whole(struct emu *e, const struct insn *in, unsigned idx, const uint8_t *buf);
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl);
-uint64_t size_mask(unsigned size);
-uint64_t sign_extend(uint64_t v, unsigned size);
-uint64_t addr_mask(unsigned addrsize);
+static inline uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * size)) - 1);
+}
+
+static inline uint64_t sign_extend(uint64_t v, unsigned size)
+{
+    if (size >= 8)
+        return v;
+    uint64_t sign = (uint64_t)1 << (8 * size - 1);
+    v &= size_mask(size);
+    return (v ^ sign) - sign;
+}
+
+static inline uint64_t addr_mask(unsigned addrsize)
+{
+    return size_mask(addrsize);
+}
 /* Little-endian values of 1..8 bytes in guest byte order. */
 uint64_t le_load(const uint8_t *b, unsigned size);
 void le_store(uint8_t *b, uint64_t v, unsigned size);

@@ -9,25 +9,6 @@
 #include "emu.h"
 #include "mem.h"
 
-uint64_t size_mask(unsigned size)
-{
-    return size >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * size)) - 1);
-}
-
-uint64_t sign_extend(uint64_t v, unsigned size)
-{
-    if (size >= 8)
-        return v;
-    uint64_t sign = (uint64_t)1 << (8 * size - 1);
-    v &= size_mask(size);
-    return (v ^ sign) - sign;
-}
-
-uint64_t addr_mask(unsigned addrsize)
-{
-    return size_mask(addrsize);
-}
-
 /* Effective address (segment, offset) of memory operand idx. String
  * operands name themselves in op.reg; the others follow in->mem_form. */
 enum rc op_addr(struct emu *e, const struct insn *in, unsigned idx, uint8_t *seg, uint64_t *off)

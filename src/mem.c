@@ -371,6 +371,9 @@ static enum rc atom_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, u
     return RC_UNSUPPORTED;
 }
 
+static enum rc mem_callback(struct emu *e, uint64_t gpa, unsigned n, bool write,
+                           uint64_t *val);
+
 static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
 {
     if (e->ram->n) {
@@ -389,6 +392,21 @@ static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write
             return RC_OK;
         }
     }
+    return mem_callback(e, gpa, n, write, val);
+}
+
+/* A memory callback that did not return S_OK. */
+static enum rc mem_callback_failed(struct emu *e, HRESULT hr)
+{
+    e->cb_hr = hr;
+    e->status = 1u << 3; /* MemoryCallbackFailed */
+    e->why = "the memory callback failed";
+    return RC_CALLBACK_FAILED;
+}
+
+/* The memory callback for one piece of n (1..8) bytes. */
+static enum rc mem_callback(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
+{
     WHV_EMULATOR_MEMORY_ACCESS_INFO a;
     a.GpaAddress = gpa;
     a.Direction = write ? 1 : 0;
@@ -598,5 +616,100 @@ enum rc mem_fetch_insn(struct emu *e)
     unsigned n = avail < in_page ? avail : in_page;
     TRY(mem_move(e, lin, n, ACC_X, false, e->bytes + e->nbytes));
     e->nbytes = (uint8_t)(e->nbytes + n);
+    return RC_OK;
+}
+
+/* Whether linear page `page` is validated for `intent` in this call. */
+static bool page_known(const struct emu *e, uint64_t page, uint8_t intent)
+{
+    if (e->exit_gva_valid && page == (e->exit_gva & EMU_PAGE_MASK) &&
+        (intent & ~e->exit_access) == 0)
+        return true;
+    for (unsigned i = 0; i < e->npages; i++)
+        if (e->pages[i].gva_page == page && !(e->pages[i].access & ACC_SYS) &&
+            (intent & ~covered(e->pages[i].access)) == 0)
+            return true;
+    return false;
+}
+
+enum rc mem_run_page(struct emu *e, uint8_t seg, uint64_t off, uint8_t intent, struct mem_run *r)
+{
+    if (e->mode != MODE_LONG64)
+        return RC_UNSUPPORTED;
+    uint64_t lin = off;
+    if (seg == SEG_FS || seg == SEG_GS)
+        lin += vcpu_seg(e, seg)->Base;
+    if (!canonical(lin, 48) || !page_known(e, lin & EMU_PAGE_MASK, intent))
+        return RC_UNSUPPORTED;
+    r->lin = lin;
+    uint64_t gpa;
+    TRY(mem_page(e, lin & EMU_PAGE_MASK, lin, intent, &gpa));
+    r->lin_page = lin & EMU_PAGE_MASK;
+    r->gpa_page = gpa;
+    r->host = NULL;
+    if (e->ram->n && e->atom.state == ATOM_OFF)
+        r->host = ram_host_hint(e->ram, &e->ram_hint, gpa, EMU_PAGE_SIZE,
+                                (intent & ACC_W) ? WHVEMU_RAM_WRITE : WHVEMU_RAM_READ);
+    return RC_OK;
+}
+
+enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_run *dst,
+                     int64_t step, unsigned size, uint64_t k, uint64_t value)
+{
+    WHV_EMULATOR_MEMORY_ACCESS_INFO rd, wr;
+    unsigned s_at = src ? (unsigned)(src->lin - src->lin_page) : 0;
+    unsigned d_at = (unsigned)(dst->lin - dst->lin_page);
+    uint64_t mask = size_mask(size);
+    /* The commonest run, guest RAM to a device, byte by byte. */
+    if (src && src->host && !dst->host && size == 1) {
+        HRESULT(CALLBACK *cb)(VOID *, WHV_EMULATOR_MEMORY_ACCESS_INFO *) =
+            e->h->cb.WHvEmulatorMemoryCallback;
+        /* Every field is set again for every call: the callback may have
+         * changed the structure. */
+        for (uint64_t i = 0; i < k; i++) {
+            uint64_t v = __atomic_load_n(src->host + s_at, __ATOMIC_RELAXED);
+            wr.GpaAddress = dst->gpa_page | d_at;
+            wr.Direction = 1;
+            wr.AccessSize = 1;
+            memcpy(wr.Data, &v, 8);
+            HRESULT hr = cb(e->ctx, &wr);
+            if (hr != S_OK)
+                return mem_callback_failed(e, hr);
+            s_at += (unsigned)step;
+            d_at += (unsigned)step;
+        }
+        return RC_OK;
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        uint64_t v = value;
+        if (src) {
+            if (src->host) {
+                v = ram_load(src->host + s_at, size);
+            } else {
+                rd.GpaAddress = src->gpa_page | s_at;
+                rd.Direction = 0;
+                rd.AccessSize = (UINT8)size;
+                memset(rd.Data, 0, sizeof(rd.Data));
+                HRESULT hr = e->h->cb.WHvEmulatorMemoryCallback(e->ctx, &rd);
+                if (hr != S_OK)
+                    return mem_callback_failed(e, hr);
+                memcpy(&v, rd.Data, 8);
+                v &= mask;
+            }
+            s_at += (unsigned)step;
+        }
+        if (dst->host) {
+            ram_store(dst->host + d_at, v, size);
+        } else {
+            wr.GpaAddress = dst->gpa_page | d_at;
+            wr.Direction = 1;
+            wr.AccessSize = (UINT8)size;
+            memcpy(wr.Data, &v, 8);
+            HRESULT hr = e->h->cb.WHvEmulatorMemoryCallback(e->ctx, &wr);
+            if (hr != S_OK)
+                return mem_callback_failed(e, hr);
+        }
+        d_at += (unsigned)step;
+    }
     return RC_OK;
 }

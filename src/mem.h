@@ -30,6 +30,22 @@ enum rc mem_write_sys(struct emu *e, uint64_t lin, unsigned size, const void *da
 /* Instruction bytes at CS:RIP + e->nbytes, up to the end of that page and
  * at most EMU_MAX_INSN_LEN in all. */
 enum rc mem_fetch_insn(struct emu *e);
+/* A string loop's run of elements within one page (64-bit mode): the page
+ * of seg:off when this call validated it for `intent` already (so nothing
+ * is translated and nothing faults here), and its host mapping when it is
+ * guest RAM. RC_UNSUPPORTED where a run cannot be taken (outside 64-bit
+ * mode, a non-canonical address, a page not validated yet). */
+struct mem_run {
+    uint64_t lin;     /* the linear address of seg:off */
+    uint64_t lin_page, gpa_page;
+    uint8_t *host;
+};
+enum rc mem_run_page(struct emu *e, uint8_t seg, uint64_t off, uint8_t intent, struct mem_run *r);
+/* k elements of `size` bytes from src (or `value` for STOS, src NULL) to
+ * dst, `step` apart, in the runs' pages: element by element, each read then
+ * its write, as the string loop does them. */
+enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_run *dst,
+                     int64_t step, unsigned size, uint64_t k, uint64_t value);
 /* Free page slots left for this call (REP loops stop before they run out). */
 unsigned mem_free_slots(const struct emu *e);
 /* Empties the page slots: later accesses translate their pages again (a REP

@@ -66,6 +66,59 @@ void str_bump(struct emu *e, unsigned reg, const struct str_state *s)
     add_sized(e, reg, s->step, s->amask);
 }
 
+static enum rc movs_step(struct emu *e, const struct insn *in, const struct str_state *s);
+static enum rc stos_step(struct emu *e, const struct insn *in, const struct str_state *s);
+
+/* Elements of a run from linear `lin` with `step` that stay in its page. */
+static uint64_t in_page(uint64_t lin, uint64_t step, unsigned size)
+{
+    unsigned at = (unsigned)(lin & (EMU_PAGE_SIZE - 1));
+    if (at + size > EMU_PAGE_SIZE)
+        return 0;
+    return (int64_t)step > 0 ? (EMU_PAGE_SIZE - at) / size : at / size + 1;
+}
+
+/* MOVS and STOS after an element done the ordinary way: the elements that
+ * follow on pages this call has validated already go as a run, the same
+ * accesses in the same order, each page's translation and RAM lookup made
+ * once. Only in 64-bit mode with 64-bit addressing (no segment limits, no
+ * wrap), without single-stepping and without alignment checking; anything
+ * else, and every page change, goes element by element. */
+static enum rc str_more(struct emu *e, const struct insn *in, const struct str_state *s,
+                        bool movs)
+{
+    uint64_t rf = vcpu_rflags(e);
+    if (!s->rep || in->addrsize != 8 || (rf & FL_TF) ||
+        (s->size > 1 && e->cpl == 3 && e->vp->ExecutionState.Cr0Am && (rf & FL_AC)))
+        return RC_OK;
+    uint64_t k = vcpu_gpr(e, GPR_RCX);
+    uint32_t limit = e->h->rep_limit;
+    if (limit && k > (uint64_t)(limit - e->rep_done))
+        k = limit - e->rep_done;
+    struct mem_run src, dst;
+    if (k == 0 || mem_run_page(e, SEG_ES, vcpu_gpr(e, GPR_RDI), ACC_W, &dst) != RC_OK)
+        return RC_OK;
+    uint64_t n = in_page(dst.lin, s->step, s->size);
+    if (movs) {
+        if (mem_run_page(e, in->seg, vcpu_gpr(e, GPR_RSI), ACC_R, &src) != RC_OK)
+            return RC_OK;
+        uint64_t m = in_page(src.lin, s->step, s->size);
+        if (m < n)
+            n = m;
+    }
+    if (n < k)
+        k = n;
+    TRY(mem_run_copy(e, movs ? &src : NULL, &dst, (int64_t)s->step, s->size, k,
+                     vcpu_read_reg(e, GPR_RAX, s->size, false)));
+    uint64_t moved = k * s->step;
+    if (movs)
+        vcpu_set_gpr(e, GPR_RSI, vcpu_gpr(e, GPR_RSI) + moved);
+    vcpu_set_gpr(e, GPR_RDI, vcpu_gpr(e, GPR_RDI) + moved);
+    vcpu_set_gpr(e, GPR_RCX, vcpu_gpr(e, GPR_RCX) - k);
+    e->rep_done += (uint32_t)k;
+    return RC_OK;
+}
+
 enum rc str_run(struct emu *e, const struct insn *in, str_step_fn step)
 {
     struct str_state s;
@@ -81,6 +134,8 @@ enum rc str_run(struct emu *e, const struct insn *in, str_step_fn step)
         e->rep_done++;
         if (!s.rep)
             return RC_OK;
+        if (step == movs_step || step == stos_step)
+            TRY(str_more(e, in, &s, step == movs_step));
         /* REPE stops on ZF = 0 and REPNE on ZF = 1 (CMPS, SCAS). */
         if (in->row->traits & T_REPCC) {
             bool zf = vcpu_rflags(e) & FL_ZF;
