@@ -303,6 +303,17 @@ NAT3(vcmpps1, "vcmpps $1, %%ymm2, %%ymm0, %%ymm0")
 NAT3(vcmppd11, "vcmppd $0x11, %%ymm2, %%ymm0, %%ymm0")
 NAT3(vcmpps3, "vcmpps $3, %%ymm2, %%ymm0, %%ymm0")
 
+/* Scalar forms: the 128-bit VEX form, xmm0 = the first source (the
+ * destination for FMA), xmm1 = vvvv (FMA), xmm2 = the memory element. */
+#define F3S(m) NAT3(m, #m " %%xmm2, %%xmm0, %%xmm0")
+#define F3SF(m) NAT3(m, #m " %%xmm2, %%xmm1, %%xmm0")
+F3S(vaddss) F3S(vaddsd) F3S(vsubss) F3S(vsubsd) F3S(vmulss) F3S(vmulsd) F3S(vdivss) F3S(vdivsd)
+F3S(vminss) F3S(vminsd) F3S(vmaxss) F3S(vmaxsd) F3S(vsqrtss) F3S(vsqrtsd)
+#define F3SFF(o) F3SF(o##ss) F3SF(o##sd)
+F3SFF(vfmadd132) F3SFF(vfmsub132) F3SFF(vfnmadd132) F3SFF(vfnmsub132)
+F3SFF(vfmadd213) F3SFF(vfmsub213) F3SFF(vfnmadd213) F3SFF(vfnmsub213)
+F3SFF(vfmadd231) F3SFF(vfmsub231) F3SFF(vfnmadd231) F3SFF(vfnmsub231)
+
 enum fshape { F_BIN, F_UN, F_FMA, F_KCMP };
 struct fcase {
     const char *name;
@@ -354,6 +365,24 @@ static const struct fcase fcases[] = {
     {"vcmpps unord", 1, 0, 0xC2, 0, F_KCMP, 3, nat3_vcmpps3},
 };
 #define NFCASES (sizeof(fcases) / sizeof(fcases[0]))
+
+/* Scalar cases: name, map, pp, opcode, W, FMA. */
+struct scase {
+    const char *name;
+    uint8_t mm, pp, op, w;
+    bool fma;
+    nat3_fn nat;
+};
+#define SS(m, op) {"v" #m "ss", 1, 2, op, 0, false, nat3_v##m##ss}, {"v" #m "sd", 1, 3, op, 1, false, nat3_v##m##sd}
+#define SF(m, op) {#m "ss", 2, 1, op, 0, true, nat3_##m##ss}, {#m "sd", 2, 1, op, 1, true, nat3_##m##sd}
+static const struct scase scases[] = {
+    SS(add, 0x58), SS(sub, 0x5C), SS(mul, 0x59), SS(div, 0x5E), SS(min, 0x5D), SS(max, 0x5F),
+    SS(sqrt, 0x51),
+    SF(vfmadd132, 0x99), SF(vfmsub132, 0x9B), SF(vfnmadd132, 0x9D), SF(vfnmsub132, 0x9F),
+    SF(vfmadd213, 0xA9), SF(vfmsub213, 0xAB), SF(vfnmadd213, 0xAD), SF(vfnmsub213, 0xAF),
+    SF(vfmadd231, 0xB9), SF(vfmsub231, 0xBB), SF(vfnmadd231, 0xBD), SF(vfnmsub231, 0xBF),
+};
+#define NSCASES (sizeof(scases) / sizeof(scases[0]))
 
 /* A value of es bytes: ordinary, zero, infinity, NaN (quiet, signalling),
  * denormal, huge or tiny. */
@@ -726,6 +755,81 @@ static void run_fp_case(struct fx *f, const struct fcase *c)
     }
 }
 
+/* A scalar case: element 0 by the 128-bit VEX form when opmask bit 0
+ * enables it (only then is memory read and can a flag be raised), else the
+ * destination's element 0 or zero; bits 127:es from the first source (the
+ * destination for FMA), the rest of the register zeroed. Any vector length
+ * (EVEX.L'L is ignored). */
+static void run_scalar_case(struct fx *f, const struct scase *c)
+{
+    unsigned ll = rnd(3), es = c->w ? 8 : 4;
+    unsigned dst = rnd(32), src1 = rnd(32);
+    unsigned aaa = rnd(3) == 0 ? 0 : 1 + rnd(7);
+    bool z = aaa && rnd(2);
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t a[64], old[64], mem[64], ins[16];
+    for (unsigned i = 0; i < 64; i += es) {
+        fp_value(a + i, es);
+        fp_value(old + i, es);
+        fp_value(mem + i, es);
+    }
+    set_zmm(f, dst, old);
+    set_zmm(f, src1, a);
+    if (src1 == dst)
+        memcpy(old, a, 64);
+    uint64_t kval = rnd64();
+    set_k(f, aaa, kval);
+    bool on = !aaa || (kval & 1);
+    uint32_t mx = 0x1F80u | (rnd(4) << 13) | (rnd(2) ? 0x8000u : 0) | (rnd(2) ? 0x40u : 0);
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof v);
+    v.XmmControlStatus.XmmStatusControl = mx;
+    v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+    fvmm_reg_set(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)es));
+    struct ecase e = {c->name, c->mm, c->pp, c->op, 0, c->w, S_BIN, (uint8_t)es, false, false,
+                      false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, src1, ll, aaa, z, false, disp8, ins);
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    uint8_t want[64], got[64];
+    uint32_t raised = 0;
+    memset(want, 0, 64);
+    if (on) {
+        uint8_t ha[32] = {0}, hb[32] = {0}, hc[32] = {0}, hr[32];
+        memcpy(ha, c->fma ? old : a, 16);
+        memcpy(hb, a, 16);
+        memcpy(hc, mem, es);
+        uint32_t hmx = mx;
+        c->nat(ha, hb, hc, hr, &hmx);
+        raised = hmx & 0x3F;
+        memcpy(want, hr, 16);
+    } else {
+        memcpy(want, c->fma ? old : a, 16);
+        if (z)
+            memset(want, 0, es);
+        else
+            memcpy(want, old, es);
+    }
+    get_zmm(f, dst, got);
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
+              memcmp(got, want, 64) == 0;
+    fvmm_reg_get(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint32_t gmx = v.XmmControlStatus.XmmStatusControl;
+    ok = ok && gmx == (mx | raised);
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: dst %u src1 %u k%u=%016llx z %d mxcsr %x -> %x (want %x):", c->name, dst,
+               src1, aaa, (unsigned long long)kval, z, mx, gmx, mx | raised);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
 static void test_every_model_row_is_covered(void)
 {
     unsigned count, missing = 0;
@@ -759,6 +863,10 @@ static void test_masked_faults(void)
         {"vpmovzxdq", {0x62, 0xf2, 0x7d, 0x49, 0x35, 0x0b}, 6, 32, 16, 0x0F, 0x10, false},
         /* vbroadcasti32x4 zmm1{k1}, [rbx]: dword 2 is needed by elements 2, 6, 10, 14 */
         {"vbroadcasti32x4", {0x62, 0xf2, 0x7d, 0x49, 0x5a, 0x0b}, 6, 16, 8, 0x3333, 0x0400, false},
+        /* vaddss xmm1{k1}, xmm2, [rbx]: the one element, read only under k1[0] */
+        {"vaddss", {0x62, 0xf1, 0x6e, 0x09, 0x58, 0x0b}, 6, 4, 2, 0x0, 0x1, false},
+        /* vfmadd231sd xmm1{k1}, xmm2, [rbx] */
+        {"vfmadd231sd", {0x62, 0xf2, 0xed, 0x09, 0xb9, 0x0b}, 6, 8, 4, 0xFE, 0x1, false},
         /* vpunpckldq zmm1{k1}, zmm2, [rbx]: no fault suppression */
         {"vpunpckldq", {0x62, 0xf1, 0x6d, 0x49, 0x62, 0x0b}, 6, 64, 32, 0x0001, 0x0001, true},
     };
@@ -835,10 +943,17 @@ int main(void)
         if (failures != before)
             printf("%s: %u failures\n", fcases[i].name, failures - before);
     }
+    for (unsigned i = 0; i < NSCASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 400; n++)
+            run_scalar_case(&f, &scases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", scases[i].name, failures - before);
+    }
     fx_fini(&f);
     test_every_model_row_is_covered();
     test_masked_faults();
     test_invalid_fields();
-    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES, checks, failures);
+    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES, checks, failures);
     return failures ? 1 : 0;
 }
