@@ -442,13 +442,13 @@ static bool kind_is_v(uint8_t k)
 static bool kind_uses_modrm(uint8_t k)
 {
     return (k >= K_Eb && k <= K_Gy) || (k >= K_Ey && k <= K_Nq && k != K_Hx && k != K_Hdq) ||
-           k == K_M64B || k == K_Ga;
+           k == K_M64B || k == K_Ga || k == K_Vh || k == K_Mqq || k == K_Mxe;
 }
 
 static bool kind_is_mem_only_t(uint8_t k)
 {
     return k == K_Mv || k == K_My || k == K_Mcx || k == K_Mx || k == K_Mdq || k == K_Mq ||
-           k == K_Md || k == K_M64B;
+           k == K_Md || k == K_M64B || k == K_Mqq || k == K_Mxe;
 }
 
 static bool row_is_vex(const struct op_row *r)

@@ -84,6 +84,7 @@ NB(vpcmpgtb) NB(vpcmpgtw) NB(vpcmpgtd) NB(vpcmpgtq) NB(vpsllvd) NB(vpsllvq) NB(v
 NB(vpsrlvq) NB(vpsravd) NB(vpand) NB(vpandn) NB(vpor) NB(vpxor) NB(vpminub) NB(vpsubb)
 NB(vpminud) NB(vpcmpeqb) NB(vpcmpeqw) NB(vpcmpeqd) NB(vpcmpeqq)
 NU(vpabsb) NU(vpabsw) NU(vpabsd)
+NB(vpmaddubsw) NB(vpmulhrsw) NB(vpmuldq)
 NAT(vpalignr, "vpalignr $5, %%ymm1, %%ymm0, %%ymm0")
 NAT(vpshufd, "vpshufd $0x1b, %%ymm1, %%ymm0")
 NAT(vpshufhw, "vpshufhw $0x4e, %%ymm1, %%ymm0")
@@ -148,6 +149,31 @@ static void m_permd(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
 static void m_permq(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
 { for (unsigned i = 0; i < n / 8; i++) memcpy(r + 8 * i, b + 8 * (a[8 * i] % (n / 8)), 8); }
 
+static uint64_t rotl(uint64_t x, unsigned n, unsigned bits)
+{
+    uint64_t m = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    n %= bits;
+    return n ? ((x << n) | (x >> (bits - n))) & m : x;
+}
+static uint32_t d32(const uint8_t *p, unsigned i) { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+static void putd(uint8_t *p, unsigned i, uint32_t v) { memcpy(p + 4 * i, &v, 4); }
+static void m_prold_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(b, i), 37, 32)); }
+static void m_prord_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(b, i), 32 - 5, 32)); }
+static void m_prolq_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(b, i), 200 % 64, 64)); }
+static void m_prorq_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(b, i), 64 - 13, 64)); }
+static void m_prolvd(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(a, i), d32(b, i) % 32, 32)); }
+static void m_prorvd(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(a, i), (32 - d32(b, i) % 32) % 32, 32)); }
+static void m_prolvq(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(a, i), (unsigned)((uint64_t)q(b, i) % 64), 64)); }
+static void m_prorvq(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(a, i), (unsigned)((64 - (uint64_t)q(b, i) % 64) % 64), 64)); }
+
 /* ---- the cases ---- */
 enum shape {
     S_BIN,  /* V, H, W: r = f(H, mem) */
@@ -195,7 +221,14 @@ static const struct ecase cases[] = {
     B38(vpminsd, 0x39, 0, 4, true), B38(vpminuw, 0x3A, 0, 2, false),
     B38(vpmaxsb, 0x3C, 0, 1, false), B38(vpmaxsd, 0x3D, 0, 4, true),
     B38(vpmaxuw, 0x3E, 0, 2, false), B38(vpmaxud, 0x3F, 0, 4, true),
-    B38(vpmulld, 0x40, 0, 4, true), B38(vpsllvd, 0x47, 0, 4, true),
+    B38(vpmulld, 0x40, 0, 4, true), B38(vpmaddubsw, 0x04, 0, 2, false),
+    B38(vpmulhrsw, 0x0B, 0, 2, false), B38(vpmuldq, 0x28, 1, 8, true),
+    BM("vprolvd", 2, 0x15, 0, 4, true, m_prolvd), BM("vprolvq", 2, 0x15, 1, 8, true, m_prolvq),
+    BM("vprorvd", 2, 0x14, 0, 4, true, m_prorvd), BM("vprorvq", 2, 0x14, 1, 8, true, m_prorvq),
+    {"vprold", 1, 1, 0x72, 1, 0, S_SHI, 4, true, false, false, 0, 0, 37, NULL, m_prold_i},
+    {"vprord", 1, 1, 0x72, 0, 0, S_SHI, 4, true, false, false, 0, 0, 5, NULL, m_prord_i},
+    {"vprolq", 1, 1, 0x72, 1, 1, S_SHI, 8, true, false, false, 0, 0, 200, NULL, m_prolq_i},
+    {"vprorq", 1, 1, 0x72, 0, 1, S_SHI, 8, true, false, false, 0, 0, 13, NULL, m_prorq_i}, B38(vpsllvd, 0x47, 0, 4, true),
     B38(vpsllvq, 0x47, 1, 8, true), B38(vpsrlvd, 0x45, 0, 4, true),
     B38(vpsrlvq, 0x45, 1, 8, true), B38(vpsravd, 0x46, 0, 4, true),
     C_("vpandd", 1, 1, 0xDB, 0, S_BIN, 4, true, nat_vpand),
@@ -266,6 +299,10 @@ static const struct ecase cases[] = {
     BC("vpbroadcastd", 0x58, 0, 4, 4, false), BC("vpbroadcastq", 0x59, 1, 8, 8, false),
     BC("vbroadcastss", 0x18, 0, 4, 4, false), BC("vbroadcastsd", 0x19, 1, 8, 8, true),
     BC("vbroadcasti32x4", 0x5A, 0, 4, 16, true), BC("vbroadcastf32x4", 0x1A, 0, 4, 16, true),
+    BC("vbroadcasti32x2", 0x59, 0, 4, 8, false), BC("vbroadcastf32x2", 0x19, 0, 4, 8, true),
+    BC("vbroadcasti64x2", 0x5A, 1, 8, 16, true), BC("vbroadcastf64x2", 0x1A, 1, 8, 16, true),
+    BC("vbroadcasti32x8", 0x5B, 0, 4, 32, true), BC("vbroadcastf32x8", 0x1B, 0, 4, 32, true),
+    BC("vbroadcasti64x4", 0x5B, 1, 8, 32, true), BC("vbroadcastf64x4", 0x1B, 1, 8, 32, true),
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -550,7 +587,7 @@ static unsigned case_failures;
 
 static void run_case(struct fx *f, const struct ecase *c)
 {
-    unsigned ll = c->not128 ? 1 + rnd(2) : rnd(3), vlen = 16u << ll;
+    unsigned ll = c->memsz == 32 ? 2 : c->not128 ? 1 + rnd(2) : rnd(3), vlen = 16u << ll;
     unsigned dst = rnd(32), src1 = rnd(32), kdst = 1 + rnd(7);
     unsigned aaa = c->nomask || rnd(4) == 0 ? 0 : 1 + rnd(7);
     if (c->shape == S_KCMP && aaa == kdst)
@@ -830,6 +867,149 @@ static void run_scalar_case(struct fx *f, const struct scase *c)
     }
 }
 
+/* ---- forms whose result is not f(vvvv, memory): two-table permutes (the
+ * destination is an input), opmask blends (a disabled element comes from
+ * vvvv), inserts and extracts of 128/256-bit parts, compress and expand (only
+ * the packed elements are accessed) ---- */
+enum xshape { X_PERMI2, X_PERMT2, X_BLENDM, X_INS, X_EXT, X_EXP, X_COMP };
+struct xcase {
+    const char *name;
+    uint8_t op, w, shape, es, part; /* map 0F38 (0F3A for X_INS/X_EXT), pp 66; part: bytes */
+    bool bcst;
+};
+static const struct xcase xcases[] = {
+    {"vpermi2b", 0x75, 0, X_PERMI2, 1, 0, false}, {"vpermi2w", 0x75, 1, X_PERMI2, 2, 0, false},
+    {"vpermi2d", 0x76, 0, X_PERMI2, 4, 0, true},  {"vpermi2q", 0x76, 1, X_PERMI2, 8, 0, true},
+    {"vpermi2ps", 0x77, 0, X_PERMI2, 4, 0, true}, {"vpermi2pd", 0x77, 1, X_PERMI2, 8, 0, true},
+    {"vpermt2b", 0x7D, 0, X_PERMT2, 1, 0, false}, {"vpermt2w", 0x7D, 1, X_PERMT2, 2, 0, false},
+    {"vpermt2d", 0x7E, 0, X_PERMT2, 4, 0, true},  {"vpermt2q", 0x7E, 1, X_PERMT2, 8, 0, true},
+    {"vpermt2ps", 0x7F, 0, X_PERMT2, 4, 0, true}, {"vpermt2pd", 0x7F, 1, X_PERMT2, 8, 0, true},
+    {"vpblendmb", 0x66, 0, X_BLENDM, 1, 0, false}, {"vpblendmw", 0x66, 1, X_BLENDM, 2, 0, false},
+    {"vpblendmd", 0x64, 0, X_BLENDM, 4, 0, true},  {"vpblendmq", 0x64, 1, X_BLENDM, 8, 0, true},
+    {"vblendmps", 0x65, 0, X_BLENDM, 4, 0, true},  {"vblendmpd", 0x65, 1, X_BLENDM, 8, 0, true},
+    {"vinsertf32x4", 0x18, 0, X_INS, 4, 16, false}, {"vinsertf64x2", 0x18, 1, X_INS, 8, 16, false},
+    {"vinserti32x4", 0x38, 0, X_INS, 4, 16, false}, {"vinserti64x2", 0x38, 1, X_INS, 8, 16, false},
+    {"vinsertf32x8", 0x1A, 0, X_INS, 4, 32, false}, {"vinsertf64x4", 0x1A, 1, X_INS, 8, 32, false},
+    {"vinserti32x8", 0x3A, 0, X_INS, 4, 32, false}, {"vinserti64x4", 0x3A, 1, X_INS, 8, 32, false},
+    {"vextractf32x4", 0x19, 0, X_EXT, 4, 16, false}, {"vextractf64x2", 0x19, 1, X_EXT, 8, 16, false},
+    {"vextracti32x4", 0x39, 0, X_EXT, 4, 16, false}, {"vextracti64x2", 0x39, 1, X_EXT, 8, 16, false},
+    {"vextractf32x8", 0x1B, 0, X_EXT, 4, 32, false}, {"vextractf64x4", 0x1B, 1, X_EXT, 8, 32, false},
+    {"vextracti32x8", 0x3B, 0, X_EXT, 4, 32, false}, {"vextracti64x4", 0x3B, 1, X_EXT, 8, 32, false},
+    {"vpexpandd", 0x89, 0, X_EXP, 4, 0, false},    {"vpexpandq", 0x89, 1, X_EXP, 8, 0, false},
+    {"vpcompressd", 0x8B, 0, X_COMP, 4, 0, false}, {"vpcompressq", 0x8B, 1, X_COMP, 8, 0, false},
+};
+#define NXCASES (sizeof(xcases) / sizeof(xcases[0]))
+
+static void run_xcase(struct fx *f, const struct xcase *c)
+{
+    bool ie = c->shape == X_INS || c->shape == X_EXT, memdst = c->shape == X_EXT || c->shape == X_COMP;
+    unsigned ll = c->part == 32 ? 2 : ie ? 1 + rnd(2) : rnd(3), vlen = 16u << ll, es = c->es;
+    unsigned n = vlen / es, dst = rnd(32), src1 = rnd(32);
+    unsigned aaa = rnd(4) == 0 ? 0 : 1 + rnd(7);
+    bool z = aaa && !memdst && rnd(2), b = c->bcst && rnd(3) == 0;
+    uint8_t imm = (uint8_t)rnd(256);
+    unsigned memsz = b ? es : ie ? c->part : vlen;
+    unsigned nscale = c->shape == X_EXP || c->shape == X_COMP ? es : memsz;
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t a[64], old[64], mem[64], m[64], ins[16];
+    for (unsigned i = 0; i < 64; i++) {
+        a[i] = (uint8_t)rnd64();
+        old[i] = (uint8_t)rnd64();
+        mem[i] = (uint8_t)rnd64();
+    }
+    uint64_t kval = rnd(4) == 0 ? 0 : rnd64();
+    set_k(f, aaa, kval);
+    set_zmm(f, dst, old);
+    bool has_h = !memdst && c->shape != X_EXP;
+    if (has_h) {
+        set_zmm(f, src1, a);
+        if (src1 == dst)
+            memcpy(old, a, 64);
+    }
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)nscale));
+    struct ecase e = {c->name, (uint8_t)(ie ? 3 : 2), 1, c->op, 0, c->w, S_BIN, (uint8_t)es,
+                      c->bcst, false, false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, has_h ? src1 : 0, ll, aaa, z, b, disp8, ins);
+    if (ie)
+        ins[len++] = imm;
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    for (unsigned i = 0; i < 64; i++)
+        m[i] = b ? mem[i % es] : mem[i];
+    uint8_t r[64], want[64], got[64], wmem[64], gmem[64];
+    memset(r, 0, 64);
+    memcpy(wmem, mem, 64);
+    bool whole = false;
+    switch (c->shape) {
+    case X_PERMI2:
+    case X_PERMT2: {
+        const uint8_t *idx = c->shape == X_PERMI2 ? old : a, *t1 = c->shape == X_PERMI2 ? a : old;
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t x = 0;
+            memcpy(&x, idx + i * es, es);
+            memcpy(r + i * es, ((x & n) ? m : t1) + (x % n) * es, es);
+        }
+        break;
+    }
+    case X_BLENDM:
+        whole = true;
+        for (unsigned i = 0; i < n; i++) {
+            bool on = !aaa || ((kval >> i) & 1);
+            memcpy(r + i * es, on ? m + i * es : a + i * es, es);
+            if (!on && z)
+                memset(r + i * es, 0, es);
+        }
+        break;
+    case X_INS:
+        memcpy(r, a, vlen);
+        memcpy(r + c->part * (imm % (vlen / c->part)), m, c->part);
+        break;
+    case X_EXT:
+        for (unsigned i = 0; i < c->part / es; i++)
+            if (!aaa || ((kval >> i) & 1))
+                memcpy(wmem + i * es, old + c->part * (imm % (vlen / c->part)) + i * es, es);
+        break;
+    case X_EXP:
+        for (unsigned i = 0, k = 0; i < n; i++)
+            if (!aaa || ((kval >> i) & 1))
+                memcpy(r + i * es, m + es * k++, es);
+        break;
+    default: /* X_COMP */
+        for (unsigned i = 0, k = 0; i < n; i++)
+            if (!aaa || ((kval >> i) & 1))
+                memcpy(wmem + es * k++, old + i * es, es);
+        break;
+    }
+    memset(want, 0, 64);
+    if (memdst) {
+        memcpy(want, old, 64);
+    } else if (whole) {
+        memcpy(want, r, vlen);
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            bool on = !aaa || ((kval >> i) & 1);
+            memcpy(want + i * es, on ? r + i * es : old + i * es, es);
+            if (!on && z)
+                memset(want + i * es, 0, es);
+        }
+    }
+    get_zmm(f, dst, got);
+    fvmm_gpa_read(f->vm, GPA + MEMOFF, gmem, 64);
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
+              memcmp(got, want, 64) == 0 && memcmp(gmem, wmem, 64) == 0;
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: vl %u dst %u src1 %u k%u=%016llx z %d b %d imm %u disp8 %d:", c->name,
+               vlen * 8, dst, src1, aaa, (unsigned long long)kval, z, b, imm, disp8);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
 static void test_every_model_row_is_covered(void)
 {
     unsigned count, missing = 0;
@@ -867,6 +1047,14 @@ static void test_masked_faults(void)
         {"vaddss", {0x62, 0xf1, 0x6e, 0x09, 0x58, 0x0b}, 6, 4, 2, 0x0, 0x1, false},
         /* vfmadd231sd xmm1{k1}, xmm2, [rbx] */
         {"vfmadd231sd", {0x62, 0xf2, 0xed, 0x09, 0xb9, 0x0b}, 6, 8, 4, 0xFE, 0x1, false},
+        /* vpexpandd zmm1{k1}, [rbx]: as many dwords read as k1 has bits set */
+        {"vpexpandd", {0x62, 0xf2, 0x7d, 0x49, 0x89, 0x0b}, 6, 64, 8, 0x8001, 0x0007, false},
+        /* vpcompressd [rbx]{k1}, zmm1: as many dwords written */
+        {"vpcompressd", {0x62, 0xf2, 0x7d, 0x49, 0x8b, 0x0b}, 6, 64, 8, 0x8100, 0x0103, false},
+        /* vinserti32x4 zmm1{k1}, zmm2, [rbx], 1: no fault suppression */
+        {"vinserti32x4", {0x62, 0xf3, 0x6d, 0x49, 0x38, 0x0b, 1}, 7, 16, 8, 0x0001, 0x0001, true},
+        /* vextracti32x4 [rbx]{k1}, zmm1, 0: no fault suppression */
+        {"vextracti32x4", {0x62, 0xf3, 0x7d, 0x49, 0x39, 0x0b, 0}, 7, 16, 8, 0x0001, 0x0001, true},
         /* vpunpckldq zmm1{k1}, zmm2, [rbx]: no fault suppression */
         {"vpunpckldq", {0x62, 0xf1, 0x6d, 0x49, 0x62, 0x0b}, 6, 64, 32, 0x0001, 0x0001, true},
     };
@@ -950,10 +1138,17 @@ int main(void)
         if (failures != before)
             printf("%s: %u failures\n", scases[i].name, failures - before);
     }
+    for (unsigned i = 0; i < NXCASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 300; n++)
+            run_xcase(&f, &xcases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", xcases[i].name, failures - before);
+    }
     fx_fini(&f);
     test_every_model_row_is_covered();
     test_masked_faults();
     test_invalid_fields();
-    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES, checks, failures);
+    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES, checks, failures);
     return failures ? 1 : 0;
 }
