@@ -448,12 +448,12 @@ enum rc vfp_e_cmppd(struct emu *e, const struct insn *in)
  * then is the memory element read (a disabled one neither faults nor raises
  * a flag); otherwise element 0 keeps the destination's value or is zeroed.
  * Bits 127:es come from the first source (the destination for FMA, as the
- * template has it), bits above 127 are zeroed. */
-static enum rc vfp_evex_scalar(struct emu *e, const struct insn *in, const struct fp_op *op,
-                               bool fma)
+ * template has it), bits above 127 are zeroed. es is the destination's
+ * element (the row's), which a conversion's memory element may not be. */
+enum rc vfp_evex_scalar(struct emu *e, const struct insn *in, const struct fp_op *op, bool fma)
 {
     TRY(vfp_check(e, op->vex_feat));
-    unsigned es = in->op[2].size;
+    unsigned ms = in->op[2].size, es = 1u << ((in->row->traits >> T_ESZ_SHIFT) & 3);
     bool on = op_mask_on(e, in, 0);
     struct hfp_io s;
     memset(&s, 0, sizeof s);
@@ -462,7 +462,7 @@ static enum rc vfp_evex_scalar(struct emu *e, const struct insn *in, const struc
         uint8_t seg;
         uint64_t off;
         TRY(op_addr(e, in, 2, &seg, &off));
-        TRY(mem_read(e, seg, off, es, in->mem_access, fma ? s.c : s.b));
+        TRY(mem_read(e, seg, off, ms, in->mem_access, fma ? s.c : s.b));
     }
     vcpu_vec_read(e, in->op[1].reg, 16, src1);
     vcpu_vec_read(e, in->op[0].reg, 16, dst);

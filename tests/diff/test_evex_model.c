@@ -351,6 +351,13 @@ F3SFF(vfmadd132) F3SFF(vfmsub132) F3SFF(vfnmadd132) F3SFF(vfnmsub132)
 F3SFF(vfmadd213) F3SFF(vfmsub213) F3SFF(vfnmadd213) F3SFF(vfnmsub213)
 F3SFF(vfmadd231) F3SFF(vfmsub231) F3SFF(vfnmadd231) F3SFF(vfnmsub231)
 
+/* Conversions: one element at a time through the 128-bit VEX form (xmm2
+ * the input, the result in xmm0). */
+#define F3C(id, m) NAT3(id, #m " %%xmm2, %%xmm0")
+F3C(cdq2ps, vcvtdq2ps) F3C(cps2dq, vcvtps2dq) F3C(ctps2dq, vcvttps2dq) F3C(cdq2pd, vcvtdq2pd)
+F3C(cps2pd, vcvtps2pd) F3C(cpd2ps, vcvtpd2ps) F3C(cpd2dq, vcvtpd2dq) F3C(ctpd2dq, vcvttpd2dq)
+NAT3(csd2ss, "vcvtsd2ss %%xmm2, %%xmm0, %%xmm0")
+
 enum fshape { F_BIN, F_UN, F_FMA, F_KCMP };
 struct fcase {
     const char *name;
@@ -1010,6 +1017,105 @@ static void run_xcase(struct fx *f, const struct xcase *c)
     }
 }
 
+/* ---- packed conversions: name, pp, opcode, W, input and output element,
+ * unsigned dwords in (converted to double exactly first, then the scalar
+ * VCVTSD2SS; or exactly to double) ---- */
+struct ccase {
+    const char *name;
+    uint8_t pp, op, w, ies, oes, udq;
+    nat3_fn nat;
+};
+static const struct ccase ccases[] = {
+    {"vcvtdq2ps", 0, 0x5B, 0, 4, 4, 0, nat3_cdq2ps}, {"vcvtps2dq", 1, 0x5B, 0, 4, 4, 0, nat3_cps2dq},
+    {"vcvttps2dq", 2, 0x5B, 0, 4, 4, 0, nat3_ctps2dq}, {"vcvtdq2pd", 2, 0xE6, 0, 4, 8, 0, nat3_cdq2pd},
+    {"vcvtps2pd", 0, 0x5A, 0, 4, 8, 0, nat3_cps2pd}, {"vcvtpd2ps", 1, 0x5A, 1, 8, 4, 0, nat3_cpd2ps},
+    {"vcvtpd2dq", 3, 0xE6, 1, 8, 4, 0, nat3_cpd2dq}, {"vcvttpd2dq", 1, 0xE6, 1, 8, 4, 0, nat3_ctpd2dq},
+    {"vcvtudq2ps", 3, 0x7A, 0, 4, 4, 1, nat3_csd2ss}, {"vcvtudq2pd", 2, 0x7A, 0, 4, 8, 2, NULL},
+};
+#define NCCASES (sizeof(ccases) / sizeof(ccases[0]))
+
+static void run_ccase(struct fx *f, const struct ccase *c)
+{
+    unsigned ll = rnd(3), vlen = 16u << ll, ies = c->ies, oes = c->oes;
+    unsigned n = vlen / (ies > oes ? ies : oes), dlen = n * oes, dst = rnd(32);
+    unsigned aaa = rnd(4) == 0 ? 0 : 1 + rnd(7);
+    bool z = aaa && rnd(2), b = rnd(3) == 0;
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t old[64], mem[64], m[64], ins[16];
+    for (unsigned i = 0; i < 64; i++)
+        old[i] = (uint8_t)rnd64();
+    for (unsigned i = 0; i < 64; i += ies) {
+        if (c->udq || (c->op == 0xE6 && c->pp == 2) || (c->op == 0x5B && c->pp == 0))
+            for (unsigned j = 0; j < ies; j++)
+                mem[i + j] = (uint8_t)rnd64();
+        else
+            fp_value(mem + i, ies);
+    }
+    set_zmm(f, dst, old);
+    uint64_t kval = rnd(4) == 0 ? 0 : rnd64();
+    set_k(f, aaa, kval);
+    uint32_t mx = 0x1F80u | (rnd(4) << 13) | (rnd(2) ? 0x8000u : 0) | (rnd(2) ? 0x40u : 0);
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof v);
+    v.XmmControlStatus.XmmStatusControl = mx;
+    v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+    fvmm_reg_set(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    unsigned memsz = b ? ies : n * ies;
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)memsz));
+    struct ecase e = {c->name, 1, c->pp, c->op, 0, c->w, S_BIN, (uint8_t)oes, true, false,
+                      false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, 0, ll, aaa, z, b, disp8, ins);
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    for (unsigned i = 0; i < 64; i++)
+        m[i] = b ? mem[i % ies] : mem[i];
+    uint8_t want[64], got[64];
+    uint32_t raised = 0;
+    memset(want, 0, 64);
+    for (unsigned i = 0; i < n; i++) {
+        bool on = !aaa || ((kval >> i) & 1);
+        if (!on) {
+            if (!z)
+                memcpy(want + i * oes, old + i * oes, oes);
+            continue;
+        }
+        uint8_t ha[32] = {0}, hb[32] = {0}, hc[32] = {0}, hr[32];
+        uint32_t hmx = mx;
+        if (c->udq) {
+            uint32_t u;
+            memcpy(&u, m + 4 * i, 4);
+            double d = (double)u;
+            memcpy(hc, &d, 8);
+            if (c->udq == 2) {
+                memcpy(want + i * 8, &d, 8);
+                continue;
+            }
+        } else {
+            memcpy(hc, m + i * ies, ies);
+        }
+        c->nat(ha, hb, hc, hr, &hmx);
+        raised |= hmx & 0x3F;
+        memcpy(want + i * oes, hr, oes);
+    }
+    (void)dlen;
+    get_zmm(f, dst, got);
+    fvmm_reg_get(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint32_t gmx = v.XmmControlStatus.XmmStatusControl;
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
+              memcmp(got, want, 64) == 0 && gmx == (mx | raised);
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: vl %u dst %u k%u=%016llx z %d b %d mxcsr %x -> %x (want %x):", c->name,
+               vlen * 8, dst, aaa, (unsigned long long)kval, z, b, mx, gmx, mx | raised);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
 static void test_every_model_row_is_covered(void)
 {
     unsigned count, missing = 0;
@@ -1145,10 +1251,17 @@ int main(void)
         if (failures != before)
             printf("%s: %u failures\n", xcases[i].name, failures - before);
     }
+    for (unsigned i = 0; i < NCCASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 400; n++)
+            run_ccase(&f, &ccases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", ccases[i].name, failures - before);
+    }
     fx_fini(&f);
     test_every_model_row_is_covered();
     test_masked_faults();
     test_invalid_fields();
-    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES, checks, failures);
+    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES + NCCASES, checks, failures);
     return failures ? 1 : 0;
 }
