@@ -419,7 +419,7 @@ enum {
     KC_V, KC_W, KC_U, KC_H, KC_P, KC_Q, KC_N, KC_DI, KC_B, KC_XLAT, KC_K, KC_S, KC_SO,
 };
 enum { SZ_0, SZ_1, SZ_2, SZ_V, SZ_Z, SZ_Y, SZ_CX, SZ_4, SZ_8, SZ_16, SZ_X, SZ_64, SZ_A,
-       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_10, SZ_2V, SZ_COUNT };
+       SZ_XH, SZ_XQ, SZ_XE, SZ_DUP, SZ_P, SZ_10, SZ_2V, SZ_32, SZ_COUNT };
 enum { IMM_NONE, IMM_B, IMM_BS, IMM_Z, IMM_W };
 
 static const struct kind_info {
@@ -452,6 +452,7 @@ static const struct kind_info {
     [K_Mw] = {KC_M, SZ_2, 0},        [K_Mt] = {KC_M, SZ_10, 0},      [K_Mfx] = {KC_M, SZ_0, 0},
     [K_Gw] = {KC_G, SZ_2, 0},        [K_Ma] = {KC_M, SZ_2V, 0},
     [K_Menv] = {KC_M, SZ_0, 0},      [K_Msav] = {KC_M, SZ_0, 0},
+    [K_Vh] = {KC_V, SZ_XH, 0},       [K_Wqq] = {KC_W, SZ_32, 0},     [K_Wxe] = {KC_W, SZ_X, 0},
 };
 
 /* A byte register operand: AH..BH without any REX, else the low byte. */
@@ -523,6 +524,7 @@ static uint8_t kind_size(const struct insn *in, uint8_t sz)
     case SZ_P: return (uint8_t)(in->opsize + 2);
     case SZ_10: return 10;
     case SZ_2V: return (uint8_t)(2 * in->opsize);
+    case SZ_32: return 32;
     default: return 0;
     }
 }
@@ -789,10 +791,14 @@ static enum dec_status dec_evex_checks(struct insn *in)
         struct opnd *o = &in->op[i];
         if (o->type != OPND_MEM)
             continue;
+        if (r->k[i] == K_Wqq && in->vl != 2)
+            return DEC_UD; /* a 256-bit part of a 512-bit vector */
         if (in->bcst) /* one element (a dword, or a qword with W1), replicated */
             o->size = in->vw ? 8 : 4;
+        /* Compress and expand: disp8 * N is the element (Tuple1 Scalar). */
+        unsigned n = r->k[i] == K_Wxe ? 1u << ((r->traits >> T_ESZ_SHIFT) & 3) : o->size;
         if (in->mod == 1 && in->mem_form == MEM_MODRM)
-            in->disp *= o->size;
+            in->disp *= n;
     }
     return DEC_OK;
 }
@@ -951,6 +957,7 @@ const char *dec_kind_name(uint8_t k)
         [K_Wb] = "Wb", [K_Ww] = "Ww", [K_Wy] = "Wy", [K_Wh] = "Wh", [K_Wqt] = "Wqt", [K_We] = "We",
         [K_Wdup] = "Wdup", [K_Sw] = "Sw", [K_Mp] = "Mp", [K_So] = "Sreg",
         [K_Mw] = "Mw", [K_Mt] = "Mt", [K_Mfx] = "M512", [K_Gw] = "Gw", [K_Ma] = "Ma", [K_Menv] = "M14/28", [K_Msav] = "M94/108",
+        [K_Vh] = "Vh", [K_Wqq] = "Wqq", [K_Wxe] = "Wx",
     };
     return k < K_COUNT && names[k] ? names[k] : "?";
 }

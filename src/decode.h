@@ -94,6 +94,13 @@ enum opk {
     K_Mw, K_Mt, K_Mfx, K_Menv, K_Msav,
     K_Gw,                         /* ModRM reg, always a word (ARPL) */
     K_Ma,                         /* ModRM memory only: two operand-size bounds (BOUND) */
+    /* EVEX: the ModRM reg register of half the vector length (VCVTPD2PS
+     * ymm, zmm/m512); a 32-byte r/m operand, of 512-bit forms only
+     * (VINSERTI32X8, VBROADCASTI64X4: with memory, EVEX.L'L != 2 is #UD); a
+     * vector-length r/m operand whose disp8 is scaled by the element, of
+     * which only the elements the opmask packs are accessed (VPCOMPRESSD,
+     * VPEXPANDD). */
+    K_Vh, K_Wqq, K_Wxe,
     K_COUNT
 };
 

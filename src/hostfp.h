@@ -14,6 +14,7 @@
 #ifndef WHVEMU_HOSTFP_H
 #define WHVEMU_HOSTFP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Host capability bits (struct hostfp_caps.feat). */
@@ -86,6 +87,10 @@ enum rc vfp_run(struct emu *e, const struct insn *in, const struct fp_op *op);
 enum rc vfp_check(struct emu *e, uint32_t need);
 enum rc vfp_exec(struct emu *e, hfp_fn fn, struct hfp_io *s, uint8_t flags, uint32_t *raised);
 void vfp_set_flags(struct emu *e, uint32_t raised);
+/* An EVEX scalar form (vfp.c) on op's 128-bit template: element 0 under
+ * opmask bit 0, the memory element read only then; fma: the destination is
+ * the template's first input and vvvv its second. */
+enum rc vfp_evex_scalar(struct emu *e, const struct insn *in, const struct fp_op *op, bool fma);
 
 #ifdef HOSTFP_HAVE_ASM
 #define HFP_OUTS_                                                                                  \

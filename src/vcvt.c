@@ -130,3 +130,86 @@ enum rc vcvt_cvtps2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, 
 enum rc vcvt_cvttps2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvttps2dq), 0); }
 enum rc vcvt_cvtpd2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvtpd2dq), 0); }
 enum rc vcvt_cvttpd2pi(struct emu *e, const struct insn *in) { return mmx_cvt(e, in, HF(l_cvttpd2dq), 0); }
+
+/* EVEX packed conversions: the VEX.256 template on as many elements as fit
+ * 32 bytes of its input and of its output, a disabled element's input made
+ * 0 (which converts exactly and raises nothing); the opmask then merges or
+ * zeroes the result (op_write_vec), whose register has as many elements as
+ * the opmask governs. VCVTUDQ2PD is exact in C; VCVTUDQ2PS converts each
+ * unsigned dword to double exactly in C and rounds it to single precision
+ * with the VCVTPD2PS template under the guest's MXCSR (one rounding). */
+static enum rc cvt_evex(struct emu *e, const struct insn *in, const struct fp_op *op,
+                        unsigned ies, unsigned oes, bool from_udq)
+{
+    TRY(vfp_check(e, op->vex_feat));
+    uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
+    uint8_t src[EMU_MAX_ACCESS * 2], r[EMU_MAX_ACCESS];
+    unsigned n = mask_count(in);
+    memset(src, 0, sizeof src);
+    TRY(op_read_vec(e, in, 1, src)); /* the memory operand: its faults come first */
+    if (from_udq) { /* unsigned dwords as doubles, exactly */
+        for (unsigned i = n; i-- > 0;) {
+            double d = (double)(uint32_t)le_load(src + 4 * i, 4);
+            uint64_t bits;
+            memcpy(&bits, &d, 8);
+            le_store(src + 8 * i, bits, 8);
+        }
+        ies = 8;
+    }
+    if ((op->flags & FPO_UF) && !(mx & MXCSR_UM))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception (underflow)");
+    for (unsigned i = 0; i < n; i++)
+        if (!op_mask_on(e, in, i))
+            memset(src + i * ies, 0, ies);
+    unsigned per = 32 / (ies > oes ? ies : oes);
+    uint32_t raised = 0;
+    for (unsigned i = 0; i < n; i += per) {
+        struct hfp_io s;
+        memset(&s, 0, sizeof s);
+        unsigned k = n - i < per ? n - i : per;
+        memcpy(s.b, src + i * ies, k * ies);
+        s.mx = (mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
+        op->v256(&s);
+        raised |= s.mx & MXCSR_FLAGS;
+        memcpy(r + i * oes, s.r, k * oes);
+    }
+    if (raised & ~(mx >> 7))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception");
+    TRY(op_write_vec(e, in, 0, r));
+    vfp_set_flags(e, raised);
+    return RC_OK;
+}
+
+#define EVEX_CVT(m, ies, oes)                                                                      \
+    enum rc vcvt_e_##m(struct emu *e, const struct insn *in)                                       \
+    {                                                                                              \
+        return cvt_evex(e, in, &op_##m, ies, oes, false);                                          \
+    }
+EVEX_CVT(cvtdq2ps, 4, 4)
+EVEX_CVT(cvtps2dq, 4, 4)
+EVEX_CVT(cvttps2dq, 4, 4)
+EVEX_CVT(cvtdq2pd, 4, 8)
+EVEX_CVT(cvtps2pd, 4, 8)
+EVEX_CVT(cvtpd2ps, 8, 4)
+EVEX_CVT(cvtpd2dq, 8, 4)
+EVEX_CVT(cvttpd2dq, 8, 4)
+#undef EVEX_CVT
+
+enum rc vcvt_e_cvtudq2ps(struct emu *e, const struct insn *in)
+{
+    return cvt_evex(e, in, &op_cvtpd2ps, 4, 4, true);
+}
+
+enum rc vcvt_e_cvtudq2pd(struct emu *e, const struct insn *in)
+{
+    uint8_t src[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned n = mask_count(in);
+    TRY(op_read_vec(e, in, 1, src));
+    for (unsigned i = 0; i < n; i++) {
+        double d = (double)(uint32_t)le_load(src + 4 * i, 4);
+        uint64_t bits;
+        memcpy(&bits, &d, 8);
+        le_store(r + 8 * i, bits, 8);
+    }
+    return op_write_vec(e, in, 0, r);
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "mem.h"
 
 #ifdef HOSTFP_HAVE_ASM
 #define HF(f) f
@@ -441,3 +442,77 @@ enum rc vfp_e_cmppd(struct emu *e, const struct insn *in)
 {
     return vfp_evex(e, in, &vex_cmppd[in->imm8 & 31], 8, EV_KCMP);
 }
+
+/* EVEX scalar forms (VADDSS ... VSQRTSD, the scalar FMA3 forms): element 0
+ * is computed by the VEX template when opmask bit 0 enables it, and only
+ * then is the memory element read (a disabled one neither faults nor raises
+ * a flag); otherwise element 0 keeps the destination's value or is zeroed.
+ * Bits 127:es come from the first source (the destination for FMA, as the
+ * template has it), bits above 127 are zeroed. es is the destination's
+ * element (the row's), which a conversion's memory element may not be. */
+enum rc vfp_evex_scalar(struct emu *e, const struct insn *in, const struct fp_op *op, bool fma)
+{
+    TRY(vfp_check(e, op->vex_feat));
+    unsigned ms = in->op[2].size, es = 1u << ((in->row->traits >> T_ESZ_SHIFT) & 3);
+    bool on = op_mask_on(e, in, 0);
+    struct hfp_io s;
+    memset(&s, 0, sizeof s);
+    uint8_t dst[16], src1[16];
+    if (on) {
+        uint8_t seg;
+        uint64_t off;
+        TRY(op_addr(e, in, 2, &seg, &off));
+        TRY(mem_read(e, seg, off, ms, in->mem_access, fma ? s.c : s.b));
+    }
+    vcpu_vec_read(e, in->op[1].reg, 16, src1);
+    vcpu_vec_read(e, in->op[0].reg, 16, dst);
+    uint8_t r[16];
+    memcpy(r, fma ? dst : src1, 16);
+    if (on) {
+        memcpy(s.a, fma ? dst : src1, 16);
+        if (fma)
+            memcpy(s.b, src1, 16);
+        uint32_t raised = 0;
+        TRY(vfp_exec(e, op->v128, &s, op->flags, &raised));
+        memcpy(r, s.r, 16);
+        op_write_vec_whole(e, in, 0, r);
+        vfp_set_flags(e, raised);
+        return RC_OK;
+    }
+    if (in->zeroing)
+        memset(r, 0, es);
+    else
+        memcpy(r, dst, es);
+    op_write_vec_whole(e, in, 0, r);
+    return RC_OK;
+}
+
+#define EVEX_SCALAR(m, fma)                                                                        \
+    enum rc vfp_e_##m(struct emu *e, const struct insn *in)                                        \
+    {                                                                                              \
+        return vfp_evex_scalar(e, in, &op_##m, fma);                                               \
+    }
+#define EVEX_SCALAR2(m) EVEX_SCALAR(m##ss, false) EVEX_SCALAR(m##sd, false)
+EVEX_SCALAR2(add)
+EVEX_SCALAR2(sub)
+EVEX_SCALAR2(mul)
+EVEX_SCALAR2(div)
+EVEX_SCALAR2(min)
+EVEX_SCALAR2(max)
+EVEX_SCALAR2(sqrt)
+#define EVEX_FMAS(o) EVEX_SCALAR(o##ss, true) EVEX_SCALAR(o##sd, true)
+EVEX_FMAS(vfmadd132)
+EVEX_FMAS(vfmadd213)
+EVEX_FMAS(vfmadd231)
+EVEX_FMAS(vfmsub132)
+EVEX_FMAS(vfmsub213)
+EVEX_FMAS(vfmsub231)
+EVEX_FMAS(vfnmadd132)
+EVEX_FMAS(vfnmadd213)
+EVEX_FMAS(vfnmadd231)
+EVEX_FMAS(vfnmsub132)
+EVEX_FMAS(vfnmsub213)
+EVEX_FMAS(vfnmsub231)
+#undef EVEX_SCALAR
+#undef EVEX_SCALAR2
+#undef EVEX_FMAS

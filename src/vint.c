@@ -393,3 +393,76 @@ enum rc vint_psrlvq(struct emu *e, const struct insn *in) { return vshift(e, in,
 enum rc vint_psravw(struct emu *e, const struct insn *in) { return vshift(e, in, 2, SH_ARITH, CNT_VAR); }
 enum rc vint_psravd(struct emu *e, const struct insn *in) { return vshift(e, in, 4, SH_ARITH, CNT_VAR); }
 enum rc vint_psravq(struct emu *e, const struct insn *in) { return vshift(e, in, 8, SH_ARITH, CNT_VAR); }
+
+/* VPROLD/Q, VPRORD/Q (imm8: the data is the r/m operand, the destination
+ * vvvv) and VPROLVD/Q, VPRORVD/Q (per element counts from r/m): rotates by
+ * the count modulo the element width. */
+static uint64_t rot_elem(uint64_t x, uint64_t c, unsigned el, bool left)
+{
+    unsigned bits = 8 * el, n = (unsigned)(c % bits);
+    if (!n)
+        return x;
+    if (!left)
+        n = bits - n;
+    return ((x << n) | (x >> (bits - n))) & size_mask(el);
+}
+
+static enum rc vrot(struct emu *e, const struct insn *in, unsigned el, bool left, bool imm)
+{
+    uint8_t a[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    if (imm) {
+        TRY(op_read_vec(e, in, 1, a));
+    } else {
+        TRY(op_read_vec(e, in, 2, c));
+        TRY(op_read_vec(e, in, 1, a));
+    }
+    for (unsigned i = 0; i < in->op[0].size; i += el) {
+        uint64_t n = imm ? in->imm8 : le_load(c + i, el);
+        le_store(r + i, rot_elem(le_load(a + i, el), n, el, left), el);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vint_prold_i(struct emu *e, const struct insn *in) { return vrot(e, in, 4, true, true); }
+enum rc vint_prolq_i(struct emu *e, const struct insn *in) { return vrot(e, in, 8, true, true); }
+enum rc vint_prord_i(struct emu *e, const struct insn *in) { return vrot(e, in, 4, false, true); }
+enum rc vint_prorq_i(struct emu *e, const struct insn *in) { return vrot(e, in, 8, false, true); }
+enum rc vint_prolvd(struct emu *e, const struct insn *in) { return vrot(e, in, 4, true, false); }
+enum rc vint_prolvq(struct emu *e, const struct insn *in) { return vrot(e, in, 8, true, false); }
+enum rc vint_prorvd(struct emu *e, const struct insn *in) { return vrot(e, in, 4, false, false); }
+enum rc vint_prorvq(struct emu *e, const struct insn *in) { return vrot(e, in, 8, false, false); }
+
+/* VPMADDUBSW: unsigned bytes of vvvv times signed bytes of r/m, adjacent
+ * products summed into words with signed saturation. VPMULHRSW: signed
+ * word products, (p >> 14) + 1, bits 16:1. VPMULDQ: the even dwords
+ * multiplied signed into qwords. */
+enum rc vint_pmaddubsw(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(two_sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size; i += 2) {
+        int64_t s = (int64_t)a[i] * (int8_t)b[i] + (int64_t)a[i + 1] * (int8_t)b[i + 1];
+        le_store(r + i, sat(s, 2, true), 2);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vint_pmulhrsw(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(two_sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size; i += 2) {
+        int64_t p = sx(le_load(a + i, 2), 2) * sx(le_load(b + i, 2), 2);
+        le_store(r + i, (uint64_t)(((p >> 14) + 1) >> 1), 2);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vint_pmuldq(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    TRY(two_sources(e, in, a, b));
+    for (unsigned i = 0; i < in->op[0].size; i += 8)
+        le_store(r + i, (uint64_t)(sx(le_load(a + i, 4), 4) * sx(le_load(b + i, 4), 4)), 8);
+    return op_write_vec(e, in, 0, r);
+}

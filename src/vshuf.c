@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "mem.h"
 
 static enum rc sources(struct emu *e, const struct insn *in, uint8_t *a, uint8_t *b)
 {
@@ -372,4 +373,127 @@ enum rc vshuf_permqi(struct emu *e, const struct insn *in)
         for (unsigned i = 0; i < 4; i++)
             memcpy(r + half + 8 * i, a + half + 8 * ((in->imm8 >> (2 * i)) & 3), 8);
     return op_write_vec(e, in, 0, r);
+}
+
+/* VPERMI2B/W/D/Q/PS/PD (the destination holds the indices, vvvv the first
+ * table, r/m the second) and VPERMT2* (the destination is the first table,
+ * vvvv the indices): element i is element (index mod n) of the table that
+ * index bit log2(n) picks, n the elements of the vector. */
+static enum rc perm2(struct emu *e, const struct insn *in, unsigned el, bool t2)
+{
+    uint8_t d[EMU_MAX_ACCESS], h[EMU_MAX_ACCESS], m[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned size = in->op[0].size, n = size / el;
+    TRY(op_read_vec(e, in, 2, m));
+    TRY(op_read_vec(e, in, 1, h));
+    TRY(op_read_vec(e, in, 0, d));
+    const uint8_t *idx = t2 ? h : d, *t1 = t2 ? d : h;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t x = le_load(idx + i * el, el);
+        memcpy(r + i * el, ((x & n) ? m : t1) + (x & (n - 1)) * el, el);
+    }
+    return op_write_vec(e, in, 0, r);
+}
+
+enum rc vshuf_permi2b(struct emu *e, const struct insn *in) { return perm2(e, in, 1, false); }
+enum rc vshuf_permi2w(struct emu *e, const struct insn *in) { return perm2(e, in, 2, false); }
+enum rc vshuf_permi2d(struct emu *e, const struct insn *in) { return perm2(e, in, 4, false); }
+enum rc vshuf_permi2q(struct emu *e, const struct insn *in) { return perm2(e, in, 8, false); }
+enum rc vshuf_permt2b(struct emu *e, const struct insn *in) { return perm2(e, in, 1, true); }
+enum rc vshuf_permt2w(struct emu *e, const struct insn *in) { return perm2(e, in, 2, true); }
+enum rc vshuf_permt2d(struct emu *e, const struct insn *in) { return perm2(e, in, 4, true); }
+enum rc vshuf_permt2q(struct emu *e, const struct insn *in) { return perm2(e, in, 8, true); }
+
+/* VINSERTI32X4/64X2/32X8/64X4 and the F forms: vvvv with the 128- or
+ * 256-bit part imm8 selects (modulo the parts of the vector) replaced by
+ * memory, read whole (no fault suppression); the opmask works on the
+ * result. */
+enum rc vshuf_insert_e(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], m[EMU_MAX_ACCESS];
+    unsigned part = in->op[2].size, parts = in->op[0].size / part;
+    TRY(op_read_vec(e, in, 2, m));
+    TRY(op_read_vec(e, in, 1, a));
+    memcpy(a + part * (in->imm8 & (parts - 1)), m, part);
+    return op_write_vec(e, in, 0, a);
+}
+
+/* VEXTRACTI32X4/64X2/32X8/64X4 and the F forms to memory: the part imm8
+ * selects; every byte of the destination is checked (no fault suppression),
+ * then only the enabled elements are written. */
+enum rc vshuf_extract_e(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS];
+    unsigned part = in->op[0].size, parts = in->op[1].size / part;
+    TRY(op_read_vec(e, in, 1, a));
+    if (in->mask) {
+        uint8_t seg;
+        uint64_t off;
+        TRY(op_addr(e, in, 0, &seg, &off));
+        TRY(mem_check(e, seg, off, part, in->mem_access));
+    }
+    return op_write_vec(e, in, 0, a + part * (in->imm8 & (parts - 1)));
+}
+
+/* VPBLENDMB/W/D/Q, VBLENDMPS/PD: an enabled element (every one without an
+ * opmask) from r/m, a disabled one from vvvv, or zero with {z}. */
+enum rc vshuf_blendm(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS];
+    unsigned size = in->op[0].size, el = size / mask_count(in);
+    TRY(op_read_vec(e, in, 2, b));
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < size / el; i++) {
+        if (op_mask_on(e, in, i))
+            memcpy(a + i * el, b + i * el, el);
+        else if (in->zeroing)
+            memset(a + i * el, 0, el);
+    }
+    op_write_vec_whole(e, in, 0, a);
+    return RC_OK;
+}
+
+/* The number of elements the opmask enables (all without one). */
+static unsigned packed_count(const struct emu *e, const struct insn *in, unsigned n)
+{
+    unsigned c = 0;
+    for (unsigned i = 0; i < n; i++)
+        c += op_mask_on(e, in, i);
+    return c;
+}
+
+/* VPEXPANDD/Q from memory: the enabled elements take consecutive memory
+ * elements, and only those are read (faults only there). */
+enum rc vshuf_expand(struct emu *e, const struct insn *in)
+{
+    uint8_t m[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned n = mask_count(in), el = in->op[0].size / n, c = packed_count(e, in, n);
+    memset(r, 0, sizeof r);
+    if (c) {
+        uint8_t seg;
+        uint64_t off;
+        TRY(op_addr(e, in, 1, &seg, &off));
+        TRY(mem_read(e, seg, off, c * el, in->mem_access, m));
+    }
+    for (unsigned i = 0, k = 0; i < n; i++)
+        if (op_mask_on(e, in, i))
+            memcpy(r + i * el, m + el * k++, el);
+    return op_write_vec(e, in, 0, r);
+}
+
+/* VPCOMPRESSD/Q to memory: the enabled elements packed, and only their
+ * bytes written. */
+enum rc vshuf_compress(struct emu *e, const struct insn *in)
+{
+    uint8_t a[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned n = mask_count(in), el = in->op[1].size / n, c = 0;
+    TRY(op_read_vec(e, in, 1, a));
+    for (unsigned i = 0; i < n; i++)
+        if (op_mask_on(e, in, i))
+            memcpy(r + el * c++, a + i * el, el);
+    if (!c)
+        return RC_OK;
+    uint8_t seg;
+    uint64_t off;
+    TRY(op_addr(e, in, 0, &seg, &off));
+    return mem_write(e, seg, off, c * el, in->mem_access, r);
 }

@@ -442,7 +442,7 @@ static bool kind_is_v(uint8_t k)
 static bool kind_uses_modrm(uint8_t k)
 {
     return (k >= K_Eb && k <= K_Gy) || (k >= K_Ey && k <= K_Nq && k != K_Hx && k != K_Hdq) ||
-           k == K_M64B || k == K_Ga;
+           k == K_M64B || k == K_Ga || k == K_Vh || k == K_Wqq || k == K_Wxe;
 }
 
 static bool kind_is_mem_only_t(uint8_t k)
@@ -635,7 +635,9 @@ static void compare_ok(const struct mode_info *mi, const struct insn *in,
             zk = ZYDIS_REGISTER_NONE;
         if (zk != want)
             why_add(w, "opmask ours k%u zydis %s", in->mask, zname(zk));
-        bool zz = zi->avx.mask.mode == ZYDIS_MASK_MODE_ZEROING;
+        /* An opmask blend (VPBLENDMD) is a control mask to Zydis. */
+        bool zz = zi->avx.mask.mode == ZYDIS_MASK_MODE_ZEROING ||
+                  zi->avx.mask.mode == ZYDIS_MASK_MODE_CONTROL_ZEROING;
         /* A compare into an opmask is zeroing-masking by nature. */
         if (in->mask && zz != in->zeroing && in->op[0].type != OPND_KREG)
             why_add(w, "zeroing ours %d zydis %d", in->zeroing, zz);

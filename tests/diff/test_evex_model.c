@@ -84,6 +84,7 @@ NB(vpcmpgtb) NB(vpcmpgtw) NB(vpcmpgtd) NB(vpcmpgtq) NB(vpsllvd) NB(vpsllvq) NB(v
 NB(vpsrlvq) NB(vpsravd) NB(vpand) NB(vpandn) NB(vpor) NB(vpxor) NB(vpminub) NB(vpsubb)
 NB(vpminud) NB(vpcmpeqb) NB(vpcmpeqw) NB(vpcmpeqd) NB(vpcmpeqq)
 NU(vpabsb) NU(vpabsw) NU(vpabsd)
+NB(vpmaddubsw) NB(vpmulhrsw) NB(vpmuldq)
 NAT(vpalignr, "vpalignr $5, %%ymm1, %%ymm0, %%ymm0")
 NAT(vpshufd, "vpshufd $0x1b, %%ymm1, %%ymm0")
 NAT(vpshufhw, "vpshufhw $0x4e, %%ymm1, %%ymm0")
@@ -148,6 +149,31 @@ static void m_permd(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
 static void m_permq(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
 { for (unsigned i = 0; i < n / 8; i++) memcpy(r + 8 * i, b + 8 * (a[8 * i] % (n / 8)), 8); }
 
+static uint64_t rotl(uint64_t x, unsigned n, unsigned bits)
+{
+    uint64_t m = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    n %= bits;
+    return n ? ((x << n) | (x >> (bits - n))) & m : x;
+}
+static uint32_t d32(const uint8_t *p, unsigned i) { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+static void putd(uint8_t *p, unsigned i, uint32_t v) { memcpy(p + 4 * i, &v, 4); }
+static void m_prold_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(b, i), 37, 32)); }
+static void m_prord_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(b, i), 32 - 5, 32)); }
+static void m_prolq_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(b, i), 200 % 64, 64)); }
+static void m_prorq_i(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ (void)a; for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(b, i), 64 - 13, 64)); }
+static void m_prolvd(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(a, i), d32(b, i) % 32, 32)); }
+static void m_prorvd(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 4; i++) putd(r, i, (uint32_t)rotl(d32(a, i), (32 - d32(b, i) % 32) % 32, 32)); }
+static void m_prolvq(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(a, i), (unsigned)((uint64_t)q(b, i) % 64), 64)); }
+static void m_prorvq(const uint8_t *a, const uint8_t *b, uint8_t *r, unsigned n)
+{ for (unsigned i = 0; i < n / 8; i++) putq(r, i, (int64_t)rotl((uint64_t)q(a, i), (unsigned)((64 - (uint64_t)q(b, i) % 64) % 64), 64)); }
+
 /* ---- the cases ---- */
 enum shape {
     S_BIN,  /* V, H, W: r = f(H, mem) */
@@ -195,7 +221,14 @@ static const struct ecase cases[] = {
     B38(vpminsd, 0x39, 0, 4, true), B38(vpminuw, 0x3A, 0, 2, false),
     B38(vpmaxsb, 0x3C, 0, 1, false), B38(vpmaxsd, 0x3D, 0, 4, true),
     B38(vpmaxuw, 0x3E, 0, 2, false), B38(vpmaxud, 0x3F, 0, 4, true),
-    B38(vpmulld, 0x40, 0, 4, true), B38(vpsllvd, 0x47, 0, 4, true),
+    B38(vpmulld, 0x40, 0, 4, true), B38(vpmaddubsw, 0x04, 0, 2, false),
+    B38(vpmulhrsw, 0x0B, 0, 2, false), B38(vpmuldq, 0x28, 1, 8, true),
+    BM("vprolvd", 2, 0x15, 0, 4, true, m_prolvd), BM("vprolvq", 2, 0x15, 1, 8, true, m_prolvq),
+    BM("vprorvd", 2, 0x14, 0, 4, true, m_prorvd), BM("vprorvq", 2, 0x14, 1, 8, true, m_prorvq),
+    {"vprold", 1, 1, 0x72, 1, 0, S_SHI, 4, true, false, false, 0, 0, 37, NULL, m_prold_i},
+    {"vprord", 1, 1, 0x72, 0, 0, S_SHI, 4, true, false, false, 0, 0, 5, NULL, m_prord_i},
+    {"vprolq", 1, 1, 0x72, 1, 1, S_SHI, 8, true, false, false, 0, 0, 200, NULL, m_prolq_i},
+    {"vprorq", 1, 1, 0x72, 0, 1, S_SHI, 8, true, false, false, 0, 0, 13, NULL, m_prorq_i}, B38(vpsllvd, 0x47, 0, 4, true),
     B38(vpsllvq, 0x47, 1, 8, true), B38(vpsrlvd, 0x45, 0, 4, true),
     B38(vpsrlvq, 0x45, 1, 8, true), B38(vpsravd, 0x46, 0, 4, true),
     C_("vpandd", 1, 1, 0xDB, 0, S_BIN, 4, true, nat_vpand),
@@ -266,6 +299,10 @@ static const struct ecase cases[] = {
     BC("vpbroadcastd", 0x58, 0, 4, 4, false), BC("vpbroadcastq", 0x59, 1, 8, 8, false),
     BC("vbroadcastss", 0x18, 0, 4, 4, false), BC("vbroadcastsd", 0x19, 1, 8, 8, true),
     BC("vbroadcasti32x4", 0x5A, 0, 4, 16, true), BC("vbroadcastf32x4", 0x1A, 0, 4, 16, true),
+    BC("vbroadcasti32x2", 0x59, 0, 4, 8, false), BC("vbroadcastf32x2", 0x19, 0, 4, 8, true),
+    BC("vbroadcasti64x2", 0x5A, 1, 8, 16, true), BC("vbroadcastf64x2", 0x1A, 1, 8, 16, true),
+    BC("vbroadcasti32x8", 0x5B, 0, 4, 32, true), BC("vbroadcastf32x8", 0x1B, 0, 4, 32, true),
+    BC("vbroadcasti64x4", 0x5B, 1, 8, 32, true), BC("vbroadcastf64x4", 0x1B, 1, 8, 32, true),
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -302,6 +339,24 @@ F3FF(vfmaddsub132) F3FF(vfmsubadd132) F3FF(vfmadd132) F3FF(vfmsub132) F3FF(vfnma
 NAT3(vcmpps1, "vcmpps $1, %%ymm2, %%ymm0, %%ymm0")
 NAT3(vcmppd11, "vcmppd $0x11, %%ymm2, %%ymm0, %%ymm0")
 NAT3(vcmpps3, "vcmpps $3, %%ymm2, %%ymm0, %%ymm0")
+
+/* Scalar forms: the 128-bit VEX form, xmm0 = the first source (the
+ * destination for FMA), xmm1 = vvvv (FMA), xmm2 = the memory element. */
+#define F3S(m) NAT3(m, #m " %%xmm2, %%xmm0, %%xmm0")
+#define F3SF(m) NAT3(m, #m " %%xmm2, %%xmm1, %%xmm0")
+F3S(vaddss) F3S(vaddsd) F3S(vsubss) F3S(vsubsd) F3S(vmulss) F3S(vmulsd) F3S(vdivss) F3S(vdivsd)
+F3S(vminss) F3S(vminsd) F3S(vmaxss) F3S(vmaxsd) F3S(vsqrtss) F3S(vsqrtsd)
+#define F3SFF(o) F3SF(o##ss) F3SF(o##sd)
+F3SFF(vfmadd132) F3SFF(vfmsub132) F3SFF(vfnmadd132) F3SFF(vfnmsub132)
+F3SFF(vfmadd213) F3SFF(vfmsub213) F3SFF(vfnmadd213) F3SFF(vfnmsub213)
+F3SFF(vfmadd231) F3SFF(vfmsub231) F3SFF(vfnmadd231) F3SFF(vfnmsub231)
+
+/* Conversions: one element at a time through the 128-bit VEX form (xmm2
+ * the input, the result in xmm0). */
+#define F3C(id, m) NAT3(id, #m " %%xmm2, %%xmm0")
+F3C(cdq2ps, vcvtdq2ps) F3C(cps2dq, vcvtps2dq) F3C(ctps2dq, vcvttps2dq) F3C(cdq2pd, vcvtdq2pd)
+F3C(cps2pd, vcvtps2pd) F3C(cpd2ps, vcvtpd2ps) F3C(cpd2dq, vcvtpd2dq) F3C(ctpd2dq, vcvttpd2dq)
+NAT3(csd2ss, "vcvtsd2ss %%xmm2, %%xmm0, %%xmm0")
 
 enum fshape { F_BIN, F_UN, F_FMA, F_KCMP };
 struct fcase {
@@ -354,6 +409,24 @@ static const struct fcase fcases[] = {
     {"vcmpps unord", 1, 0, 0xC2, 0, F_KCMP, 3, nat3_vcmpps3},
 };
 #define NFCASES (sizeof(fcases) / sizeof(fcases[0]))
+
+/* Scalar cases: name, map, pp, opcode, W, FMA. */
+struct scase {
+    const char *name;
+    uint8_t mm, pp, op, w;
+    bool fma;
+    nat3_fn nat;
+};
+#define SS(m, op) {"v" #m "ss", 1, 2, op, 0, false, nat3_v##m##ss}, {"v" #m "sd", 1, 3, op, 1, false, nat3_v##m##sd}
+#define SF(m, op) {#m "ss", 2, 1, op, 0, true, nat3_##m##ss}, {#m "sd", 2, 1, op, 1, true, nat3_##m##sd}
+static const struct scase scases[] = {
+    SS(add, 0x58), SS(sub, 0x5C), SS(mul, 0x59), SS(div, 0x5E), SS(min, 0x5D), SS(max, 0x5F),
+    SS(sqrt, 0x51),
+    SF(vfmadd132, 0x99), SF(vfmsub132, 0x9B), SF(vfnmadd132, 0x9D), SF(vfnmsub132, 0x9F),
+    SF(vfmadd213, 0xA9), SF(vfmsub213, 0xAB), SF(vfnmadd213, 0xAD), SF(vfnmsub213, 0xAF),
+    SF(vfmadd231, 0xB9), SF(vfmsub231, 0xBB), SF(vfnmadd231, 0xBD), SF(vfnmsub231, 0xBF),
+};
+#define NSCASES (sizeof(scases) / sizeof(scases[0]))
 
 /* A value of es bytes: ordinary, zero, infinity, NaN (quiet, signalling),
  * denormal, huge or tiny. */
@@ -521,7 +594,7 @@ static unsigned case_failures;
 
 static void run_case(struct fx *f, const struct ecase *c)
 {
-    unsigned ll = c->not128 ? 1 + rnd(2) : rnd(3), vlen = 16u << ll;
+    unsigned ll = c->memsz == 32 ? 2 : c->not128 ? 1 + rnd(2) : rnd(3), vlen = 16u << ll;
     unsigned dst = rnd(32), src1 = rnd(32), kdst = 1 + rnd(7);
     unsigned aaa = c->nomask || rnd(4) == 0 ? 0 : 1 + rnd(7);
     if (c->shape == S_KCMP && aaa == kdst)
@@ -726,6 +799,323 @@ static void run_fp_case(struct fx *f, const struct fcase *c)
     }
 }
 
+/* A scalar case: element 0 by the 128-bit VEX form when opmask bit 0
+ * enables it (only then is memory read and can a flag be raised), else the
+ * destination's element 0 or zero; bits 127:es from the first source (the
+ * destination for FMA), the rest of the register zeroed. Any vector length
+ * (EVEX.L'L is ignored). */
+static void run_scalar_case(struct fx *f, const struct scase *c)
+{
+    unsigned ll = rnd(3), es = c->w ? 8 : 4;
+    unsigned dst = rnd(32), src1 = rnd(32);
+    unsigned aaa = rnd(3) == 0 ? 0 : 1 + rnd(7);
+    bool z = aaa && rnd(2);
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t a[64], old[64], mem[64], ins[16];
+    for (unsigned i = 0; i < 64; i += es) {
+        fp_value(a + i, es);
+        fp_value(old + i, es);
+        fp_value(mem + i, es);
+    }
+    set_zmm(f, dst, old);
+    set_zmm(f, src1, a);
+    if (src1 == dst)
+        memcpy(old, a, 64);
+    uint64_t kval = rnd64();
+    set_k(f, aaa, kval);
+    bool on = !aaa || (kval & 1);
+    uint32_t mx = 0x1F80u | (rnd(4) << 13) | (rnd(2) ? 0x8000u : 0) | (rnd(2) ? 0x40u : 0);
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof v);
+    v.XmmControlStatus.XmmStatusControl = mx;
+    v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+    fvmm_reg_set(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)es));
+    struct ecase e = {c->name, c->mm, c->pp, c->op, 0, c->w, S_BIN, (uint8_t)es, false, false,
+                      false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, src1, ll, aaa, z, false, disp8, ins);
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    uint8_t want[64], got[64];
+    uint32_t raised = 0;
+    memset(want, 0, 64);
+    if (on) {
+        uint8_t ha[32] = {0}, hb[32] = {0}, hc[32] = {0}, hr[32];
+        memcpy(ha, c->fma ? old : a, 16);
+        memcpy(hb, a, 16);
+        memcpy(hc, mem, es);
+        uint32_t hmx = mx;
+        c->nat(ha, hb, hc, hr, &hmx);
+        raised = hmx & 0x3F;
+        memcpy(want, hr, 16);
+    } else {
+        memcpy(want, c->fma ? old : a, 16);
+        if (z)
+            memset(want, 0, es);
+        else
+            memcpy(want, old, es);
+    }
+    get_zmm(f, dst, got);
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
+              memcmp(got, want, 64) == 0;
+    fvmm_reg_get(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint32_t gmx = v.XmmControlStatus.XmmStatusControl;
+    ok = ok && gmx == (mx | raised);
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: dst %u src1 %u k%u=%016llx z %d mxcsr %x -> %x (want %x):", c->name, dst,
+               src1, aaa, (unsigned long long)kval, z, mx, gmx, mx | raised);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
+/* ---- forms whose result is not f(vvvv, memory): two-table permutes (the
+ * destination is an input), opmask blends (a disabled element comes from
+ * vvvv), inserts and extracts of 128/256-bit parts, compress and expand (only
+ * the packed elements are accessed) ---- */
+enum xshape { X_PERMI2, X_PERMT2, X_BLENDM, X_INS, X_EXT, X_EXP, X_COMP };
+struct xcase {
+    const char *name;
+    uint8_t op, w, shape, es, part; /* map 0F38 (0F3A for X_INS/X_EXT), pp 66; part: bytes */
+    bool bcst;
+};
+static const struct xcase xcases[] = {
+    {"vpermi2b", 0x75, 0, X_PERMI2, 1, 0, false}, {"vpermi2w", 0x75, 1, X_PERMI2, 2, 0, false},
+    {"vpermi2d", 0x76, 0, X_PERMI2, 4, 0, true},  {"vpermi2q", 0x76, 1, X_PERMI2, 8, 0, true},
+    {"vpermi2ps", 0x77, 0, X_PERMI2, 4, 0, true}, {"vpermi2pd", 0x77, 1, X_PERMI2, 8, 0, true},
+    {"vpermt2b", 0x7D, 0, X_PERMT2, 1, 0, false}, {"vpermt2w", 0x7D, 1, X_PERMT2, 2, 0, false},
+    {"vpermt2d", 0x7E, 0, X_PERMT2, 4, 0, true},  {"vpermt2q", 0x7E, 1, X_PERMT2, 8, 0, true},
+    {"vpermt2ps", 0x7F, 0, X_PERMT2, 4, 0, true}, {"vpermt2pd", 0x7F, 1, X_PERMT2, 8, 0, true},
+    {"vpblendmb", 0x66, 0, X_BLENDM, 1, 0, false}, {"vpblendmw", 0x66, 1, X_BLENDM, 2, 0, false},
+    {"vpblendmd", 0x64, 0, X_BLENDM, 4, 0, true},  {"vpblendmq", 0x64, 1, X_BLENDM, 8, 0, true},
+    {"vblendmps", 0x65, 0, X_BLENDM, 4, 0, true},  {"vblendmpd", 0x65, 1, X_BLENDM, 8, 0, true},
+    {"vinsertf32x4", 0x18, 0, X_INS, 4, 16, false}, {"vinsertf64x2", 0x18, 1, X_INS, 8, 16, false},
+    {"vinserti32x4", 0x38, 0, X_INS, 4, 16, false}, {"vinserti64x2", 0x38, 1, X_INS, 8, 16, false},
+    {"vinsertf32x8", 0x1A, 0, X_INS, 4, 32, false}, {"vinsertf64x4", 0x1A, 1, X_INS, 8, 32, false},
+    {"vinserti32x8", 0x3A, 0, X_INS, 4, 32, false}, {"vinserti64x4", 0x3A, 1, X_INS, 8, 32, false},
+    {"vextractf32x4", 0x19, 0, X_EXT, 4, 16, false}, {"vextractf64x2", 0x19, 1, X_EXT, 8, 16, false},
+    {"vextracti32x4", 0x39, 0, X_EXT, 4, 16, false}, {"vextracti64x2", 0x39, 1, X_EXT, 8, 16, false},
+    {"vextractf32x8", 0x1B, 0, X_EXT, 4, 32, false}, {"vextractf64x4", 0x1B, 1, X_EXT, 8, 32, false},
+    {"vextracti32x8", 0x3B, 0, X_EXT, 4, 32, false}, {"vextracti64x4", 0x3B, 1, X_EXT, 8, 32, false},
+    {"vpexpandd", 0x89, 0, X_EXP, 4, 0, false},    {"vpexpandq", 0x89, 1, X_EXP, 8, 0, false},
+    {"vpcompressd", 0x8B, 0, X_COMP, 4, 0, false}, {"vpcompressq", 0x8B, 1, X_COMP, 8, 0, false},
+};
+#define NXCASES (sizeof(xcases) / sizeof(xcases[0]))
+
+static void run_xcase(struct fx *f, const struct xcase *c)
+{
+    bool ie = c->shape == X_INS || c->shape == X_EXT, memdst = c->shape == X_EXT || c->shape == X_COMP;
+    unsigned ll = c->part == 32 ? 2 : ie ? 1 + rnd(2) : rnd(3), vlen = 16u << ll, es = c->es;
+    unsigned n = vlen / es, dst = rnd(32), src1 = rnd(32);
+    unsigned aaa = rnd(4) == 0 ? 0 : 1 + rnd(7);
+    bool z = aaa && !memdst && rnd(2), b = c->bcst && rnd(3) == 0;
+    uint8_t imm = (uint8_t)rnd(256);
+    unsigned memsz = b ? es : ie ? c->part : vlen;
+    unsigned nscale = c->shape == X_EXP || c->shape == X_COMP ? es : memsz;
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t a[64], old[64], mem[64], m[64], ins[16];
+    for (unsigned i = 0; i < 64; i++) {
+        a[i] = (uint8_t)rnd64();
+        old[i] = (uint8_t)rnd64();
+        mem[i] = (uint8_t)rnd64();
+    }
+    uint64_t kval = rnd(4) == 0 ? 0 : rnd64();
+    set_k(f, aaa, kval);
+    set_zmm(f, dst, old);
+    bool has_h = !memdst && c->shape != X_EXP;
+    if (has_h) {
+        set_zmm(f, src1, a);
+        if (src1 == dst)
+            memcpy(old, a, 64);
+    }
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)nscale));
+    struct ecase e = {c->name, (uint8_t)(ie ? 3 : 2), 1, c->op, 0, c->w, S_BIN, (uint8_t)es,
+                      c->bcst, false, false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, has_h ? src1 : 0, ll, aaa, z, b, disp8, ins);
+    if (ie)
+        ins[len++] = imm;
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    for (unsigned i = 0; i < 64; i++)
+        m[i] = b ? mem[i % es] : mem[i];
+    uint8_t r[64], want[64], got[64], wmem[64], gmem[64];
+    memset(r, 0, 64);
+    memcpy(wmem, mem, 64);
+    bool whole = false;
+    switch (c->shape) {
+    case X_PERMI2:
+    case X_PERMT2: {
+        const uint8_t *idx = c->shape == X_PERMI2 ? old : a, *t1 = c->shape == X_PERMI2 ? a : old;
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t x = 0;
+            memcpy(&x, idx + i * es, es);
+            memcpy(r + i * es, ((x & n) ? m : t1) + (x % n) * es, es);
+        }
+        break;
+    }
+    case X_BLENDM:
+        whole = true;
+        for (unsigned i = 0; i < n; i++) {
+            bool on = !aaa || ((kval >> i) & 1);
+            memcpy(r + i * es, on ? m + i * es : a + i * es, es);
+            if (!on && z)
+                memset(r + i * es, 0, es);
+        }
+        break;
+    case X_INS:
+        memcpy(r, a, vlen);
+        memcpy(r + c->part * (imm % (vlen / c->part)), m, c->part);
+        break;
+    case X_EXT:
+        for (unsigned i = 0; i < c->part / es; i++)
+            if (!aaa || ((kval >> i) & 1))
+                memcpy(wmem + i * es, old + c->part * (imm % (vlen / c->part)) + i * es, es);
+        break;
+    case X_EXP:
+        for (unsigned i = 0, k = 0; i < n; i++)
+            if (!aaa || ((kval >> i) & 1))
+                memcpy(r + i * es, m + es * k++, es);
+        break;
+    default: /* X_COMP */
+        for (unsigned i = 0, k = 0; i < n; i++)
+            if (!aaa || ((kval >> i) & 1))
+                memcpy(wmem + es * k++, old + i * es, es);
+        break;
+    }
+    memset(want, 0, 64);
+    if (memdst) {
+        memcpy(want, old, 64);
+    } else if (whole) {
+        memcpy(want, r, vlen);
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            bool on = !aaa || ((kval >> i) & 1);
+            memcpy(want + i * es, on ? r + i * es : old + i * es, es);
+            if (!on && z)
+                memset(want + i * es, 0, es);
+        }
+    }
+    get_zmm(f, dst, got);
+    fvmm_gpa_read(f->vm, GPA + MEMOFF, gmem, 64);
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
+              memcmp(got, want, 64) == 0 && memcmp(gmem, wmem, 64) == 0;
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: vl %u dst %u src1 %u k%u=%016llx z %d b %d imm %u disp8 %d:", c->name,
+               vlen * 8, dst, src1, aaa, (unsigned long long)kval, z, b, imm, disp8);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
+/* ---- packed conversions: name, pp, opcode, W, input and output element,
+ * unsigned dwords in (converted to double exactly first, then the scalar
+ * VCVTSD2SS; or exactly to double) ---- */
+struct ccase {
+    const char *name;
+    uint8_t pp, op, w, ies, oes, udq;
+    nat3_fn nat;
+};
+static const struct ccase ccases[] = {
+    {"vcvtdq2ps", 0, 0x5B, 0, 4, 4, 0, nat3_cdq2ps}, {"vcvtps2dq", 1, 0x5B, 0, 4, 4, 0, nat3_cps2dq},
+    {"vcvttps2dq", 2, 0x5B, 0, 4, 4, 0, nat3_ctps2dq}, {"vcvtdq2pd", 2, 0xE6, 0, 4, 8, 0, nat3_cdq2pd},
+    {"vcvtps2pd", 0, 0x5A, 0, 4, 8, 0, nat3_cps2pd}, {"vcvtpd2ps", 1, 0x5A, 1, 8, 4, 0, nat3_cpd2ps},
+    {"vcvtpd2dq", 3, 0xE6, 1, 8, 4, 0, nat3_cpd2dq}, {"vcvttpd2dq", 1, 0xE6, 1, 8, 4, 0, nat3_ctpd2dq},
+    {"vcvtudq2ps", 3, 0x7A, 0, 4, 4, 1, nat3_csd2ss}, {"vcvtudq2pd", 2, 0x7A, 0, 4, 8, 2, NULL},
+};
+#define NCCASES (sizeof(ccases) / sizeof(ccases[0]))
+
+static void run_ccase(struct fx *f, const struct ccase *c)
+{
+    unsigned ll = rnd(3), vlen = 16u << ll, ies = c->ies, oes = c->oes;
+    unsigned n = vlen / (ies > oes ? ies : oes), dlen = n * oes, dst = rnd(32);
+    unsigned aaa = rnd(4) == 0 ? 0 : 1 + rnd(7);
+    bool z = aaa && rnd(2), b = rnd(3) == 0;
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t old[64], mem[64], m[64], ins[16];
+    for (unsigned i = 0; i < 64; i++)
+        old[i] = (uint8_t)rnd64();
+    for (unsigned i = 0; i < 64; i += ies) {
+        if (c->udq || (c->op == 0xE6 && c->pp == 2) || (c->op == 0x5B && c->pp == 0))
+            for (unsigned j = 0; j < ies; j++)
+                mem[i + j] = (uint8_t)rnd64();
+        else
+            fp_value(mem + i, ies);
+    }
+    set_zmm(f, dst, old);
+    uint64_t kval = rnd(4) == 0 ? 0 : rnd64();
+    set_k(f, aaa, kval);
+    uint32_t mx = 0x1F80u | (rnd(4) << 13) | (rnd(2) ? 0x8000u : 0) | (rnd(2) ? 0x40u : 0);
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof v);
+    v.XmmControlStatus.XmmStatusControl = mx;
+    v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+    fvmm_reg_set(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    unsigned memsz = b ? ies : n * ies;
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)memsz));
+    struct ecase e = {c->name, 1, c->pp, c->op, 0, c->w, S_BIN, (uint8_t)oes, true, false,
+                      false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, 0, ll, aaa, z, b, disp8, ins);
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    for (unsigned i = 0; i < 64; i++)
+        m[i] = b ? mem[i % ies] : mem[i];
+    uint8_t want[64], got[64];
+    uint32_t raised = 0;
+    memset(want, 0, 64);
+    for (unsigned i = 0; i < n; i++) {
+        bool on = !aaa || ((kval >> i) & 1);
+        if (!on) {
+            if (!z)
+                memcpy(want + i * oes, old + i * oes, oes);
+            continue;
+        }
+        uint8_t ha[32] = {0}, hb[32] = {0}, hc[32] = {0}, hr[32];
+        uint32_t hmx = mx;
+        if (c->udq) {
+            uint32_t u;
+            memcpy(&u, m + 4 * i, 4);
+            double d = (double)u;
+            memcpy(hc, &d, 8);
+            if (c->udq == 2) {
+                memcpy(want + i * 8, &d, 8);
+                continue;
+            }
+        } else {
+            memcpy(hc, m + i * ies, ies);
+        }
+        c->nat(ha, hb, hc, hr, &hmx);
+        raised |= hmx & 0x3F;
+        memcpy(want + i * oes, hr, oes);
+    }
+    (void)dlen;
+    get_zmm(f, dst, got);
+    fvmm_reg_get(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint32_t gmx = v.XmmControlStatus.XmmStatusControl;
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
+              memcmp(got, want, 64) == 0 && gmx == (mx | raised);
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: vl %u dst %u k%u=%016llx z %d b %d mxcsr %x -> %x (want %x):", c->name,
+               vlen * 8, dst, aaa, (unsigned long long)kval, z, b, mx, gmx, mx | raised);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
 static void test_every_model_row_is_covered(void)
 {
     unsigned count, missing = 0;
@@ -759,6 +1149,18 @@ static void test_masked_faults(void)
         {"vpmovzxdq", {0x62, 0xf2, 0x7d, 0x49, 0x35, 0x0b}, 6, 32, 16, 0x0F, 0x10, false},
         /* vbroadcasti32x4 zmm1{k1}, [rbx]: dword 2 is needed by elements 2, 6, 10, 14 */
         {"vbroadcasti32x4", {0x62, 0xf2, 0x7d, 0x49, 0x5a, 0x0b}, 6, 16, 8, 0x3333, 0x0400, false},
+        /* vaddss xmm1{k1}, xmm2, [rbx]: the one element, read only under k1[0] */
+        {"vaddss", {0x62, 0xf1, 0x6e, 0x09, 0x58, 0x0b}, 6, 4, 2, 0x0, 0x1, false},
+        /* vfmadd231sd xmm1{k1}, xmm2, [rbx] */
+        {"vfmadd231sd", {0x62, 0xf2, 0xed, 0x09, 0xb9, 0x0b}, 6, 8, 4, 0xFE, 0x1, false},
+        /* vpexpandd zmm1{k1}, [rbx]: as many dwords read as k1 has bits set */
+        {"vpexpandd", {0x62, 0xf2, 0x7d, 0x49, 0x89, 0x0b}, 6, 64, 8, 0x8001, 0x0007, false},
+        /* vpcompressd [rbx]{k1}, zmm1: as many dwords written */
+        {"vpcompressd", {0x62, 0xf2, 0x7d, 0x49, 0x8b, 0x0b}, 6, 64, 8, 0x8100, 0x0103, false},
+        /* vinserti32x4 zmm1{k1}, zmm2, [rbx], 1: no fault suppression */
+        {"vinserti32x4", {0x62, 0xf3, 0x6d, 0x49, 0x38, 0x0b, 1}, 7, 16, 8, 0x0001, 0x0001, true},
+        /* vextracti32x4 [rbx]{k1}, zmm1, 0: no fault suppression */
+        {"vextracti32x4", {0x62, 0xf3, 0x7d, 0x49, 0x39, 0x0b, 0}, 7, 16, 8, 0x0001, 0x0001, true},
         /* vpunpckldq zmm1{k1}, zmm2, [rbx]: no fault suppression */
         {"vpunpckldq", {0x62, 0xf1, 0x6d, 0x49, 0x62, 0x0b}, 6, 64, 32, 0x0001, 0x0001, true},
     };
@@ -835,10 +1237,31 @@ int main(void)
         if (failures != before)
             printf("%s: %u failures\n", fcases[i].name, failures - before);
     }
+    for (unsigned i = 0; i < NSCASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 400; n++)
+            run_scalar_case(&f, &scases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", scases[i].name, failures - before);
+    }
+    for (unsigned i = 0; i < NXCASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 300; n++)
+            run_xcase(&f, &xcases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", xcases[i].name, failures - before);
+    }
+    for (unsigned i = 0; i < NCCASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 400; n++)
+            run_ccase(&f, &ccases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", ccases[i].name, failures - before);
+    }
     fx_fini(&f);
     test_every_model_row_is_covered();
     test_masked_faults();
     test_invalid_fields();
-    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES, checks, failures);
+    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES + NCCASES, checks, failures);
     return failures ? 1 : 0;
 }
