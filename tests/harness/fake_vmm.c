@@ -1422,7 +1422,8 @@ void fvmm_sync_guest_ram(fake_vmm *vm, WHV_EMULATOR_HANDLE emu)
         r->HostAddress = vm->pages[vm->gpa_pages.vals[i]];
         r->Flags = WHVEMU_RAM_READ | WHVEMU_RAM_WRITE;
     }
-    qsort(vm->ram_ranges, n, sizeof *vm->ram_ranges, ram_range_cmp);
+    if (n > 1)
+        qsort(vm->ram_ranges, n, sizeof *vm->ram_ranges, ram_range_cmp);
     HRESULT hr = whvemu_set_guest_ram(emu, vm->ram_ranges, n);
     if (hr != S_OK) {
         fprintf(stderr, "fake_vmm: whvemu_set_guest_ram failed with 0x%08x\n", (unsigned)hr);
