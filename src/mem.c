@@ -384,6 +384,13 @@ static enum rc atom_access(struct emu *e, uint64_t gpa, unsigned n, bool write, 
             a->state = ATOM_READ;
             return RC_OK;
         }
+        if (!w && n == 16) {
+            /* CMPXCHG16B where the host has no 16-byte compare-exchange:
+             * the plain way (ram.h, RAM_HAVE_CAS128). */
+            a->state = ATOM_OFF;
+            *plain = true;
+            return RC_OK;
+        }
         if (!w) {
             a->state = ATOM_OFF;
             return emu_unsupported(e, "a locked operand in guest RAM that crosses a 16-byte "
