@@ -32,7 +32,7 @@ if command -v clang >/dev/null 2>&1 &&
   CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHVEMU_WERROR=ON \
     -DWHVEMU_LIBFUZZER=ON -DWHVEMU_TSAN=ON -DWHVEMU_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-clang -j "$jobs" --target fuzz_emulate_libfuzzer \
-    fuzz_emulate_libfuzzer_asan test_threads_tsan test_walk_tsan
+    fuzz_emulate_libfuzzer_asan test_threads_tsan test_walk_tsan test_ram_threads_tsan
   echo "== testing build-clang"
   ctest --test-dir build-clang --output-on-failure -j "$jobs" -L clang
 else

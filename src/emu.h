@@ -190,14 +190,20 @@ struct emu_handle {
 
 /* A LOCKed (or implicitly locked) read-modify-write whose operand is in
  * writable guest RAM runs as a host compare-exchange: the operand's read
- * records the host address and the value, the write is the compare-exchange,
- * and a value changed meanwhile runs the instruction again (exec.c). */
+ * records the naturally aligned word (1..16 bytes) that holds it, with its
+ * value (or the operand itself where no such word does); the write is a
+ * compare-exchange of that word, and a word changed
+ * meanwhile runs the instruction again (exec.c, mem.c). */
 enum { ATOM_OFF, ATOM_ARMED, ATOM_READ, ATOM_DONE, ATOM_CONFLICT };
 struct atom {
     uint8_t state;
-    uint8_t size;
-    uint8_t *host;
-    uint64_t old[2];
+    uint8_t size; /* the word's bytes: 1, 2, 4, 8 or 16 */
+    uint8_t off;  /* the operand's first byte in the word */
+    uint8_t n;    /* the operand's bytes */
+    bool split;   /* no aligned word holds it: a split-lock compare-exchange of the
+                     operand itself (ram_split_cas) */
+    uint8_t *host; /* the word */
+    uint64_t old[2]; /* the word as read, low quadword first */
 };
 
 struct page_slot {

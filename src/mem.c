@@ -337,30 +337,93 @@ static enum rc mem_page(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
     return RC_OK;
 }
 
-/* One memory callback: n (1..8) bytes at gpa; `val` holds the bytes to
- * write (little-endian) or receives the bytes read. The data field is
- * always fully initialised. */
-/* The two halves of a locked read-modify-write on guest RAM (struct atom):
- * RC_OK when done here, RC_UNSUPPORTED when the access is not one that can
- * be done atomically (not writable RAM, misaligned): then it goes the plain
- * way, as it does on device memory. */
-static enum rc atom_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
+/* The naturally aligned word of 1, 2, 4, 8 or 16 bytes that holds the n
+ * bytes at host address p, or 0 when they cross a 16-byte boundary (or need
+ * 16 bytes where the host has no 16-byte compare-exchange). */
+static unsigned atom_word(const uint8_t *p, unsigned n)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (unsigned w = 1; w <= 16; w *= 2)
+        if (w >= n && (a & ~(uintptr_t)(w - 1)) + w >= a + n)
+            return (w < 16 || RAM_HAVE_CAS128) ? w : 0;
+    return 0;
+}
+
+/* The two halves of a locked read-modify-write on guest RAM (struct atom),
+ * for the operand's n (1..16) bytes at gpa in `buf`: the read records the
+ * aligned word that holds the operand and its value; the write is one
+ * compare-exchange of that word from the recorded value (RC_RETRY and
+ * ATOM_CONFLICT when another vCPU or thread changed it). *plain is set when
+ * the access is not one to do here (not writable RAM, another operand):
+ * then it goes the plain way, as it does on device memory. An operand that
+ * crosses a 16-byte boundary is one split-lock compare-exchange of itself
+ * where the host has one (x86-64), as the processor makes it atomic too
+ * (SDM Vol. 3 9.1.2.2); elsewhere it is refused, since a read then a write
+ * would not be atomic. */
+static enum rc atom_access(struct emu *e, uint64_t gpa, unsigned n, bool write, uint8_t *buf,
+                           bool *plain)
 {
     struct atom *a = &e->atom;
     uint8_t *host = ram_host_hint(e->ram, &e->ram_hint, gpa, n, WHVEMU_RAM_WRITE);
-    if (!write && a->state == ATOM_ARMED) {
-        if (!host || ((uintptr_t)host & (n - 1)) || (n & (n - 1))) {
-            a->state = ATOM_OFF;
-            return RC_UNSUPPORTED;
+    uint8_t word[16];
+    *plain = false;
+    if (!write && a->state == ATOM_ARMED && host) {
+        unsigned w = atom_word(host, n);
+        a->split = false;
+        if (!w && RAM_HAVE_SPLIT_CAS && (n == 2 || n == 4 || n == 8)) {
+            /* Across a 16-byte boundary: a split lock of the operand. */
+            uint64_t v = 0;
+            ram_split_cas(host, n, &v, 0); /* stores 0 only where 0 was: a read */
+            a->split = true;
+            a->size = a->n = (uint8_t)n;
+            a->off = 0;
+            a->host = host;
+            a->old[0] = v;
+            a->old[1] = 0;
+            le_store(buf, v, n);
+            a->state = ATOM_READ;
+            return RC_OK;
         }
-        a->host = host;
-        a->size = (uint8_t)n;
-        a->old[0] = *val = ram_load(host, n);
+        if (!w && n == 16) {
+            /* CMPXCHG16B where the host has no 16-byte compare-exchange:
+             * the plain way (ram.h, RAM_HAVE_CAS128). */
+            a->state = ATOM_OFF;
+            *plain = true;
+            return RC_OK;
+        }
+        if (!w) {
+            a->state = ATOM_OFF;
+            return emu_unsupported(e, "a locked operand in guest RAM that crosses a 16-byte "
+                                      "boundary cannot be made atomic on this host");
+        }
+        a->size = (uint8_t)w;
+        a->off = (uint8_t)((uintptr_t)host & (w - 1));
+        a->n = (uint8_t)n;
+        a->host = host - a->off;
+        ram_word_load(a->host, w, a->old);
+        le_store(word, a->old[0], 8);
+        le_store(word + 8, a->old[1], 8);
+        memcpy(buf, word + a->off, n);
         a->state = ATOM_READ;
         return RC_OK;
     }
-    if (write && a->state == ATOM_READ && host == a->host && n == a->size) {
-        if (!ram_cas(host, n, a->old[0], *val)) {
+    if (write && a->state == ATOM_READ && host && host == a->host + a->off && n == a->n) {
+        uint64_t desired[2];
+        if (a->split) {
+            uint64_t exp = a->old[0];
+            if (!ram_split_cas(host, n, &exp, le_load(buf, n))) {
+                a->state = ATOM_CONFLICT;
+                return RC_RETRY;
+            }
+            a->state = ATOM_DONE;
+            return RC_OK;
+        }
+        le_store(word, a->old[0], 8);
+        le_store(word + 8, a->old[1], 8);
+        memcpy(word + a->off, buf, n);
+        desired[0] = le_load(word, 8);
+        desired[1] = le_load(word + 8, 8);
+        if (!ram_word_cas(a->host, a->size, a->old, desired)) {
             a->state = ATOM_CONFLICT;
             return RC_RETRY;
         }
@@ -368,19 +431,29 @@ static enum rc atom_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, u
         return RC_OK;
     }
     a->state = ATOM_OFF;
-    return RC_UNSUPPORTED;
+    *plain = true;
+    return RC_OK;
 }
 
 static enum rc mem_callback(struct emu *e, uint64_t gpa, unsigned n, bool write,
                            uint64_t *val);
 
+/* One piece of n (1..8) bytes at gpa: a locked operand's half (struct
+ * atom), guest RAM on host memory, or the memory callback; `val` holds the
+ * bytes to write (little-endian) or receives the bytes read. */
 static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
 {
     if (e->ram->n) {
         if (e->atom.state == ATOM_ARMED || e->atom.state == ATOM_READ) {
-            enum rc rc = atom_piece(e, gpa, n, write, val);
-            if (rc != RC_UNSUPPORTED)
-                return rc;
+            uint8_t b[8];
+            bool plain;
+            le_store(b, *val, n);
+            TRY(atom_access(e, gpa, n, write, b, &plain));
+            if (!plain) {
+                if (!write)
+                    *val = le_load(b, n);
+                return RC_OK;
+            }
         }
         uint8_t *host = ram_host_hint(e->ram, &e->ram_hint, gpa, n,
                                       write ? WHVEMU_RAM_WRITE : WHVEMU_RAM_READ);
@@ -436,6 +509,34 @@ static enum rc mem_piece(struct emu *e, uint64_t gpa, unsigned n, bool write, ui
     return RC_OK;
 }
 
+/* A locked operand moved whole (CMPXCHG8B/16B, or one that crosses a
+ * page): within one page it is one atomic access (atom_access); across two
+ * pages of writable RAM no host compare-exchange covers it and it is
+ * refused; with device memory on either side it goes the plain way
+ * (*plain set, the atom OFF). */
+static enum rc mem_move_atom(struct emu *e, uint64_t lin, unsigned size, bool write, uint8_t *buf,
+                             uint64_t gpa0, uint64_t gpa1, bool split, bool *plain)
+{
+    unsigned off = (unsigned)(lin & (EMU_PAGE_SIZE - 1));
+    *plain = true;
+    if (size > 16) {
+        e->atom.state = ATOM_OFF;
+        return RC_OK;
+    }
+    if (!split)
+        return atom_access(e, gpa0 | off, size, write, buf, plain);
+    unsigned n0 = EMU_PAGE_SIZE - off;
+    if (!write && e->atom.state == ATOM_ARMED &&
+        ram_host_hint(e->ram, &e->ram_hint, gpa0 | off, n0, WHVEMU_RAM_WRITE) &&
+        ram_host_hint(e->ram, &e->ram_hint, gpa1, size - n0, WHVEMU_RAM_WRITE)) {
+        e->atom.state = ATOM_OFF;
+        return emu_unsupported(e, "a locked operand in guest RAM that crosses a page "
+                                  "boundary cannot be made atomic");
+    }
+    e->atom.state = ATOM_OFF;
+    return RC_OK;
+}
+
 /* Move `size` bytes at linear `lin`: translate every page first, then the
  * pieces. Outside 64-bit mode linear addresses wrap at 4 GiB. */
 static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t intent, bool write,
@@ -448,6 +549,12 @@ static enum rc mem_move(struct emu *e, uint64_t lin, unsigned size, uint8_t inte
     TRY(mem_page(e, first, lin, intent, &gpa0));
     if (last != first)
         TRY(mem_page(e, last, last, intent, &gpa1));
+    if (e->atom.state == ATOM_ARMED || e->atom.state == ATOM_READ) {
+        bool plain = true;
+        TRY(mem_move_atom(e, lin, size, write, buf, gpa0, gpa1, first != last, &plain));
+        if (!plain)
+            return RC_OK;
+    }
     unsigned done = 0;
     while (done < size) {
         uint64_t a = (lin + done) & lmask;

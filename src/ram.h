@@ -142,4 +142,104 @@ static inline bool ram_cas(uint8_t *p, unsigned n, uint64_t old, uint64_t desire
     }
 }
 
+/*
+ * 16-byte compare-exchange (CMPXCHG16B on guest RAM): one host LOCK
+ * CMPXCHG16B on x86-64 with gcc or clang (RAM_HAVE_CAS128 1). p must be
+ * 16-byte aligned. A failed compare-exchange stores the current value in
+ * exp[0..1] (low quadword first). On other hosts RAM_HAVE_CAS128 is 0, and
+ * locked operands that need it go the plain way (a read then a write, as on
+ * device memory).
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define RAM_HAVE_CAS128 1
+struct ram_u128 {
+    uint64_t q[2];
+};
+static inline bool ram_cas128(void *p, uint64_t exp[2], uint64_t lo, uint64_t hi)
+{
+    bool ok;
+    __asm__ __volatile__("lock cmpxchg16b %1\n\tsete %0"
+                         : "=q"(ok), "+m"(*(volatile struct ram_u128 *)p), "+a"(exp[0]),
+                           "+d"(exp[1])
+                         : "b"(lo), "c"(hi)
+                         : "memory", "cc");
+    return ok;
+}
+/* A compare-exchange of n (2, 4 or 8) bytes at any address: the processor
+ * makes a LOCKed access atomic even when it crosses a cache line (SDM Vol. 3
+ * 9.1.2.2, a split lock); for a locked guest operand that no aligned word
+ * holds. *exp receives the current value when it fails. */
+#define RAM_HAVE_SPLIT_CAS 1
+static inline bool ram_split_cas(void *p, unsigned n, uint64_t *exp, uint64_t desired)
+{
+    bool ok;
+    switch (n) {
+    case 2: {
+        uint16_t x = (uint16_t)*exp;
+        __asm__ __volatile__("lock cmpxchgw %3, %1\n\tsete %0"
+                             : "=q"(ok), "+m"(*(volatile uint16_t *)p), "+a"(x)
+                             : "r"((uint16_t)desired)
+                             : "memory", "cc");
+        *exp = x;
+        return ok;
+    }
+    case 4: {
+        uint32_t x = (uint32_t)*exp;
+        __asm__ __volatile__("lock cmpxchgl %3, %1\n\tsete %0"
+                             : "=q"(ok), "+m"(*(volatile uint32_t *)p), "+a"(x)
+                             : "r"((uint32_t)desired)
+                             : "memory", "cc");
+        *exp = x;
+        return ok;
+    }
+    default: {
+        uint64_t x = *exp;
+        __asm__ __volatile__("lock cmpxchgq %3, %1\n\tsete %0"
+                             : "=q"(ok), "+m"(*(volatile uint64_t *)p), "+a"(x)
+                             : "r"(desired)
+                             : "memory", "cc");
+        *exp = x;
+        return ok;
+    }
+    }
+}
+#else
+#define RAM_HAVE_CAS128 0
+#define RAM_HAVE_SPLIT_CAS 0
+static inline bool ram_split_cas(void *p, unsigned n, uint64_t *exp, uint64_t desired)
+{
+    (void)p, (void)n, (void)exp, (void)desired;
+    return false;
+}
+static inline bool ram_cas128(void *p, uint64_t exp[2], uint64_t lo, uint64_t hi)
+{
+    (void)p, (void)exp, (void)lo, (void)hi;
+    return false;
+}
+#endif
+
+/* The naturally aligned word of w (1, 2, 4, 8 or 16; 16 needs
+ * RAM_HAVE_CAS128) bytes at p, as v[0] (low quadword) and v[1]: one atomic
+ * read (bytes beyond w read as zero), and one compare-exchange from old to
+ * desired. A 16-byte read is a compare-exchange that stores what it finds
+ * (the word is in writable RAM). */
+static inline void ram_word_load(uint8_t *p, unsigned w, uint64_t v[2])
+{
+    v[0] = v[1] = 0;
+    if (w == 16)
+        ram_cas128(p, v, 0, 0);
+    else
+        v[0] = ram_load(p, w);
+}
+
+static inline bool ram_word_cas(uint8_t *p, unsigned w, const uint64_t old[2],
+                                const uint64_t desired[2])
+{
+    if (w == 16) {
+        uint64_t exp[2] = {old[0], old[1]};
+        return ram_cas128(p, exp, desired[0], desired[1]);
+    }
+    return ram_cas(p, w, old[0], desired[0]);
+}
+
 #endif /* WHVEMU_RAM_H */

@@ -2297,6 +2297,7 @@ static void inject_case(family *f, const tcase *tc, const uint64_t rng_saved[4])
                            variant == 1 ? 0 : 0x10 << rndn(8));
     WHV_EMULATOR_STATUS st;
     st.AsUINT32 = 0;
+    fvmm_sync_guest_ram(g_vm, g_emu);
     HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
 
     report r;
@@ -2521,6 +2522,7 @@ static int run_case(family *f, tcase *tc)
     fvmm_reset_log(g_vm);
     WHV_EMULATOR_STATUS st;
     st.AsUINT32 = 0;
+    fvmm_sync_guest_ram(g_vm, g_emu);
     HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
 
     /* The CPU's exception, as the vector and error code to inject: #DE
@@ -2790,6 +2792,7 @@ static void measure(const char *what, const uint8_t *insn, int len, uint64_t ea,
     fvmm_reset_log(g_vm);
     WHV_EMULATOR_STATUS st;
     st.AsUINT32 = 0;
+    fvmm_sync_guest_ram(g_vm, g_emu);
     HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
     printf("callbacks for %-22s hr=0x%08x status=0x%x: get %u, set %u, translate %u, memory %u\n",
            what, (unsigned)hr, st.AsUINT32, fvmm_count(g_vm, FVMM_CB_GET_REGS),

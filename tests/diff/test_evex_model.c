@@ -525,6 +525,7 @@ static void run(struct fx *f, const uint8_t *b, unsigned n, uint64_t gva)
     fvmm_mmio_exit d = {b, n, gpa, gva, 1, 1, WHvMemoryAccessRead};
     fvmm_build_mmio_exit64(f->vm, &f->vp, &f->mc, &d);
     fvmm_reset_log(f->vm);
+    fvmm_sync_guest_ram(f->vm, f->emu);
     CHECK(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st) == S_OK);
     const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
     if (why)

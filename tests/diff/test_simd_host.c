@@ -3364,8 +3364,10 @@ static void ref_try(int has_x, const WHV_VP_EXIT_CONTEXT *vp, const WHV_MEMORY_A
 static HRESULT try_mmio(WHV_EMULATOR_HANDLE emu, const WHV_VP_EXIT_CONTEXT *vp,
                         const WHV_MEMORY_ACCESS_CONTEXT *mc, WHV_EMULATOR_STATUS *st)
 {
-    if (!g_reference)
+    if (!g_reference) {
+        fvmm_sync_guest_ram(g_vm, emu);
         return WHvEmulatorTryMmioEmulation(emu, g_vm, vp, mc, st);
+    }
     ref_try(emu == g_emu, vp, mc, st);
     return S_OK;
 }

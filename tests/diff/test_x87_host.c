@@ -444,6 +444,7 @@ static void run_case(const struct form *f)
     fvmm_reset_log(g_vm);
     WHV_EMULATOR_STATUS st;
     st.AsUINT32 = 0;
+    fvmm_sync_guest_ram(g_vm, g_emu);
     HRESULT hr = WHvEmulatorTryMmioEmulation(g_emu, g_vm, &vp, &mc, &st);
     g_cases++;
     char why[160] = "";

@@ -269,12 +269,21 @@ struct fake_vmm {
 
     int rep_to_completion; /* fvmm_set_rep_to_completion() */
 
+    /* guest RAM mode (fvmm_set_guest_ram_mode) */
+    int ram_mode;
+    page_map ram_walkable; /* GVA page number -> 1: walked whole in RAM by the last sync */
+    WHVEMU_GUEST_RAM_RANGE *ram_ranges;
+    size_t cap_ram_ranges;
+    size_t ram_ntables; /* table pages built at FVMM_RAM_TABLES by the last sync */
+
     char msg[512];
 };
 
 fake_vmm *fvmm_create(void)
 {
     fake_vmm *vm = xcalloc(1, sizeof *vm);
+    const char *env = getenv("WHVEMU_TEST_GUEST_RAM");
+    vm->ram_mode = env && env[0] == '1';
     return vm;
 }
 
@@ -291,6 +300,8 @@ void fvmm_destroy(fake_vmm *vm)
     map_free(&vm->gpa_pages);
     map_free(&vm->mmio_pages);
     map_free(&vm->gva_map);
+    map_free(&vm->ram_walkable);
+    free(vm->ram_ranges);
     free(vm->gva);
     free(vm->calls);
     free(vm->reglog_names);
@@ -304,6 +315,18 @@ void fvmm_destroy(fake_vmm *vm)
 /* ------------------------------------------------------------------ */
 /* Memory                                                               */
 /* ------------------------------------------------------------------ */
+
+/* A zeroed page, 4 KiB aligned (guest RAM mode registers it as it is). */
+static UINT8 *page_alloc(void)
+{
+    UINT8 *p = aligned_alloc(FVMM_PAGE_SIZE, FVMM_PAGE_SIZE);
+    if (!p) {
+        fprintf(stderr, "fake_vmm: out of memory\n");
+        abort();
+    }
+    memset(p, 0, FVMM_PAGE_SIZE);
+    return p;
+}
 
 static const UINT8 *page_lookup(const fake_vmm *vm, UINT64 gpa)
 {
@@ -320,7 +343,7 @@ UINT8 *fvmm_gpa_page(fake_vmm *vm, UINT64 gpa)
         vm->cap_pages = vm->cap_pages ? vm->cap_pages * 2 : 16;
         vm->pages = xrealloc(vm->pages, vm->cap_pages * sizeof *vm->pages);
     }
-    UINT8 *p = vm->nspare ? vm->spare[--vm->nspare] : xcalloc(1, FVMM_PAGE_SIZE);
+    UINT8 *p = vm->nspare ? vm->spare[--vm->nspare] : page_alloc();
     vm->pages[vm->npages] = p;
     map_put(&vm->gpa_pages, gpa >> 12, vm->npages);
     vm->npages++;
@@ -766,6 +789,7 @@ void fvmm_reset(fake_vmm *vm)
     vm->default_translation = FVMM_UNMAPPED_IDENTITY;
     vm->cpl = 0;
     vm->rep_to_completion = 0;
+    vm->ram_ntables = 0;
     memset(vm->regs, 0, sizeof vm->regs);
     memset(vm->reg_disabled, 0, sizeof vm->reg_disabled);
     fvmm_reset_log(vm);
@@ -1223,6 +1247,212 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
 }
 
 /* ------------------------------------------------------------------ */
+/* Guest RAM mode                                                       */
+/* ------------------------------------------------------------------ */
+
+#define RAM_P 0x1ull
+#define RAM_RW 0x2ull
+#define RAM_US 0x4ull
+#define RAM_XD (1ull << 63)
+#define RAM_ADDR 0x000FFFFFFFFFF000ull
+#define RAM_SURE_GPA (1ull << 36) /* the emulator walks to leaves above it only in RAM */
+
+void fvmm_set_guest_ram_mode(fake_vmm *vm, int on)
+{
+    vm->ram_mode = on != 0;
+}
+
+int fvmm_guest_ram_mode(const fake_vmm *vm)
+{
+    return vm->ram_mode;
+}
+
+static int ram_canonical48(UINT64 a)
+{
+    return (UINT64)((INT64)(a << 16) >> 16) == a;
+}
+
+/* Whether the translate callback's answer for this entry is what a page
+ * table leaf gives: Success, an aligned GPA, readable, and executable
+ * unless EFER.NXE lets XD say otherwise. */
+static int ram_leaf_ok(const fake_vmm *vm, UINT64 gva, const gva_entry *e, int nxe)
+{
+    (void)vm;
+    return e->result == WHvTranslateGvaResultSuccess && !(e->gpa & (FVMM_PAGE_SIZE - 1)) &&
+           e->gpa <= RAM_ADDR && e->gpa < FVMM_RAM_TABLES && (e->perms & FVMM_PERM_R) &&
+           ((e->perms & FVMM_PERM_X) || nxe) && ram_canonical48(gva);
+}
+
+static UINT64 ram_leaf(const gva_entry *e)
+{
+    return e->gpa | RAM_P | ((e->perms & FVMM_PERM_W) ? RAM_RW : 0) |
+           ((e->perms & FVMM_PERM_U) ? RAM_US : 0) | ((e->perms & FVMM_PERM_X) ? 0 : RAM_XD);
+}
+
+static UINT64 ram_new_table(fake_vmm *vm)
+{
+    UINT64 gpa = FVMM_RAM_TABLES + vm->ram_ntables++ * FVMM_PAGE_SIZE;
+    memset(fvmm_gpa_page(vm, gpa), 0, FVMM_PAGE_SIZE);
+    return gpa;
+}
+
+static UINT64 *ram_entry(fake_vmm *vm, UINT64 table, unsigned idx)
+{
+    return (UINT64 *)(void *)(fvmm_gpa_page(vm, table) + idx * 8u);
+}
+
+/* The table at `level` (3: PDPT, 2: PD, 1: PT) on the way to gva, created
+ * (entries P | R/W | U/S: the leaf decides) when missing; 0 when the way
+ * passes an entry that is not a table (the hole). */
+static UINT64 ram_table_for(fake_vmm *vm, UINT64 root, UINT64 gva, unsigned level)
+{
+    UINT64 t = root;
+    for (unsigned l = 4; l > level; l--) {
+        UINT64 *e = ram_entry(vm, t, (unsigned)(gva >> (12 + 9 * (l - 1))) & 511);
+        if (!*e)
+            *e = ram_new_table(vm) | RAM_P | RAM_RW | RAM_US;
+        else if ((*e & RAM_ADDR) == FVMM_RAM_HOLE)
+            return 0;
+        t = *e & RAM_ADDR;
+    }
+    return t;
+}
+
+static int ram_range_cmp(const void *a, const void *b)
+{
+    UINT64 x = ((const WHVEMU_GUEST_RAM_RANGE *)a)->GuestAddress;
+    UINT64 y = ((const WHVEMU_GUEST_RAM_RANGE *)b)->GuestAddress;
+    return x < y ? -1 : x > y;
+}
+
+static void ram_fill_identity(fake_vmm *vm, UINT64 table, unsigned level, UINT64 base);
+
+/* Builds the 4-level tables of the GVA map (long mode). */
+static void ram_build_tables(fake_vmm *vm)
+{
+    int nxe = (fvmm_reg64(vm, WHvX64RegisterEfer) & 0x800) != 0;
+    int identity = vm->default_translation == FVMM_UNMAPPED_IDENTITY;
+    page_map bad; /* 2 MiB regions (gva >> 21) whose pages a leaf cannot express */
+    memset(&bad, 0, sizeof bad);
+    for (size_t i = 0; i < vm->gva_map.cap; i++) {
+        UINT64 k = vm->gva_map.keys[i];
+        if (k == MAP_EMPTY)
+            continue;
+        const gva_entry *e = &vm->gva[vm->gva_map.vals[i]];
+        /* With identity translation every page of a region with a page
+         * table is a leaf: its GPA must be an ordinary one. */
+        if (!ram_leaf_ok(vm, k << 12, e, nxe) || (identity && (k << 12) >= FVMM_RAM_TABLES))
+            map_put(&bad, k >> 9, 1);
+    }
+    UINT64 root = ram_new_table(vm);
+    fvmm_set_reg64(vm, WHvX64RegisterCr3, root);
+    for (size_t i = 0; i < vm->gva_map.cap; i++) {
+        UINT64 k = vm->gva_map.keys[i];
+        if (k == MAP_EMPTY || !ram_canonical48(k << 12))
+            continue;
+        UINT64 gva = k << 12;
+        if (map_find(&bad, k >> 9)) {
+            UINT64 pd = ram_table_for(vm, root, gva, 2);
+            if (pd)
+                *ram_entry(vm, pd, (unsigned)(gva >> 21) & 511) = FVMM_RAM_HOLE | RAM_P | RAM_RW | RAM_US;
+            continue;
+        }
+        const gva_entry *e = &vm->gva[vm->gva_map.vals[i]];
+        UINT64 pt = ram_table_for(vm, root, gva, 1);
+        if (!pt)
+            continue;
+        *ram_entry(vm, pt, (unsigned)k & 511) = ram_leaf(e);
+        if (!map_find(&vm->mmio_pages, e->gpa >> 12))
+            fvmm_gpa_page(vm, e->gpa); /* RAM from the start */
+    }
+    map_free(&bad);
+    if (identity)
+        ram_fill_identity(vm, root, 4, 0);
+}
+
+/* Where the page tables leave a page unmapped while unmapped pages
+ * translate to themselves: identity leaves in the page tables built, the
+ * hole (an unregistered table: the translate callback) at the levels
+ * above. */
+static void ram_fill_identity(fake_vmm *vm, UINT64 table, unsigned level, UINT64 base)
+{
+    for (unsigned i = 0; i < 512; i++) {
+        UINT64 gva = base | ((UINT64)i << (12 + 9 * (level - 1)));
+        if (level == 4 && i >= 256)
+            gva |= 0xFFFF000000000000ull;
+        UINT64 *e = ram_entry(vm, table, i);
+        if (level == 1) {
+            if (!*e)
+                *e = gva | RAM_P | RAM_RW | RAM_US;
+            continue;
+        }
+        if (!*e)
+            *e = FVMM_RAM_HOLE | RAM_P | RAM_RW | RAM_US;
+        else if ((*e & RAM_ADDR) != FVMM_RAM_HOLE)
+            ram_fill_identity(vm, *e & RAM_ADDR, level - 1, gva);
+    }
+}
+
+void fvmm_sync_guest_ram(fake_vmm *vm, WHV_EMULATOR_HANDLE emu)
+{
+    if (!vm->ram_mode)
+        return;
+    for (size_t t = 0; t < vm->ram_ntables; t++)
+        memset(fvmm_gpa_page(vm, FVMM_RAM_TABLES + t * FVMM_PAGE_SIZE), 0, FVMM_PAGE_SIZE);
+    vm->ram_ntables = 0;
+    UINT64 cr0 = fvmm_reg64(vm, WHvX64RegisterCr0);
+    UINT64 efer = fvmm_reg64(vm, WHvX64RegisterEfer);
+    if ((cr0 & 0x80000001ull) == 0x80000001ull && (efer & 0x400))
+        ram_build_tables(vm);
+    else if (cr0 & 0x80000000ull)
+        fvmm_set_reg64(vm, WHvX64RegisterCr3, FVMM_RAM_HOLE); /* walks: the callback */
+    if (vm->cap_ram_ranges < vm->npages) {
+        vm->cap_ram_ranges = vm->npages;
+        vm->ram_ranges = xrealloc(vm->ram_ranges, vm->cap_ram_ranges * sizeof *vm->ram_ranges);
+    }
+    UINT32 n = 0;
+    for (size_t i = 0; i < vm->gpa_pages.cap; i++) {
+        UINT64 k = vm->gpa_pages.keys[i];
+        if (k == MAP_EMPTY || map_find(&vm->mmio_pages, k) || k == FVMM_RAM_HOLE >> 12)
+            continue;
+        WHVEMU_GUEST_RAM_RANGE *r = &vm->ram_ranges[n++];
+        memset(r, 0, sizeof *r);
+        r->GuestAddress = k << 12;
+        r->SizeInBytes = FVMM_PAGE_SIZE;
+        r->HostAddress = vm->pages[vm->gpa_pages.vals[i]];
+        r->Flags = WHVEMU_RAM_READ | WHVEMU_RAM_WRITE;
+    }
+    if (n > 1)
+        qsort(vm->ram_ranges, n, sizeof *vm->ram_ranges, ram_range_cmp);
+    HRESULT hr = whvemu_set_guest_ram(emu, vm->ram_ranges, n);
+    if (hr != S_OK) {
+        fprintf(stderr, "fake_vmm: whvemu_set_guest_ram failed with 0x%08x\n", (unsigned)hr);
+        abort();
+    }
+}
+
+/* Whether the emulator's walk of gva stays in registered RAM (so it never
+ * needs the translate callback): the tables the last sync built, from CR3. */
+static int ram_walk_in_ram(const fake_vmm *vm, UINT64 gva)
+{
+    if (!vm->ram_ntables)
+        return 0;
+    UINT64 t = fvmm_reg64(vm, WHvX64RegisterCr3) & RAM_ADDR;
+    for (unsigned l = 4; l >= 1; l--) {
+        const UINT8 *p = page_lookup(vm, t);
+        UINT64 e = 0;
+        if (p)
+            memcpy(&e, p + ((gva >> (12 + 9 * (l - 1))) & 511) * 8, 8);
+        if (!(e & RAM_P))
+            return 1; /* a #PF found in RAM */
+        if (l > 1 && (e & RAM_ADDR) == FVMM_RAM_HOLE)
+            return 0;
+        t = e & RAM_ADDR;
+    }
+    return t < RAM_SURE_GPA || (page_lookup(vm, t) && !map_find(&vm->mmio_pages, t >> 12));
+}
+
+/* ------------------------------------------------------------------ */
 /* Round-trip rules                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -1386,6 +1616,33 @@ static const char *check_xstate(fake_vmm *vm, UINT32 st)
     return NULL;
 }
 
+/* Guest RAM mode: an exit without all its instruction bytes has its fetch
+ * walked before the instruction is decoded, so the walk's registers come
+ * in a first get call (with the general registers), and what the
+ * instruction needs beyond those in a second one: two get calls, the first
+ * with CR3, neither naming a register the other does. */
+static int ram_prefetch_ok(const fake_vmm *vm, const WHV_MEMORY_ACCESS_CONTEXT *mmio)
+{
+    const fvmm_call *g[2];
+    unsigned n = 0;
+    if (!vm->ram_mode || vm->counts[FVMM_CB_GET_REGS] != 2 || !mmio ||
+        mmio->InstructionByteCount >= 15)
+        return 0;
+    for (size_t i = 0; i < vm->ncalls && n < 2; i++)
+        if (vm->calls[i].kind == FVMM_CB_GET_REGS)
+            g[n++] = &vm->calls[i];
+    const WHV_REGISTER_NAME *a = fvmm_call_reg_names(vm, g[0]);
+    const WHV_REGISTER_NAME *b = fvmm_call_reg_names(vm, g[1]);
+    int cr3 = 0;
+    for (UINT32 i = 0; i < g[0]->u.regs.count; i++) {
+        cr3 |= a[i] == WHvX64RegisterCr3;
+        for (UINT32 k = 0; k < g[1]->u.regs.count; k++)
+            if (a[i] == b[k])
+                return 0;
+    }
+    return cr3;
+}
+
 const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
                                   const WHV_MEMORY_ACCESS_CONTEXT *mmio,
                                   const WHV_EMULATOR_STATUS *status)
@@ -1395,7 +1652,7 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
 
     if (st == 0 || (st & (st - 1)) != 0)
         return fail(vm, "status 0x%x does not have exactly one bit set", st);
-    if (vm->counts[FVMM_CB_GET_REGS] > 1)
+    if (vm->counts[FVMM_CB_GET_REGS] > 1 && !ram_prefetch_ok(vm, mmio))
         return fail(vm, "%u get-registers calls (at most 1 allowed)", vm->counts[FVMM_CB_GET_REGS]);
     if (ok && vm->counts[FVMM_CB_SET_REGS] != 1)
         return fail(vm, "EmulationSuccessful with %u set-registers calls (exactly 1 expected)",
@@ -1429,6 +1686,28 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
     const char *xs = check_xstate(vm, st);
     if (xs)
         return xs;
+
+    /* Guest RAM mode: a page whose walk stays in RAM is never translated
+     * by callback once the walk's registers are at hand. */
+    if (vm->ram_mode) {
+        static const WHV_REGISTER_NAME walk_regs[4] = {WHvX64RegisterCr0, WHvX64RegisterCr3,
+                                                       WHvX64RegisterCr4, WHvX64RegisterEfer};
+        unsigned have = 0;
+        for (size_t i = 0; i < vm->ncalls; i++) {
+            const fvmm_call *c = &vm->calls[i];
+            if (c->kind == FVMM_CB_GET_REGS) {
+                const WHV_REGISTER_NAME *names = fvmm_call_reg_names(vm, c);
+                for (UINT32 k = 0; k < c->u.regs.count; k++)
+                    for (unsigned w = 0; w < 4; w++)
+                        if (names[k] == walk_regs[w])
+                            have |= 1u << w;
+            }
+            if (c->kind == FVMM_CB_TRANSLATE && have == 0xF &&
+                ram_walk_in_ram(vm, c->u.translate.gva))
+                return fail(vm, "translate call #%zu for gva 0x%llx, whose page tables are all "
+                                "in guest RAM", i, (unsigned long long)c->u.translate.gva);
+        }
+    }
 
     /* The set call: RIP when completed; RIP unchanged when faulting. */
     if (ok) {

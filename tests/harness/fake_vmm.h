@@ -337,6 +337,37 @@ void fvmm_build_mmio_exit64(const fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp,
                             WHV_MEMORY_ACCESS_CONTEXT *mc, const fvmm_mmio_exit *d);
 
 /* ---------------------------------------------------------------------
+ * Guest RAM mode (the direct guest RAM extension, whvemu_set_guest_ram)
+ * ------------------------------------------------------------------- */
+
+/* Guest-physical pages the RAM mode keeps for itself: its page tables
+ * (FVMM_RAM_TABLES and up) and a page that is never registered, which
+ * entries point to where the translate callback must decide (the hole). */
+#define FVMM_RAM_TABLES 0xFF0000000ull
+#define FVMM_RAM_HOLE 0xFEFFFF000ull
+
+/* Off by default; on from creation when the environment has
+ * WHVEMU_TEST_GUEST_RAM=1, so whole test programs re-run with RAM on. */
+void fvmm_set_guest_ram_mode(fake_vmm *vm, int on);
+int fvmm_guest_ram_mode(const fake_vmm *vm);
+/* Call before each emulation call. With RAM mode off it does nothing. On:
+ * in long mode (CR0.PE, CR0.PG, EFER.LMA) it builds real 4-level page
+ * tables at FVMM_RAM_TABLES matching the GVA map and points CR3 at them:
+ * a mapped page whose translation a leaf expresses (Success, an aligned
+ * GPA, readable; not executable only with EFER.NXE) is a leaf with R/W,
+ * U/S and XD from its permissions; a 2 MiB region holding a page a leaf
+ * cannot express points to the hole; unmapped pages are identity leaves
+ * (or the hole above the tables) with FVMM_UNMAPPED_IDENTITY, absent
+ * entries with FVMM_UNMAPPED_NOT_PRESENT. Mapped non-MMIO GPA pages are
+ * allocated. With paging on outside long mode, CR3 points to the hole.
+ * Then every allocated page that is not MMIO is registered with `emu`
+ * (one read/write range per page); a refused list aborts the process.
+ * fvmm_check_round_trip() then also checks that no translate call was
+ * made for a page whose walk stays in registered RAM, once the walk's
+ * registers (CR0, CR3, CR4, EFER) were fetched. */
+void fvmm_sync_guest_ram(fake_vmm *vm, WHV_EMULATOR_HANDLE emu);
+
+/* ---------------------------------------------------------------------
  * Protocol checks
  * ------------------------------------------------------------------- */
 

@@ -116,6 +116,7 @@ static void fx_run(struct ffx *f, const uint8_t *b, unsigned n, int pe, int cpl,
     f->mc.InstructionByteCount = (UINT8)n;
     memcpy(f->mc.InstructionBytes, b, n);
     fvmm_reset_log(f->vm);
+    fvmm_sync_guest_ram(f->vm, f->emu);
     CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
     const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
     if (why)

@@ -72,6 +72,7 @@ static void fx_run(struct mfx *f, const uint8_t *b, unsigned n, int pe, int cpl)
     if (n)
         memcpy(f->mc.InstructionBytes, b, n);
     fvmm_reset_log(f->vm);
+    fvmm_sync_guest_ram(f->vm, f->emu);
     CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
     const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
     if (why)
@@ -445,6 +446,7 @@ static void test_v86_mode_addresses_like_real_mode_with_cpl3_checks(void)
     f.mc.InstructionByteCount = 2;
     memcpy(f.mc.InstructionBytes, mov, 2);
     fvmm_reset_log(f.vm);
+    fvmm_sync_guest_ram(f.vm, f.emu);
     CHECK_EQ(WHvEmulatorTryMmioEmulation(f.emu, f.vm, &f.vp, &f.mc, &f.st), S_OK);
     CHECK_EQ(fvmm_injected(f.vm).InterruptionVector, 17);
     CHECK_EQ(fvmm_injected(f.vm).DeliverErrorCode, 1);

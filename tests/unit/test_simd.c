@@ -121,6 +121,7 @@ static void run(struct fx *f, const uint8_t *bytes, unsigned n, uint64_t gva,
     fvmm_build_mmio_exit64(f->vm, &f->vp, &f->mc, &d);
     f->vp.ExecutionState.Cr0Am = f->am & 1;
     fvmm_reset_log(f->vm);
+    fvmm_sync_guest_ram(f->vm, f->emu);
     CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
     const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
     if (why) {
