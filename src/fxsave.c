@@ -28,13 +28,14 @@ static enum rc fx_check(struct emu *e, const struct insn *in, uint8_t intent, ui
     if ((e->regs.v[VR_EFER].Reg64 & EFER_FFXSR) && e->mode == MODE_LONG64 && e->cpl == 0)
         return emu_unsupported(e, "FXSAVE/FXRSTOR with EFER.FFXSR (fast form) at CPL 0");
     TRY(op_addr(e, in, 0, seg, off));
-    /* The segment check of the first field (FCW) comes before the
+    /* The segment check of the first dword (FCW, FSW) comes before the
      * alignment check, that of the rest after it, as the host CPU orders
      * them: a misaligned SS operand below an expand-down limit, or with
-     * its first byte at the limit, raises #SS(0); one that runs past the
-     * limit 6 or more bytes in raises #GP(0) for the alignment. */
+     * fewer than 4 bytes below the limit, raises #SS(0); one that runs
+     * past the limit 6 or more bytes in raises #GP(0) for the alignment
+     * (5 bytes in has not been seen). */
     uint64_t last = (*off + X87_FXSAVE_SIZE - EMU_MAX_ACCESS) & addr_mask(in->addrsize);
-    TRY(mem_seg_check(e, *seg, *off, 2, intent));
+    TRY(mem_seg_check(e, *seg, *off, 4, intent));
     uint64_t base = (e->mode != MODE_LONG64 || *seg == SEG_FS || *seg == SEG_GS)
                         ? vcpu_seg(e, *seg)->Base
                         : 0;

@@ -2453,18 +2453,50 @@ static void gen_ipwrap(ienc *e)
          g_c->ip_at, e->n, g_c->cs_lim ? g_c->cs_lim : 0xFFFF, g_c->ip_at + (uint32_t)e->n - 1);
 }
 
+/* MXCSR: flags, rounding, DAZ and FTZ at random, every exception masked
+ * three times in four. */
+static uint32_t mxcsr_random(void)
+{
+    uint32_t mx = (uint32_t)rnd() & 0xFFFF & g_mxcsr_mask;
+    if (chance(3, 4))
+        mx |= 0x1F80;
+    return mx;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 /* SSE and AVX forms with a memory operand (a sample of those the 64-bit
  * SIMD test covers): XMM/YMM0-7 (the only ones outside 64-bit mode) and
  * memory. The operand gets the usual scenarios (limits straddled by the
  * 16/32 bytes, expand-down, rights, null selectors, a page fault in the
  * middle of the access, EFLAGS.AC); aligned forms get aligned and
  * misaligned addresses. VEX does not exist in real mode: #UD there. */
-enum { SX_LOAD = 1, SX_STORE = 2, SX_ALIGN = 4, SX_VVVV = 8, SX_MASKMOV = 16, SX_CMP = 32 };
-enum { CPU_SSE2, CPU_SSE41, CPU_AVX, CPU_AVX2 };
+enum {
+    SX_LOAD = 1,
+    SX_STORE = 2,
+    SX_ALIGN = 4,
+    SX_VVVV = 8,
+    SX_MASKMOV = 16,
+    SX_CMP = 32,
+    SX_IMM = 64,    /* an imm8 follows */
+    SX_FP = 128,    /* floating point under a random MXCSR */
+    SX_VMASK = 256, /* VMASKMOVPS: the dword sign bits of vvvv select the elements */
+};
+enum { CPU_SSE2, CPU_SSE41, CPU_SSE42, CPU_AVX, CPU_AVX2, CPU_FMA };
 static const struct sform {
     const char *name;
     uint8_t vex, pp, l, size, cpu;
-    uint16_t op; /* 0F xx, or 0F 38 xx as 0x38xx */
+    uint16_t op; /* 0F xx, or 0F 38 xx / 0F 3A xx as 0x38xx / 0x3Axx */
     unsigned fl;
 } g_sforms[] = {
     {"movdqu xmm, m128", 0, 2, 0, 16, CPU_SSE2, 0x6F, SX_LOAD},
@@ -2498,9 +2530,22 @@ static const struct sform {
     {"vmovlps xmm, xmm, m64", 1, 0, 0, 8, CPU_AVX, 0x12, SX_LOAD | SX_VVVV},
     {"vmovlps m64, xmm", 1, 0, 0, 8, CPU_AVX, 0x13, SX_STORE},
     /* floating point, run on the host CPU (MXCSR 0x1F80 on both sides) */
-    {"addps xmm, m128", 0, 0, 0, 16, CPU_SSE2, 0x58, SX_LOAD | SX_ALIGN | SX_CMP},
-    {"mulsd xmm, m64", 0, 3, 0, 8, CPU_SSE2, 0x59, SX_LOAD | SX_CMP},
-    {"vaddpd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x58, SX_LOAD | SX_VVVV | SX_CMP},
+    {"addps xmm, m128", 0, 0, 0, 16, CPU_SSE2, 0x58, SX_LOAD | SX_ALIGN | SX_CMP | SX_FP},
+    {"mulsd xmm, m64", 0, 3, 0, 8, CPU_SSE2, 0x59, SX_LOAD | SX_CMP | SX_FP},
+    {"vaddpd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x58, SX_LOAD | SX_VVVV | SX_CMP | SX_FP},
+    {"cvtsi2sd xmm, m32", 0, 3, 0, 4, CPU_SSE2, 0x2A, SX_LOAD | SX_FP},
+    {"cvttsd2si r32, m64", 0, 3, 0, 8, CPU_SSE2, 0x2C, SX_LOAD | SX_FP},
+    {"comisd xmm, m64", 0, 1, 0, 8, CPU_SSE2, 0x2F, SX_LOAD | SX_CMP | SX_FP},
+    {"dpps xmm, m128, imm8", 0, 1, 0, 16, CPU_SSE41, 0x3A40, SX_LOAD | SX_ALIGN | SX_CMP | SX_IMM | SX_FP},
+    {"roundsd xmm, m64, imm8", 0, 1, 0, 8, CPU_SSE41, 0x3A0B, SX_LOAD | SX_IMM | SX_FP},
+    {"pcmpistri xmm, m128, imm8", 0, 1, 0, 16, CPU_SSE42, 0x3A63, SX_LOAD | SX_CMP | SX_IMM},
+    {"vfmadd231ps ymm, ymm, m256", 1, 1, 1, 32, CPU_FMA, 0x38B8, SX_LOAD | SX_VVVV | SX_CMP | SX_FP},
+    {"vfmadd231ps xmm, xmm, m128", 1, 1, 0, 16, CPU_FMA, 0x38B8, SX_LOAD | SX_VVVV | SX_CMP | SX_FP},
+    {"vmaskmovps xmm, xmm, m128", 1, 1, 0, 16, CPU_AVX, 0x382C, SX_LOAD | SX_VVVV | SX_VMASK},
+    {"vmaskmovps ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x382C, SX_LOAD | SX_VVVV | SX_VMASK},
+    {"vmaskmovps m128, xmm, xmm", 1, 1, 0, 16, CPU_AVX, 0x382E, SX_STORE | SX_VVVV | SX_VMASK},
+    {"vmaskmovps m256, ymm, ymm", 1, 1, 1, 32, CPU_AVX, 0x382E, SX_STORE | SX_VVVV | SX_VMASK},
+    {"vpermd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX2, 0x3836, SX_LOAD | SX_VVVV | SX_CMP},
 };
 #define NSFORMS ((int)(sizeof g_sforms / sizeof g_sforms[0]))
 
@@ -2509,6 +2554,10 @@ static int sform_ok(const struct sform *sf)
     switch (sf->cpu) {
     case CPU_SSE41:
         return g_sse41;
+    case CPU_SSE42:
+        return g_sse42;
+    case CPU_FMA:
+        return g_fma && g_avx;
     case CPU_AVX:
         return g_avx;
     case CPU_AVX2:
@@ -2612,12 +2661,45 @@ static void gen_simd(ienc *e)
     } else {
         plan_modrm(&f, sf->size, rw, 0, 1);
         lin = form_lin(&f);
+        /* A VMASKMOVPS operand whose 16-bit offset wraps past 0xFFFF: this
+         * host loads it as one access (bytes at offset 0x10000 and up,
+         * in a big segment) but stores element by element with the
+         * offsets wrapped (the elements past 0xFFFF at offset 0 and up);
+         * the SDM gives neither. The emulator wraps both. Left out. */
+        if ((sf->fl & SX_VMASK) && f.asz == 2 && f.off + sf->size - 1 > 0xFFFF)
+            g_gen_retry = 1;
         snprintf(where, sizeof where, "a%d %s:%x", f.asz * 8, g_sname[f.seg], f.off);
     }
     g_align = 0;
+    int fault_planned = g_fault_left == 0;
     for (unsigned n = 0; n < 8; n++)
         if ((chance(1, 2) || n == reg) && !((sf->fl & SX_MASKMOV) && n == rm))
             simd_reg(g_c->ymm[n], lin, sf->size, (sf->fl & SX_CMP) != 0);
+    if (sf->fl & SX_VMASK) {
+        /* The mask in vvvv: every element with a fault scenario (which
+         * zero-masked elements may fault is the vendor's choice: AMD APM
+         * VMASKMOVPS), else at random, sometimes none; the first access is
+         * the first selected element's. */
+        uint8_t *mask = g_c->ymm[vvvv];
+        unsigned first = 99, nel = sf->size / 4;
+        for (unsigned i = 0; i < nel; i++) {
+            if (fault_planned || chance(1, 2))
+                mask[4 * i + 3] |= 0x80;
+            else
+                mask[4 * i + 3] &= 0x7F;
+            if ((mask[4 * i + 3] & 0x80) && first == 99)
+                first = i;
+        }
+        if (first == 99)
+            g_c->has_exit = 0;
+        else
+            g_c->exit_lin = lin + 4 * first;
+    }
+    if (sf->fl & SX_FP) {
+        uint32_t mx = mxcsr_random();
+        memcpy(g_c->fx + 24, &mx, 4);
+        g_c->refuse_ok = "unmasked SIMD floating-point exception";
+    }
     ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
     int hi8 = 0;
     if (sf->vex) {
@@ -2625,7 +2707,7 @@ static void gen_simd(ienc *e)
         hi8 = (sf->fl & SX_VVVV) && chance(1, 8); /* vvvv bit 3, ignored */
         if (hi8 || chance(1, 3) || sf->op > 0xFF) {
             ie8(e, 0xC4);
-            ie8(e, 0xE0u | (sf->op > 0xFF ? 2u : 1u));
+            ie8(e, 0xE0u | (sf->op >> 8 == 0x3A ? 3u : sf->op > 0xFF ? 2u : 1u));
             ie8(e, ((~(v | (hi8 ? 8u : 0u)) & 15u) << 3) | ((unsigned)sf->l << 2) | sf->pp);
         } else {
             ie8(e, 0xC5);
@@ -2637,21 +2719,26 @@ static void gen_simd(ienc *e)
             ie8(e, pfx[sf->pp]);
         ie8(e, 0x0F);
         if (sf->op > 0xFF)
-            ie8(e, 0x38);
+            ie8(e, sf->op >> 8);
     }
     ie8(e, sf->op & 0xFF);
     if (sf->fl & SX_MASKMOV)
         ie8(e, 0xC0 | (reg << 3) | rm);
     else
         ie_modrm(e, reg, &f);
+    unsigned imm = 0;
+    if (sf->fl & SX_IMM) {
+        imm = rndn(256);
+        ie8(e, imm);
+    }
     g_c->real_ud = sf->vex;
     if (sf->fl & SX_MASKMOV)
         text("%s (xmm%u, mask xmm%u), %s", sf->name, reg, rm, where);
     else if (sf->fl & SX_VVVV)
-        text("%s (reg %u, vvvv %u%s), %s", sf->name, reg, vvvv, hi8 ? " with bit 3 set" : "",
-             where);
+        text("%s (reg %u, vvvv %u%s), %s, mxcsr %04x", sf->name, reg, vvvv,
+             hi8 ? " with bit 3 set" : "", where, le16(g_c->fx + 24));
     else
-        text("%s (reg %u), %s", sf->name, reg, where);
+        text("%s (reg %u), %s, imm %02x, mxcsr %04x", sf->name, reg, where, imm, le16(g_c->fx + 24));
 }
 
 /* ------------------------------------------------------------------ */
@@ -2688,28 +2775,6 @@ static void fx_random(mcase *c)
     memcpy(fx + 20, &fds, 2);
     for (unsigned i = 0; i < 8; i++)
         x87_edge80(fx + 32 + 16 * i, rnd);
-}
-
-/* MXCSR: flags, rounding, DAZ and FTZ at random, every exception masked
- * three times in four. */
-static uint32_t mxcsr_random(void)
-{
-    uint32_t mx = (uint32_t)rnd() & 0xFFFF & g_mxcsr_mask;
-    if (chance(3, 4))
-        mx |= 0x1F80;
-    return mx;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 static void put_bytes(uint32_t lin, const uint8_t *p, uint32_t n)
