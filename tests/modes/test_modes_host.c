@@ -2398,6 +2398,121 @@ static void gen_xlat(ienc *e)
          f.ovr ? g_sname[f.seg] : "", al, f.off, f.off < al ? ", wraps" : "");
 }
 
+/* ADCX (66 0F 38 F6) and ADOX (F3 0F 38 F6) r32, m32: CF or OF only,
+ * the other flags unaffected; 32-bit outside 64-bit mode whatever the code
+ * segment (the 66 is the mandatory prefix). */
+static void gen_adx(ienc *e)
+{
+    int ox = (int)rndn(2);
+    mform f;
+    plan_modrm(&f, 4, 1, 0, 1);
+    put_mem(form_lin(&f), rnd_val(4), 4);
+    unsigned reg = rndn(8);
+    g_c->efl |= (uint32_t)rnd() & (F_CF | F_OF);
+    ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
+    ie8(e, ox ? 0xF3 : 0x66);
+    ie8(e, 0x0F);
+    ie8(e, 0x38);
+    ie8(e, 0xF6);
+    ie_modrm(e, reg, &f);
+    text("%s %s, m32", ox ? "adox" : "adcx", g_rname[reg]);
+}
+
+/* CLFLUSH (0F AE /7) and CLFLUSHOPT (66 0F AE /7): no data moves, but the
+ * byte is checked as a read: segment limit, null selector, expand-down,
+ * absent page (SDM Vol. 2 CLFLUSH); read-only pages and segments pass. */
+static void gen_clflush(ienc *e)
+{
+    int opt = (int)rndn(2);
+    mform f;
+    plan_modrm(&f, 1, 1, 0, 1);
+    ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
+    if (opt)
+        ie8(e, 0x66);
+    ie8(e, 0x0F);
+    ie8(e, 0xAE);
+    ie_modrm(e, 7, &f);
+    text("%s a%d %s:%x", opt ? "clflushopt" : "clflush", f.asz * 8, g_sname[f.seg], f.off);
+}
+
+/* BOUND r16/r32, m16&16/m32&32 (62 /r): #BR (vector 5) when the signed
+ * index is below the lower or above the upper bound; no flags. */
+static void gen_bound(ienc *e)
+{
+    int size = rnd_opsz();
+    mform f;
+    plan_modrm(&f, (uint32_t)(2 * size), 1, 0, 1);
+    uint32_t lo = rnd_val(size), hi = rnd_val(size), m = smask(size);
+    if (chance(1, 2)) { /* mostly a sensible range */
+        int32_t a = (int32_t)(lo << (32 - 8 * size)) >> (32 - 8 * size);
+        int32_t b = (int32_t)(hi << (32 - 8 * size)) >> (32 - 8 * size);
+        if (a > b) {
+            uint32_t t = lo;
+            lo = hi;
+            hi = t;
+        }
+    }
+    put_mem(form_lin(&f), lo, size);
+    put_mem(form_lin(&f) + (uint32_t)size, hi, size);
+    unsigned reg = rndn(8);
+    uint32_t v;
+    switch (rndn(5)) {
+    case 0:
+        v = lo;
+        break;
+    case 1:
+        v = hi;
+        break;
+    case 2:
+        v = (lo - 1) & m;
+        break;
+    case 3:
+        v = (hi + 1) & m;
+        break;
+    default:
+        v = rnd_val(size);
+        break;
+    }
+    /* the index register may also address the operand: only when free */
+    uint32_t old = g_c->gpr[reg];
+    uint32_t nv = (old & ~m) | v;
+    int addr_reg = 0;
+    if (f.asz == 2) {
+        static const int b16[8] = {R_BX, R_BX, R_BP, R_BP, R_SI, R_DI, R_BP, R_BX};
+        static const int i16[8] = {R_SI, R_DI, R_SI, R_DI, -1, -1, -1, -1};
+        if (!(f.mod == 0 && f.rm == 6))
+            addr_reg = (int)reg == b16[f.rm] || (int)reg == i16[f.rm];
+    } else if (!(f.mod == 0 && f.rm == 5)) {
+        if (f.has_sib)
+            addr_reg = (f.sib & 7) == reg || ((f.sib >> 3) & 7) == reg;
+        else
+            addr_reg = f.rm == reg;
+    }
+    if (!addr_reg)
+        g_c->gpr[reg] = nv;
+    ie_mem_insn(e, 0, &f, size, (const uint8_t[]){0x62}, 1, reg);
+    text("bound%s %s, m%d&%d (bounds %x..%x)", g_szn[size], g_rname[reg], size * 8, size * 8, lo,
+         hi);
+}
+
+/* ARPL m16, r16 (63 /r; 16- and 32-bit protected mode only, #UD in real
+ * mode): raises the destination's RPL to the source's, ZF = whether it
+ * did. */
+static void gen_arpl(ienc *e)
+{
+    mform f;
+    plan_modrm(&f, 2, 3, 0, 1);
+    if (f.seg == S_CS)
+        g_gen_retry = 1; /* ARPL reads first: it would read the harness's code */
+    uint32_t d = rnd_val(2);
+    put_mem(form_lin(&f), d, 2);
+    unsigned reg = rndn(8);
+    set_reg16((int)reg, (g_c->gpr[reg] & ~3u) | rndn(4));
+    ie_mem_insn(e, 0, &f, 2, (const uint8_t[]){0x63}, 1, reg);
+    g_c->real_ud = 1;
+    text("arpl m16, %s (dest rpl %u, src rpl %u)", g_rname[reg], d & 3, g_c->gpr[reg] & 3);
+}
+
 static uint32_t case_eip(const mcase *c);
 
 /* A load or store whose bytes run past the CS limit: #GP(0) on the fetch
@@ -2967,6 +3082,8 @@ static const family g_fam[] = {
     {"bsf/bsr/*cnt", gen_bitcount, 2}, {"crc32", gen_crc32, 1}, {"bmi1/bmi2", gen_bmi, 2},
     {"xlat", gen_xlat, 1},        {"ip past 0xffff", gen_ipwrap, 1},
     {"sse/avx", gen_simd, 6},     {"x87/fxsave", gen_x87, X87_WEIGHT},
+    {"adcx/adox", gen_adx, 1},    {"clflush", gen_clflush, 1}, {"bound", gen_bound, 1},
+    {"arpl", gen_arpl, 1},
 };
 
 static uint32_t case_eip(const mcase *c)
