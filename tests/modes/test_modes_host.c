@@ -14,6 +14,39 @@
  * WHvX64RegisterXmm* and the extended-state callback (CR4.OSFXSR,
  * OSXMMEXCPT, OSXSAVE, XCR0 = 7); YMM0-15 are compared (8-15 must not
  * change). In real mode a VEX form must raise #UD with nothing changed.
+ * Its floating-point forms (ADDPS, MULSD, VADDPD, CVTSI2SD, CVTTSD2SI,
+ * COMISD, DPPS, ROUNDSD, VFMADD231PS) run under a random MXCSR (rounding,
+ * DAZ, FTZ, flags, sometimes unmasked exceptions: the emulator's documented
+ * refusal of an unmasked SIMD exception is accepted, and counted); also
+ * PCMPISTRI (ECX, flags), VMASKMOVPS loads and stores (every element
+ * selected when the operand gets a fault scenario: whether zero-masked
+ * elements fault is the vendor's choice) and VPERMD.
+ *
+ * x87 and MXCSR state: the 64-bit enter stub loads an FXSAVE image (32-bit
+ * layout) with FXRSTOR before the YMM registers, the return stub stores it
+ * with FXSAVE (FCS and FDS included) and restores the child's own; the
+ * emulator gets FpMmx0-7, FpControlStatus and XmmControlStatus (the host's
+ * MXCSR_MASK) with the LDT selectors in FCS/FDS mapped to the emulated
+ * mode's. After every case FCW, FSW (C0 C2 C3 masked for the load/store
+ * forms), the abridged tag, MXCSR and ST(0)-ST(7) are compared; FOP, FIP,
+ * FDP, FCS and FDS when an x87 form completed with FSW.ES set (an AMD
+ * processor saves them only then; a zero FCS/FDS, which a kernel FXSAVE64
+ * in between leaves, is not compared). The family "x87/fxsave" runs FLD/FST/
+ * FSTP m32/m64/m80, FILD/FIST/FISTP/FISTTP m16/m32/m64, FBLD/FBSTP,
+ * FLDCW/FNSTCW/FNSTSW, FLDENV/FNSTENV and FRSTOR/FNSAVE in the 14/28 and
+ * 94/108-byte protected-mode layouts (operand size chosen by 66), FXSAVE/
+ * FXRSTOR (half aligned), with edge values and pending exceptions (#MF).
+ * Left to the CPU: the pointer fields FNSTENV/FNSAVE/FXSAVE store when the
+ * state had no exception pending (this host neither loads nor saves them
+ * then); CR2 inside an operand of more than 10 bytes (the host reports
+ * its last byte in the page); an operand of 10 or more bytes, or a
+ * VMASKMOVPS one, whose 16-bit offset wraps past 0xFFFF (the host moves
+ * such operands in pieces, each wrapped or not, as the SDM does not say).
+ * Documented refusals (FLD of a denormal with DE unmasked, stores of tiny
+ * values with UE unmasked, the environment forms in real mode) are counted.
+ * Integer long tail: ADCX/ADOX, CLFLUSH/CLFLUSHOPT (checked as a byte
+ * read), BOUND (#BR) and ARPL (#UD in real mode) besides the BMI, CRC32,
+ * MOVBE, XLAT, bit count and CMPXCHG8B families.
  *
  * Native side: a forked child installs LDT code and data segments with
  * modify_ldt(2), far-jumps from 64-bit code into a 32-bit (D=1) or 16-bit
