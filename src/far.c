@@ -469,18 +469,21 @@ enum rc far_iret(struct emu *e, const struct insn *in)
 }
 
 /* BOUND Gv, Ma (62, outside 64-bit mode): #BR when the signed index is
- * below the lower or above the upper bound, read as one operand. */
+ * below the lower or above the upper bound. The bounds are two reads of
+ * the operand size, as the host CPU makes them: each aligned on its own
+ * for #AC, the upper one's offset wrapped at the address size. */
 enum rc far_bound(struct emu *e, const struct insn *in)
 {
     unsigned size = in->opsize;
-    uint8_t seg, buf[8];
-    uint64_t off, idx;
+    uint8_t seg;
+    uint64_t off, idx, lo_v, hi_v;
     TRY(op_read(e, in, 0, &idx));
     TRY(op_addr(e, in, 1, &seg, &off));
-    TRY(mem_read(e, seg, off, 2 * size, ACC_R, buf));
+    TRY(mem_read_val(e, seg, off, size, ACC_R, &lo_v));
+    TRY(mem_read_val(e, seg, (off + size) & addr_mask(in->addrsize), size, ACC_R, &hi_v));
     int64_t i = (int64_t)sign_extend(idx, size);
-    int64_t lo = (int64_t)sign_extend(le_load(buf, size), size);
-    int64_t hi = (int64_t)sign_extend(le_load(buf + size, size), size);
+    int64_t lo = (int64_t)sign_extend(lo_v, size);
+    int64_t hi = (int64_t)sign_extend(hi_v, size);
     if (i < lo || i > hi)
         return fault_raise(e, VEC_BR, false, 0);
     return RC_OK;
@@ -488,18 +491,30 @@ enum rc far_bound(struct emu *e, const struct insn *in)
 
 /* ARPL Ew, Gw (63, outside 64-bit mode; #UD in real and virtual-8086
  * mode): raises the destination's RPL to the source's, ZF says whether
- * it did. The destination is read for writing and written only when it
- * changes. */
+ * it did. A memory destination is read as a read (a read-only segment or
+ * page faults only when the RPL changes, as the host CPU shows) and
+ * written only when it changes. */
 enum rc far_arpl(struct emu *e, const struct insn *in)
 {
     uint64_t dst, src;
+    uint8_t seg = 0;
+    uint64_t off = 0;
+    bool mem = in->op[0].type == OPND_MEM;
     if (far_real(e))
         return fault_ud(e);
-    TRY(op_read(e, in, 0, &dst));
+    if (mem) {
+        TRY(op_addr(e, in, 0, &seg, &off));
+        TRY(mem_read_val(e, seg, off, 2, ACC_R, &dst));
+    } else {
+        TRY(op_read(e, in, 0, &dst));
+    }
     TRY(op_read(e, in, 1, &src));
     bool adjust = (dst & 3) < (src & 3);
-    if (adjust)
-        TRY(op_write(e, in, 0, (dst & ~3ull) | (src & 3)));
+    uint64_t nv = (dst & ~3ull) | (src & 3);
+    if (adjust && mem)
+        TRY(mem_write_val(e, seg, off, 2, ACC_W, nv));
+    else if (adjust)
+        TRY(op_write(e, in, 0, nv));
     flags_set(e, in, adjust ? FL_ZF : 0);
     return RC_OK;
 }

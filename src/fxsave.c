@@ -28,6 +28,14 @@ static enum rc fx_check(struct emu *e, const struct insn *in, uint8_t intent, ui
     if ((e->regs.v[VR_EFER].Reg64 & EFER_FFXSR) && e->mode == MODE_LONG64 && e->cpl == 0)
         return emu_unsupported(e, "FXSAVE/FXRSTOR with EFER.FFXSR (fast form) at CPL 0");
     TRY(op_addr(e, in, 0, seg, off));
+    /* The segment check of the first dword (FCW, FSW) comes before the
+     * alignment check, that of the rest after it, as the host CPU orders
+     * them: a misaligned SS operand below an expand-down limit, or with
+     * fewer than 4 bytes below the limit, raises #SS(0); one that runs
+     * past the limit 6 or more bytes in raises #GP(0) for the alignment
+     * (5 bytes in has not been seen). */
+    uint64_t last = (*off + X87_FXSAVE_SIZE - EMU_MAX_ACCESS) & addr_mask(in->addrsize);
+    TRY(mem_seg_check(e, *seg, *off, 4, intent));
     uint64_t base = (e->mode != MODE_LONG64 || *seg == SEG_FS || *seg == SEG_GS)
                         ? vcpu_seg(e, *seg)->Base
                         : 0;
@@ -39,8 +47,7 @@ static enum rc fx_check(struct emu *e, const struct insn *in, uint8_t intent, ui
     /* The operand is all 512 bytes: its first and last pieces cover its
      * limit and both pages it may touch. */
     TRY(mem_check(e, *seg, *off, EMU_MAX_ACCESS, intent));
-    TRY(mem_check(e, *seg, (*off + X87_FXSAVE_SIZE - EMU_MAX_ACCESS) & addr_mask(in->addrsize),
-                  EMU_MAX_ACCESS, intent));
+    TRY(mem_check(e, *seg, last, EMU_MAX_ACCESS, intent));
     *nxmm = e->mode == MODE_LONG64 ? 16 : 8;
     return RC_OK;
 }

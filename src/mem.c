@@ -661,6 +661,12 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     return RC_OK;
 }
 
+enum rc mem_seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent)
+{
+    uint64_t lin = 0;
+    return mem_linear(e, seg, off, size, intent, &lin);
+}
+
 /* Implicit supervisor accesses at a linear address: no segmentation, no
  * alignment check; at CPL 3 translated with the privilege check exempt and
  * a #PF without the U bit (SDM Vol. 3 4.6.1). */

@@ -23,6 +23,9 @@ enum rc mem_write_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, u
 /* Every check and translation of an access, without moving a byte (INS
  * validates its destination before it reads the port). */
 enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
+/* The segmentation (or canonical-form) checks of an access alone, before
+ * its alignment and pages. */
+enum rc mem_seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
 /* Descriptor-table reads and writes (1..8 bytes) at a linear address, as
  * the implicit supervisor accesses the CPU makes at any CPL. */
 enum rc mem_read_sys(struct emu *e, uint64_t lin, unsigned size, void *out);

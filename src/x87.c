@@ -282,6 +282,10 @@ static enum rc x87_store(struct emu *e, const struct insn *in, bool integer, boo
     unsigned n = mem_size(in);
     bool store = true;
     TRY(x87_enter(e, true));
+    /* The destination is checked even when an unmasked exception then
+     * suppresses the store: its faults come first. */
+    TRY(op_addr(e, in, 0, &seg, &off));
+    TRY(mem_check(e, seg, off, n, ACC_W));
     x87_get(e, &s);
     s.fsw &= (uint16_t)~X87_C1;
     if (!x87_valid(&s, 0)) {
@@ -314,10 +318,8 @@ static enum rc x87_store(struct emu *e, const struct insn *in, bool integer, boo
             x87_raise(&s, raised);
         }
     }
-    if (store) {
-        TRY(op_addr(e, in, 0, &seg, &off));
+    if (store)
         TRY(mem_write(e, seg, off, n, ACC_W, out));
-    }
     if (pop)
         x87_pop(&s);
     TRY(x87_pointers(e, in));

@@ -49,9 +49,9 @@ static enum rc env_check(struct emu *e, const struct insn *in, bool waiting, uns
     if (e->cpl == 3 && e->vp->ExecutionState.Cr0Am && (vcpu_rflags(e) & FL_AC))
         return emu_unsupported(e, "x87 environment with alignment checking on");
     TRY(op_addr(e, in, 0, seg, off));
-    TRY(mem_check(e, *seg, *off, EMU_MAX_ACCESS, intent));
-    return mem_check(e, *seg, (*off + size - EMU_MAX_ACCESS) & addr_mask(in->addrsize),
-                     EMU_MAX_ACCESS, intent);
+    unsigned n = size < EMU_MAX_ACCESS ? size : EMU_MAX_ACCESS;
+    TRY(mem_check(e, *seg, *off, n, intent));
+    return mem_check(e, *seg, (*off + size - n) & addr_mask(in->addrsize), n, intent);
 }
 
 static enum rc env_move(struct emu *e, const struct insn *in, uint8_t seg, uint64_t off,

@@ -53,6 +53,7 @@
 #include "fake_vmm.h"
 #include "native_fault.h"
 #include "test_rng.h"
+#include "x87_edge.h"
 #include "whvemu.h"
 
 #define PAGE 4096u
@@ -102,113 +103,14 @@ static uint8_t *g_code, *g_data; /* code page; two data pages */
 static uint8_t g_host[512] __attribute__((aligned(16)));
 static unsigned g_fail, g_cases, g_refused, g_faults;
 
-/* 80-bit edge values: mantissa, sign/exponent. */
 static void edge80(uint8_t *v)
 {
-    static const struct {
-        uint64_t m;
-        uint16_t se;
-    } grid[] = {
-        {0, 0},                       /* +0 */
-        {0, 0x8000},                  /* -0 */
-        {1, 0},                       /* denormal */
-        {0x8000000000000001ull, 0},   /* pseudo-denormal */
-        {0x4000000000000000ull, 0x3FFF}, /* unnormal */
-        {0x8000000000000000ull, 0x3FFF}, /* 1 */
-        {0xC000000000000000ull, 0xBFFF}, /* -1.5 */
-        {0xAAAAAAAAAAAAAAABull, 0x3FFD}, /* 1/3 */
-        {0x8000000000000000ull, 0x7FFF}, /* inf */
-        {0x8000000000000000ull, 0xFFFF}, /* -inf */
-        {0xC000000000000000ull, 0x7FFF}, /* QNaN */
-        {0xA000000000000000ull, 0x7FFF}, /* SNaN */
-        {0x4000000000000000ull, 0x7FFF}, /* pseudo-NaN */
-        {0x0000000000000000ull, 0x7FFF}, /* pseudo-infinity */
-        {0xFFFFFFFFFFFFFFFFull, 0x407E}, /* above FLT_MAX */
-        {0xFFFFFF0000000000ull, 0x407E}, /* FLT_MAX */
-        {0xFFFFFFFFFFFFFFFFull, 0x43FE}, /* above DBL_MAX */
-        {0x8000000000000000ull, 0x3F81}, /* FLT_MIN */
-        {0xC000000000000000ull, 0x3F6A}, /* float denormal range */
-        {0x8000000000000000ull, 0x3C01}, /* DBL_MIN */
-        {0x8000000000000000ull, 0x3BCD}, /* double denormal range */
-        {0xFFFF000000000000ull, 0x400D}, /* 32767.5 */
-        {0x8001000000000000ull, 0xC00E}, /* -32768.5 */
-        {0xFFFFFFFF00000000ull, 0x401D}, /* 2^31 - 0.5 */
-        {0x8000000000000000ull, 0x403E}, /* 2^63 */
-        {0xFFFFFFFFFFFFFFFFull, 0x403D}, /* 2^63 - 0.5 */
-        {0x8000000000000000ull, 0xC03E}, /* -2^63 */
-        {0xDE0B6B3A76400000ull, 0x403A}, /* 10^18 (beyond packed BCD) */
-        {0xDE0B6B3A763FFFF0ull, 0xC03A}, /* -(10^18 - 1) */
-        {0xDE0B6B3A763FFFF8ull, 0x403A}, /* 10^18 - 0.5 */
-        {0xDE0B6B3A763FFFE8ull, 0x403A}, /* 10^18 - 1.5 */
-    };
-    uint64_t m;
-    uint16_t se;
-    if (chance(2, 3)) {
-        unsigned k = (unsigned)rndn(sizeof(grid) / sizeof(grid[0]));
-        m = grid[k].m;
-        se = grid[k].se;
-        if (chance(1, 4))
-            m ^= rnd() & 0xFF;
-    } else {
-        m = rnd() | 0x8000000000000000ull;
-        se = (uint16_t)(0x3FFF + (int)rndn(140) - 70) | (chance(1, 2) ? 0x8000 : 0);
-    }
-    memcpy(v, &m, 8);
-    memcpy(v + 8, &se, 2);
-}
-
-/* Packed BCD: 18 digits (sometimes a non-decimal one) and a sign byte. */
-static void edge_bcd(uint8_t *m)
-{
-    static const uint8_t indef[10] = {0, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF};
-    unsigned k = (unsigned)rndn(8);
-    for (unsigned i = 0; i < 9; i++) {
-        unsigned lo = (unsigned)rndn(10), hi = (unsigned)rndn(10);
-        if (k == 1)
-            lo = hi = 9;
-        else if (k == 2)
-            lo = hi = 0;
-        else if (k == 3 && chance(1, 4))
-            lo = 10 + (unsigned)rndn(6);
-        else if (k == 4 && i > 2)
-            lo = hi = 0;
-        m[i] = (uint8_t)(hi << 4 | lo);
-    }
-    m[9] = chance(1, 2) ? 0x80 : 0;
-    if (chance(1, 8))
-        m[9] = (uint8_t)rnd();
-    if (k == 5)
-        memcpy(m, indef, 10);
+    x87_edge80(v, rnd);
 }
 
 static void edge_mem(uint8_t *m, unsigned size, char kind)
 {
-    if (kind == 'b') {
-        edge_bcd(m);
-        return;
-    }
-    if (size == 10) {
-        edge80(m);
-        return;
-    }
-    uint64_t v = rnd();
-    if (kind == 'i') {
-        static const uint64_t iv[] = {0, 1, ~0ull, 0x8000, 0x7FFF, 0x80000000, 0x7FFFFFFF,
-                                      0x8000000000000000ull, 0x7FFFFFFFFFFFFFFFull};
-        if (chance(1, 2))
-            v = iv[rndn(9)];
-    } else if (size == 4 && chance(2, 3)) {
-        static const uint32_t fv[] = {0, 0x80000000, 1, 0x807FFFFF, 0x7F800000, 0xFF800000,
-                                      0x7FC00000, 0x7FA00000, 0xFF800001, 0x3FC00000, 0x7F7FFFFF};
-        v = fv[rndn(11)];
-    } else if (size == 8 && chance(2, 3)) {
-        static const uint64_t dv[] = {0, 0x8000000000000000ull, 1, 0x000FFFFFFFFFFFFFull,
-                                      0x7FF0000000000000ull, 0xFFF0000000000000ull,
-                                      0x7FF8000000000000ull, 0x7FF4000000000000ull,
-                                      0x3FF8000000000000ull, 0x7FEFFFFFFFFFFFFFull};
-        v = dv[rndn(10)];
-    }
-    memcpy(m, &v, size < 8 ? size : 8);
+    x87_edge_mem(m, size, kind, rnd);
 }
 
 /* A random x87/SSE state in an FXSAVE64 image. */

@@ -14,6 +14,39 @@
  * WHvX64RegisterXmm* and the extended-state callback (CR4.OSFXSR,
  * OSXMMEXCPT, OSXSAVE, XCR0 = 7); YMM0-15 are compared (8-15 must not
  * change). In real mode a VEX form must raise #UD with nothing changed.
+ * Its floating-point forms (ADDPS, MULSD, VADDPD, CVTSI2SD, CVTTSD2SI,
+ * COMISD, DPPS, ROUNDSD, VFMADD231PS) run under a random MXCSR (rounding,
+ * DAZ, FTZ, flags, sometimes unmasked exceptions: the emulator's documented
+ * refusal of an unmasked SIMD exception is accepted, and counted); also
+ * PCMPISTRI (ECX, flags), VMASKMOVPS loads and stores (every element
+ * selected when the operand gets a fault scenario: whether zero-masked
+ * elements fault is the vendor's choice) and VPERMD.
+ *
+ * x87 and MXCSR state: the 64-bit enter stub loads an FXSAVE image (32-bit
+ * layout) with FXRSTOR before the YMM registers, the return stub stores it
+ * with FXSAVE (FCS and FDS included) and restores the child's own; the
+ * emulator gets FpMmx0-7, FpControlStatus and XmmControlStatus (the host's
+ * MXCSR_MASK) with the LDT selectors in FCS/FDS mapped to the emulated
+ * mode's. After every case FCW, FSW (C0 C2 C3 masked for the load/store
+ * forms), the abridged tag, MXCSR and ST(0)-ST(7) are compared; FOP, FIP,
+ * FDP, FCS and FDS when an x87 form completed with FSW.ES set (an AMD
+ * processor saves them only then; a zero FCS/FDS, which a kernel FXSAVE64
+ * in between leaves, is not compared). The family "x87/fxsave" runs FLD/FST/
+ * FSTP m32/m64/m80, FILD/FIST/FISTP/FISTTP m16/m32/m64, FBLD/FBSTP,
+ * FLDCW/FNSTCW/FNSTSW, FLDENV/FNSTENV and FRSTOR/FNSAVE in the 14/28 and
+ * 94/108-byte protected-mode layouts (operand size chosen by 66), FXSAVE/
+ * FXRSTOR (half aligned), with edge values and pending exceptions (#MF).
+ * Left to the CPU: the pointer fields FNSTENV/FNSAVE/FXSAVE store when the
+ * state had no exception pending (this host neither loads nor saves them
+ * then); CR2 inside an operand of more than 10 bytes (the host reports
+ * its last byte in the page); an operand of 10 or more bytes, or a
+ * VMASKMOVPS one, whose 16-bit offset wraps past 0xFFFF (the host moves
+ * such operands in pieces, each wrapped or not, as the SDM does not say).
+ * Documented refusals (FLD of a denormal with DE unmasked, stores of tiny
+ * values with UE unmasked, the environment forms in real mode) are counted.
+ * Integer long tail: ADCX/ADOX, CLFLUSH/CLFLUSHOPT (checked as a byte
+ * read), BOUND (#BR) and ARPL (#UD in real mode) besides the BMI, CRC32,
+ * MOVBE, XLAT, bit count and CMPXCHG8B families.
  *
  * Native side: a forked child installs LDT code and data segments with
  * modify_ldt(2), far-jumps from 64-bit code into a 32-bit (D=1) or 16-bit
@@ -91,6 +124,7 @@
 #include "WinHvEmulation.h"
 #include "fake_vmm.h"
 #include "whvemu.h"
+#include "x87_edge.h"
 
 #ifndef ARCH_SET_GS
 #define ARCH_SET_GS 0x1001
@@ -270,9 +304,17 @@ typedef struct mcase {
     uint8_t keep_reg; /* 1 + a GPR the SDM leaves undefined and the emulator keeps */
     uint8_t real_ud;  /* VEX: #UD in real mode (the CPU runs it in 16-bit protected mode) */
     uint8_t simd;     /* compare YMM0-7 (XMM0-7 without AVX) */
+    uint8_t fpu;      /* an x87 form: FOP, FIP/FCS, FDP/FDS compared when FSW.ES */
+    uint16_t fsw_mask; /* FSW bits compared (C0 C2 C3 are undefined for most x87 forms) */
+    const char *refuse_ok; /* documented refusals accepted ('|'-separated substrings) */
+    uint32_t cr2_lo, cr2_len; /* a #PF's CR2 may be any byte here in the CPU's page */
+    struct {
+        uint32_t lin, len;
+    } skip[2]; /* stored bytes the CPU leaves implementation-specific */
     segd seg[6];
     char text[TEXT_LEN];
     uint8_t ymm[8][32];
+    _Alignas(16) uint8_t fx[512]; /* x87, MXCSR and XMM state as an FXSAVE (32-bit layout) image */
     uint8_t arena[ARENA_SIZE];
 } mcase;
 
@@ -288,6 +330,7 @@ typedef struct mresult {
     uint32_t gpr[8];
     uint32_t efl;
     uint8_t ymm[8][32];
+    uint8_t fx[512]; /* FXSAVE (32-bit layout) after the instruction or at its fault */
     uint8_t arena[ARENA_SIZE];
 } mresult;
 
@@ -323,8 +366,12 @@ typedef struct nstate {
     uint64_t fsbase, gsbase;
     _Alignas(32) uint8_t in_ymm[8][32]; /* loaded by the 64-bit enter stub, kept by the far jumps */
     uint8_t out_ymm[8][32];
+    _Alignas(16) uint8_t in_fx[512]; /* FXRSTOR by the enter stub (before the YMM loads) */
+    _Alignas(16) uint8_t out_fx[512]; /* FXSAVE by the return stub (32-bit layout: FCS, FDS) */
+    _Alignas(16) uint8_t host_fx[512]; /* the child's own state, back for its C code */
 } nstate;
 
+_Static_assert(sizeof(nstate) <= HSTACK_TOP - 1024 - STATE_ADDR, "the state block meets the stack");
 #define ST ((nstate *)(uintptr_t)STATE_ADDR)
 #define ST_OFF(f) ((uint32_t)offsetof(nstate, f))
 
@@ -353,7 +400,8 @@ static void rax_rel(abuf *b, unsigned rex, unsigned op, unsigned reg, uint32_t d
     e32(b, disp);
 }
 
-static int g_avx, g_avx2, g_sse41;
+static int g_avx, g_avx2, g_sse41, g_sse42, g_fma;
+static uint32_t g_mxcsr_mask; /* the host's MXCSR_MASK */
 
 /* 64-bit: vmovdqu ymm<n>, [rax + disp32] (store: op 0x7F), or movdqu xmm<n>
  * without AVX. */
@@ -368,6 +416,18 @@ static void vec_rax(abuf *b, unsigned op, unsigned n, uint32_t disp)
     }
     e8(b, op);
     e8(b, 0x80 | (n << 3));
+    e32(b, disp);
+}
+
+/* 64-bit: fxsave (reg 0) or fxrstor (reg 1) [rax + disp32]; REX.W with
+ * w: the 64-bit layout, else the 32-bit one with FCS and FDS. */
+static void fx_rax(abuf *b, int w, unsigned reg, uint32_t disp)
+{
+    if (w)
+        e8(b, 0x48);
+    e8(b, 0x0F);
+    e8(b, 0xAE);
+    e8(b, 0x80 | (reg << 3));
     e32(b, disp);
 }
 
@@ -388,6 +448,8 @@ static void build_stubs(void)
     for (int i = 0; i < 6; i++)
         rax_rel(&b, cs[i].rex, 0x89, cs[i].reg, ST_OFF(saved) + 8u * (unsigned)i);
     rax_rel(&b, 0x48, 0x89, 4, ST_OFF(c_rsp)); /* mov [rax+c_rsp], rsp */
+    fx_rax(&b, 1, 0, ST_OFF(host_fx));         /* fxsave64 [rax+host_fx] */
+    fx_rax(&b, 0, 1, ST_OFF(in_fx));           /* fxrstor [rax+in_fx] */
     for (unsigned n = 0; n < 8; n++)
         vec_rax(&b, 0x6F, n, ST_OFF(in_ymm) + 32 * n);
     e8(&b, 0xFF);                              /* jmp far m16:32 [rax+far_enter] */
@@ -415,6 +477,8 @@ static void build_stubs(void)
     e8(&b, 0x9D); /* push 2; popfq: AC, DF, TF clear for C */
     for (unsigned n = 0; n < 8; n++) /* after a fault: as the signal frame had them */
         vec_rax(&b, 0x7F, n, ST_OFF(out_ymm) + 32 * n);
+    fx_rax(&b, 0, 0, ST_OFF(out_fx));  /* fxsave [rax+out_fx] */
+    fx_rax(&b, 1, 1, ST_OFF(host_fx)); /* fxrstor64 [rax+host_fx] */
     for (int k = 0; k < 2; k++) {
         /* arch_prctl(ARCH_SET_FS / ARCH_SET_GS, saved base): the LDT
          * selectors left in FS/GS replaced their bases. */
@@ -728,6 +792,7 @@ static void child_main(batch *bt, int from)
         r->eip = eip;
         memcpy(st->in_gpr, c->gpr, sizeof st->in_gpr);
         memcpy(st->in_ymm, c->ymm, sizeof st->in_ymm);
+        memcpy(st->in_fx, c->fx, sizeof st->in_fx);
         st->in_efl = c->efl;
         st->far_enter[0] = c->ip_at ? WRAP_ENTRY : 0;
         st->far_enter[1] = LDT_SEL(LDT_CODE);
@@ -751,6 +816,7 @@ static void child_main(batch *bt, int from)
         }
         memcpy(r->arena, (void *)(uintptr_t)ARENA, ARENA_SIZE);
         memcpy(r->ymm, st->out_ymm, sizeof r->ymm);
+        memcpy(r->fx, st->out_fx, sizeof r->fx);
         bt->done = i + 1;
     }
     _exit(0);
@@ -2365,6 +2431,121 @@ static void gen_xlat(ienc *e)
          f.ovr ? g_sname[f.seg] : "", al, f.off, f.off < al ? ", wraps" : "");
 }
 
+/* ADCX (66 0F 38 F6) and ADOX (F3 0F 38 F6) r32, m32: CF or OF only,
+ * the other flags unaffected; 32-bit outside 64-bit mode whatever the code
+ * segment (the 66 is the mandatory prefix). */
+static void gen_adx(ienc *e)
+{
+    int ox = (int)rndn(2);
+    mform f;
+    plan_modrm(&f, 4, 1, 0, 1);
+    put_mem(form_lin(&f), rnd_val(4), 4);
+    unsigned reg = rndn(8);
+    g_c->efl |= (uint32_t)rnd() & (F_CF | F_OF);
+    ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
+    ie8(e, ox ? 0xF3 : 0x66);
+    ie8(e, 0x0F);
+    ie8(e, 0x38);
+    ie8(e, 0xF6);
+    ie_modrm(e, reg, &f);
+    text("%s %s, m32", ox ? "adox" : "adcx", g_rname[reg]);
+}
+
+/* CLFLUSH (0F AE /7) and CLFLUSHOPT (66 0F AE /7): no data moves, but the
+ * byte is checked as a read: segment limit, null selector, expand-down,
+ * absent page (SDM Vol. 2 CLFLUSH); read-only pages and segments pass. */
+static void gen_clflush(ienc *e)
+{
+    int opt = (int)rndn(2);
+    mform f;
+    plan_modrm(&f, 1, 1, 0, 1);
+    ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
+    if (opt)
+        ie8(e, 0x66);
+    ie8(e, 0x0F);
+    ie8(e, 0xAE);
+    ie_modrm(e, 7, &f);
+    text("%s a%d %s:%x", opt ? "clflushopt" : "clflush", f.asz * 8, g_sname[f.seg], f.off);
+}
+
+/* BOUND r16/r32, m16&16/m32&32 (62 /r): #BR (vector 5) when the signed
+ * index is below the lower or above the upper bound; no flags. */
+static void gen_bound(ienc *e)
+{
+    int size = rnd_opsz();
+    mform f;
+    plan_modrm(&f, (uint32_t)(2 * size), 1, 0, 1);
+    uint32_t lo = rnd_val(size), hi = rnd_val(size), m = smask(size);
+    if (chance(1, 2)) { /* mostly a sensible range */
+        int32_t a = (int32_t)(lo << (32 - 8 * size)) >> (32 - 8 * size);
+        int32_t b = (int32_t)(hi << (32 - 8 * size)) >> (32 - 8 * size);
+        if (a > b) {
+            uint32_t t = lo;
+            lo = hi;
+            hi = t;
+        }
+    }
+    put_mem(form_lin(&f), lo, size);
+    put_mem(form_lin(&f) + (uint32_t)size, hi, size);
+    unsigned reg = rndn(8);
+    uint32_t v;
+    switch (rndn(5)) {
+    case 0:
+        v = lo;
+        break;
+    case 1:
+        v = hi;
+        break;
+    case 2:
+        v = (lo - 1) & m;
+        break;
+    case 3:
+        v = (hi + 1) & m;
+        break;
+    default:
+        v = rnd_val(size);
+        break;
+    }
+    /* the index register may also address the operand: only when free */
+    uint32_t old = g_c->gpr[reg];
+    uint32_t nv = (old & ~m) | v;
+    int addr_reg = 0;
+    if (f.asz == 2) {
+        static const int b16[8] = {R_BX, R_BX, R_BP, R_BP, R_SI, R_DI, R_BP, R_BX};
+        static const int i16[8] = {R_SI, R_DI, R_SI, R_DI, -1, -1, -1, -1};
+        if (!(f.mod == 0 && f.rm == 6))
+            addr_reg = (int)reg == b16[f.rm] || (int)reg == i16[f.rm];
+    } else if (!(f.mod == 0 && f.rm == 5)) {
+        if (f.has_sib)
+            addr_reg = (f.sib & 7) == reg || ((f.sib >> 3) & 7) == reg;
+        else
+            addr_reg = f.rm == reg;
+    }
+    if (!addr_reg)
+        g_c->gpr[reg] = nv;
+    ie_mem_insn(e, 0, &f, size, (const uint8_t[]){0x62}, 1, reg);
+    text("bound%s %s, m%d&%d (bounds %x..%x)", g_szn[size], g_rname[reg], size * 8, size * 8, lo,
+         hi);
+}
+
+/* ARPL m16, r16 (63 /r; 16- and 32-bit protected mode only, #UD in real
+ * mode): raises the destination's RPL to the source's, ZF = whether it
+ * did. */
+static void gen_arpl(ienc *e)
+{
+    mform f;
+    plan_modrm(&f, 2, 3, 0, 1);
+    if (f.seg == S_CS)
+        g_gen_retry = 1; /* ARPL reads first: it would read the harness's code */
+    uint32_t d = rnd_val(2);
+    put_mem(form_lin(&f), d, 2);
+    unsigned reg = rndn(8);
+    set_reg16((int)reg, (g_c->gpr[reg] & ~3u) | rndn(4));
+    ie_mem_insn(e, 0, &f, 2, (const uint8_t[]){0x63}, 1, reg);
+    g_c->real_ud = 1;
+    text("arpl m16, %s (dest rpl %u, src rpl %u)", g_rname[reg], d & 3, g_c->gpr[reg] & 3);
+}
+
 static uint32_t case_eip(const mcase *c);
 
 /* A load or store whose bytes run past the CS limit: #GP(0) on the fetch
@@ -2420,18 +2601,50 @@ static void gen_ipwrap(ienc *e)
          g_c->ip_at, e->n, g_c->cs_lim ? g_c->cs_lim : 0xFFFF, g_c->ip_at + (uint32_t)e->n - 1);
 }
 
+/* MXCSR: flags, rounding, DAZ and FTZ at random, every exception masked
+ * three times in four. */
+static uint32_t mxcsr_random(void)
+{
+    uint32_t mx = (uint32_t)rnd() & 0xFFFF & g_mxcsr_mask;
+    if (chance(3, 4))
+        mx |= 0x1F80;
+    return mx;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 /* SSE and AVX forms with a memory operand (a sample of those the 64-bit
  * SIMD test covers): XMM/YMM0-7 (the only ones outside 64-bit mode) and
  * memory. The operand gets the usual scenarios (limits straddled by the
  * 16/32 bytes, expand-down, rights, null selectors, a page fault in the
  * middle of the access, EFLAGS.AC); aligned forms get aligned and
  * misaligned addresses. VEX does not exist in real mode: #UD there. */
-enum { SX_LOAD = 1, SX_STORE = 2, SX_ALIGN = 4, SX_VVVV = 8, SX_MASKMOV = 16, SX_CMP = 32 };
-enum { CPU_SSE2, CPU_SSE41, CPU_AVX, CPU_AVX2 };
+enum {
+    SX_LOAD = 1,
+    SX_STORE = 2,
+    SX_ALIGN = 4,
+    SX_VVVV = 8,
+    SX_MASKMOV = 16,
+    SX_CMP = 32,
+    SX_IMM = 64,    /* an imm8 follows */
+    SX_FP = 128,    /* floating point under a random MXCSR */
+    SX_VMASK = 256, /* VMASKMOVPS: the dword sign bits of vvvv select the elements */
+};
+enum { CPU_SSE2, CPU_SSE41, CPU_SSE42, CPU_AVX, CPU_AVX2, CPU_FMA };
 static const struct sform {
     const char *name;
     uint8_t vex, pp, l, size, cpu;
-    uint16_t op; /* 0F xx, or 0F 38 xx as 0x38xx */
+    uint16_t op; /* 0F xx, or 0F 38 xx / 0F 3A xx as 0x38xx / 0x3Axx */
     unsigned fl;
 } g_sforms[] = {
     {"movdqu xmm, m128", 0, 2, 0, 16, CPU_SSE2, 0x6F, SX_LOAD},
@@ -2465,9 +2678,22 @@ static const struct sform {
     {"vmovlps xmm, xmm, m64", 1, 0, 0, 8, CPU_AVX, 0x12, SX_LOAD | SX_VVVV},
     {"vmovlps m64, xmm", 1, 0, 0, 8, CPU_AVX, 0x13, SX_STORE},
     /* floating point, run on the host CPU (MXCSR 0x1F80 on both sides) */
-    {"addps xmm, m128", 0, 0, 0, 16, CPU_SSE2, 0x58, SX_LOAD | SX_ALIGN | SX_CMP},
-    {"mulsd xmm, m64", 0, 3, 0, 8, CPU_SSE2, 0x59, SX_LOAD | SX_CMP},
-    {"vaddpd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x58, SX_LOAD | SX_VVVV | SX_CMP},
+    {"addps xmm, m128", 0, 0, 0, 16, CPU_SSE2, 0x58, SX_LOAD | SX_ALIGN | SX_CMP | SX_FP},
+    {"mulsd xmm, m64", 0, 3, 0, 8, CPU_SSE2, 0x59, SX_LOAD | SX_CMP | SX_FP},
+    {"vaddpd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x58, SX_LOAD | SX_VVVV | SX_CMP | SX_FP},
+    {"cvtsi2sd xmm, m32", 0, 3, 0, 4, CPU_SSE2, 0x2A, SX_LOAD | SX_FP},
+    {"cvttsd2si r32, m64", 0, 3, 0, 8, CPU_SSE2, 0x2C, SX_LOAD | SX_FP},
+    {"comisd xmm, m64", 0, 1, 0, 8, CPU_SSE2, 0x2F, SX_LOAD | SX_CMP | SX_FP},
+    {"dpps xmm, m128, imm8", 0, 1, 0, 16, CPU_SSE41, 0x3A40, SX_LOAD | SX_ALIGN | SX_CMP | SX_IMM | SX_FP},
+    {"roundsd xmm, m64, imm8", 0, 1, 0, 8, CPU_SSE41, 0x3A0B, SX_LOAD | SX_IMM | SX_FP},
+    {"pcmpistri xmm, m128, imm8", 0, 1, 0, 16, CPU_SSE42, 0x3A63, SX_LOAD | SX_CMP | SX_IMM},
+    {"vfmadd231ps ymm, ymm, m256", 1, 1, 1, 32, CPU_FMA, 0x38B8, SX_LOAD | SX_VVVV | SX_CMP | SX_FP},
+    {"vfmadd231ps xmm, xmm, m128", 1, 1, 0, 16, CPU_FMA, 0x38B8, SX_LOAD | SX_VVVV | SX_CMP | SX_FP},
+    {"vmaskmovps xmm, xmm, m128", 1, 1, 0, 16, CPU_AVX, 0x382C, SX_LOAD | SX_VVVV | SX_VMASK},
+    {"vmaskmovps ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX, 0x382C, SX_LOAD | SX_VVVV | SX_VMASK},
+    {"vmaskmovps m128, xmm, xmm", 1, 1, 0, 16, CPU_AVX, 0x382E, SX_STORE | SX_VVVV | SX_VMASK},
+    {"vmaskmovps m256, ymm, ymm", 1, 1, 1, 32, CPU_AVX, 0x382E, SX_STORE | SX_VVVV | SX_VMASK},
+    {"vpermd ymm, ymm, m256", 1, 1, 1, 32, CPU_AVX2, 0x3836, SX_LOAD | SX_VVVV | SX_CMP},
 };
 #define NSFORMS ((int)(sizeof g_sforms / sizeof g_sforms[0]))
 
@@ -2476,6 +2702,10 @@ static int sform_ok(const struct sform *sf)
     switch (sf->cpu) {
     case CPU_SSE41:
         return g_sse41;
+    case CPU_SSE42:
+        return g_sse42;
+    case CPU_FMA:
+        return g_fma && g_avx;
     case CPU_AVX:
         return g_avx;
     case CPU_AVX2:
@@ -2579,12 +2809,45 @@ static void gen_simd(ienc *e)
     } else {
         plan_modrm(&f, sf->size, rw, 0, 1);
         lin = form_lin(&f);
+        /* A VMASKMOVPS operand whose 16-bit offset wraps past 0xFFFF: this
+         * host loads it as one access (bytes at offset 0x10000 and up,
+         * in a big segment) but stores element by element with the
+         * offsets wrapped (the elements past 0xFFFF at offset 0 and up);
+         * the SDM gives neither. The emulator wraps both. Left out. */
+        if ((sf->fl & SX_VMASK) && f.asz == 2 && f.off + sf->size - 1 > 0xFFFF)
+            g_gen_retry = 1;
         snprintf(where, sizeof where, "a%d %s:%x", f.asz * 8, g_sname[f.seg], f.off);
     }
     g_align = 0;
+    int fault_planned = g_fault_left == 0;
     for (unsigned n = 0; n < 8; n++)
         if ((chance(1, 2) || n == reg) && !((sf->fl & SX_MASKMOV) && n == rm))
             simd_reg(g_c->ymm[n], lin, sf->size, (sf->fl & SX_CMP) != 0);
+    if (sf->fl & SX_VMASK) {
+        /* The mask in vvvv: every element with a fault scenario (which
+         * zero-masked elements may fault is the vendor's choice: AMD APM
+         * VMASKMOVPS), else at random, sometimes none; the first access is
+         * the first selected element's. */
+        uint8_t *mask = g_c->ymm[vvvv];
+        unsigned first = 99, nel = sf->size / 4;
+        for (unsigned i = 0; i < nel; i++) {
+            if (fault_planned || chance(1, 2))
+                mask[4 * i + 3] |= 0x80;
+            else
+                mask[4 * i + 3] &= 0x7F;
+            if ((mask[4 * i + 3] & 0x80) && first == 99)
+                first = i;
+        }
+        if (first == 99)
+            g_c->has_exit = 0;
+        else
+            g_c->exit_lin = lin + 4 * first;
+    }
+    if (sf->fl & SX_FP) {
+        uint32_t mx = mxcsr_random();
+        memcpy(g_c->fx + 24, &mx, 4);
+        g_c->refuse_ok = "unmasked SIMD floating-point exception";
+    }
     ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
     int hi8 = 0;
     if (sf->vex) {
@@ -2592,7 +2855,7 @@ static void gen_simd(ienc *e)
         hi8 = (sf->fl & SX_VVVV) && chance(1, 8); /* vvvv bit 3, ignored */
         if (hi8 || chance(1, 3) || sf->op > 0xFF) {
             ie8(e, 0xC4);
-            ie8(e, 0xE0u | (sf->op > 0xFF ? 2u : 1u));
+            ie8(e, 0xE0u | (sf->op >> 8 == 0x3A ? 3u : sf->op > 0xFF ? 2u : 1u));
             ie8(e, ((~(v | (hi8 ? 8u : 0u)) & 15u) << 3) | ((unsigned)sf->l << 2) | sf->pp);
         } else {
             ie8(e, 0xC5);
@@ -2604,22 +2867,234 @@ static void gen_simd(ienc *e)
             ie8(e, pfx[sf->pp]);
         ie8(e, 0x0F);
         if (sf->op > 0xFF)
-            ie8(e, 0x38);
+            ie8(e, sf->op >> 8);
     }
     ie8(e, sf->op & 0xFF);
     if (sf->fl & SX_MASKMOV)
         ie8(e, 0xC0 | (reg << 3) | rm);
     else
         ie_modrm(e, reg, &f);
+    unsigned imm = 0;
+    if (sf->fl & SX_IMM) {
+        imm = rndn(256);
+        ie8(e, imm);
+    }
     g_c->real_ud = sf->vex;
     if (sf->fl & SX_MASKMOV)
         text("%s (xmm%u, mask xmm%u), %s", sf->name, reg, rm, where);
     else if (sf->fl & SX_VVVV)
-        text("%s (reg %u, vvvv %u%s), %s", sf->name, reg, vvvv, hi8 ? " with bit 3 set" : "",
-             where);
+        text("%s (reg %u, vvvv %u%s), %s, mxcsr %04x", sf->name, reg, vvvv,
+             hi8 ? " with bit 3 set" : "", where, le16(g_c->fx + 24));
     else
-        text("%s (reg %u), %s", sf->name, reg, where);
+        text("%s (reg %u), %s, imm %02x, mxcsr %04x", sf->name, reg, where, imm, le16(g_c->fx + 24));
 }
+
+/* ------------------------------------------------------------------ */
+/* x87 and FXSAVE/FXRSTOR                                               */
+/* ------------------------------------------------------------------ */
+
+/* A random x87 and MXCSR state (FXSAVE image, 32-bit layout): control
+ * word with every rounding and precision control, TOP, C0-C3, the abridged
+ * tag, edge values in ST(0)-ST(7), sometimes exception flags left pending
+ * (unmasked: ES and B set, so that a waiting form raises #MF); FIP with
+ * the code segment's selector, FDP with a data segment's, or others. */
+static void fx_random(mcase *c)
+{
+    uint8_t *fx = c->fx;
+    uint16_t fcw = x87_edge_fcw(rnd, 0);
+    uint16_t flags = chance(4, 5) ? 0 : (uint16_t)(rnd() & 0x3F);
+    uint16_t fsw = (uint16_t)((rnd() & 0x4700) | (rnd() & 0x3800) | flags);
+    if (flags & ~fcw & 0x3F)
+        fsw |= 0x8080;
+    fx[0] = (uint8_t)fcw;
+    fx[1] = (uint8_t)(fcw >> 8);
+    fx[2] = (uint8_t)fsw;
+    fx[3] = (uint8_t)(fsw >> 8);
+    fx[4] = chance(1, 8) ? 0xFF : chance(1, 8) ? 0 : (uint8_t)rnd();
+    uint32_t fop = (uint32_t)rnd() & 0x7FF, fip = (uint32_t)rnd(), fdp = (uint32_t)rnd();
+    uint16_t fcs = chance(3, 4) ? LDT_SEL(LDT_CODE) : (uint16_t)(rnd() & ~4u);
+    uint16_t fds = chance(3, 4) ? LDT_SEL(LDT_SEG(S_DS + (int)rndn(3))) : (uint16_t)(rnd() & ~4u);
+    if (fds == LDT_SEL(LDT_SEG(S_CS)))
+        fds = LDT_SEL(LDT_SEG(S_DS));
+    memcpy(fx + 6, &fop, 2);
+    memcpy(fx + 8, &fip, 4);
+    memcpy(fx + 12, &fcs, 2);
+    memcpy(fx + 16, &fdp, 4);
+    memcpy(fx + 20, &fds, 2);
+    for (unsigned i = 0; i < 8; i++)
+        x87_edge80(fx + 32 + 16 * i, rnd);
+}
+
+static void put_bytes(uint32_t lin, const uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        put_mem(lin + i, p[i], 1);
+}
+
+/* An FXRSTOR image: a valid state (reserved FCW bits sometimes, no
+ * pending exception), selectors outside the LDT, random XMM0-7 and the
+ * bytes past them; one case in sixteen a reserved MXCSR bit (#GP(0)). */
+static void fxrstor_image(uint8_t *m)
+{
+    for (unsigned i = 0; i < 512; i++)
+        m[i] = (uint8_t)rnd();
+    uint16_t fcw = x87_edge_fcw(rnd, 1);
+    uint16_t flags = chance(4, 5) ? 0 : (uint16_t)(rnd() & 0x3F);
+    uint16_t fsw = (uint16_t)((rnd() & 0x4700) | (rnd() & 0x3800) | (flags & fcw & 0x3F));
+    memcpy(m, &fcw, 2);
+    memcpy(m + 2, &fsw, 2);
+    m[4] = chance(1, 8) ? 0xFF : chance(1, 8) ? 0 : (uint8_t)rnd();
+    m[5] = 0;
+    m[7] &= 7;
+    m[12] &= (uint8_t)~4u; /* FCS and FDS: GDT selectors, never the case's LDT ones */
+    m[20] &= (uint8_t)~4u;
+    uint32_t mx = mxcsr_random();
+    if (chance(1, 16))
+        mx |= ~g_mxcsr_mask & (chance(1, 2) ? 0x10000u : ~0xFFFFu);
+    memcpy(m + 24, &mx, 4);
+    for (unsigned i = 0; i < 8; i++) {
+        x87_edge80(m + 32 + 16 * i, rnd);
+        memset(m + 42 + 16 * i, 0, 6);
+    }
+}
+
+/* An FLDENV/FRSTOR image of `size` bytes (14/28 environment, 94/108 with
+ * the registers): any control word (reserved bits too), status and tag
+ * words, pointers with selectors outside the LDT, edge values. */
+static void env_image(uint8_t *m, unsigned size)
+{
+    unsigned w = (size == 14 || size == 94) ? 2 : 4, env = 7 * w;
+    for (unsigned i = 0; i < size; i++)
+        m[i] = (uint8_t)rnd();
+    uint16_t fcw = chance(1, 4) ? (uint16_t)rnd() : x87_edge_fcw(rnd, 0);
+    uint16_t ftw = chance(1, 8) ? 0xFFFF : chance(1, 8) ? 0 : (uint16_t)rnd();
+    memcpy(m, &fcw, 2);
+    memcpy(m + 2 * w, &ftw, 2);
+    if (chance(1, 2))
+        m[w] &= (uint8_t)~0x3Fu; /* mostly no flags set */
+    m[w == 2 ? 8 : 16] &= (uint8_t)~4u;  /* FCS */
+    m[w == 2 ? 12 : 24] &= (uint8_t)~4u; /* FDS */
+    for (unsigned i = 0; env + 10 * i < size; i++)
+        x87_edge80(m + env + 10 * i, rnd);
+}
+
+enum { XK_LD, XK_ST, XK_LDCW, XK_STW, XK_LDENV, XK_STENV, XK_FXSAVE, XK_FXRSTOR };
+
+/* The x87 memory forms (a sample of every kind the 64-bit test runs) and
+ * FXSAVE/FXRSTOR in 16- and 32-bit code: FLD/FST/FSTP m32/m64/m80,
+ * FILD/FIST/FISTP/FISTTP m16/m32/m64, FBLD/FBSTP, FLDCW/FNSTCW/FNSTSW,
+ * FLDENV/FNSTENV and FRSTOR/FNSAVE in the protected-mode layouts of both
+ * operand sizes (14/28 and 94/108 bytes, FCS and FDS selectors), FXSAVE
+ * and FXRSTOR (32-bit layout, XMM0-7). Real mode: the environment forms
+ * are refused (their real-mode layouts hold linear pointers). */
+static void gen_x87(ienc *e)
+{
+    static const struct {
+        const char *name;
+        uint8_t op, reg, kind;
+        char mk; /* memory kind for x87_edge_mem */
+        uint16_t size;
+    } forms[] = {
+        {"fld m32", 0xD9, 0, XK_LD, 'f', 4},      {"fst m32", 0xD9, 2, XK_ST, 'f', 4},
+        {"fstp m32", 0xD9, 3, XK_ST, 'f', 4},     {"fld m64", 0xDD, 0, XK_LD, 'f', 8},
+        {"fst m64", 0xDD, 2, XK_ST, 'f', 8},      {"fstp m64", 0xDD, 3, XK_ST, 'f', 8},
+        {"fld m80", 0xDB, 5, XK_LD, 'f', 10},     {"fstp m80", 0xDB, 7, XK_ST, 'f', 10},
+        {"fild m16", 0xDF, 0, XK_LD, 'i', 2},     {"fild m32", 0xDB, 0, XK_LD, 'i', 4},
+        {"fild m64", 0xDF, 5, XK_LD, 'i', 8},     {"fist m16", 0xDF, 2, XK_ST, 'f', 2},
+        {"fistp m16", 0xDF, 3, XK_ST, 'f', 2},    {"fist m32", 0xDB, 2, XK_ST, 'f', 4},
+        {"fistp m32", 0xDB, 3, XK_ST, 'f', 4},    {"fistp m64", 0xDF, 7, XK_ST, 'f', 8},
+        {"fisttp m16", 0xDF, 1, XK_ST, 'f', 2},   {"fisttp m32", 0xDB, 1, XK_ST, 'f', 4},
+        {"fisttp m64", 0xDD, 1, XK_ST, 'f', 8},   {"fbld", 0xDF, 4, XK_LD, 'b', 10},
+        {"fbstp", 0xDF, 6, XK_ST, 'f', 10},       {"fldcw", 0xD9, 5, XK_LDCW, 'w', 2},
+        {"fnstcw", 0xD9, 7, XK_STW, 'w', 2},      {"fnstsw", 0xDD, 7, XK_STW, 'w', 2},
+        {"fldenv", 0xD9, 4, XK_LDENV, 0, 28},     {"fnstenv", 0xD9, 6, XK_STENV, 0, 28},
+        {"frstor", 0xDD, 4, XK_LDENV, 0, 108},    {"fnsave", 0xDD, 6, XK_STENV, 0, 108},
+        {"fxsave", 0xAE, 0, XK_FXSAVE, 0, 512},   {"fxrstor", 0xAE, 1, XK_FXRSTOR, 0, 512},
+    };
+    mcase *c = g_c;
+    int k = (int)rndn(sizeof forms / sizeof forms[0]);
+    int kind = forms[k].kind;
+    unsigned size = forms[k].size;
+    int opsz = g_dsize;
+    if (kind == XK_LDENV || kind == XK_STENV) {
+        opsz = rnd_opsz();
+        if (opsz == 2)
+            size -= 14;
+    }
+    int store = kind == XK_ST || kind == XK_STW || kind == XK_STENV || kind == XK_FXSAVE;
+    fx_random(c);
+    uint32_t mx = mxcsr_random();
+    memcpy(c->fx + 24, &mx, 4);
+    c->fpu = 1;
+    c->fsw_mask = kind <= XK_STW ? (uint16_t)~0x4500 : 0xFFFF;
+    c->refuse_ok = "denormal exception unmasked|tiny value with underflow unmasked|"
+                   "FBLD raised an unmasked exception";
+    if (kind == XK_LDENV || kind == XK_STENV)
+        c->refuse_ok = "x87 environment in real or virtual-8086 mode";
+    g_align = kind >= XK_FXSAVE ? 16 : 0;
+    mform f;
+    plan_modrm(&f, size, store ? 2 : 1, 0, 1);
+    g_align = 0;
+    /* A 16-bit offset wrapping inside an operand the CPU moves in pieces
+     * of its own (m80, packed BCD, environment, FXSAVE image): this host
+     * checks and moves each piece at its offset wrapped past 0xFFFF (with
+     * a limit of 0xFFFF: no #GP, the bytes at offset 0 and up), in pieces
+     * and an order the SDM does not give. Left out. */
+    if (f.asz == 2 && size >= 10 && f.off + size - 1 > 0xFFFF)
+        g_gen_retry = 1;
+    /* Which byte of such an area the CPU touches first in a page it
+     * cannot access is its own (this host reports the last one): CR2 may
+     * be any byte of the operand in the faulting page. */
+    if (size > 10) {
+        c->cr2_lo = form_lin(&f);
+        c->cr2_len = size;
+    }
+    uint32_t lin = form_lin(&f);
+    uint8_t m[512];
+    if (kind == XK_LD)
+        x87_edge_mem(m, size, forms[k].mk, rnd);
+    else if (kind == XK_LDCW) {
+        uint16_t cw = chance(1, 4) ? (uint16_t)rnd() : (uint16_t)(0x40 | (rnd() & 0xF3F));
+        memcpy(m, &cw, 2);
+    } else if (kind == XK_LDENV)
+        env_image(m, size);
+    else if (kind == XK_FXRSTOR)
+        fxrstor_image(m);
+    else
+        for (unsigned i = 0; i < size; i++)
+            m[i] = (uint8_t)rnd();
+    put_bytes(lin, m, size);
+    /* What the CPU stores in the pointer fields is its own when the state
+     * it was given had no exception pending (an AMD processor neither
+     * loads nor saves them then); real mode: the selectors differ. */
+    int es = (c->fx[2] & 0x80) != 0;
+    /* A control form keeps the pointers FXRSTOR gave, which this host
+     * loads only with ES set. */
+    if (kind == XK_LDCW || kind == XK_STW || kind == XK_FXSAVE)
+        c->fpu = (uint8_t)es;
+    if (kind == XK_FXSAVE && (!es || c->mode == MREAL)) {
+        c->skip[0].lin = lin + 6;
+        c->skip[0].len = 18;
+    } else if (kind == XK_STENV && !es) {
+        c->skip[0].lin = lin + (opsz == 2 ? 6 : 12);
+        c->skip[0].len = opsz == 2 ? 8 : 14;
+    }
+    if (kind >= XK_FXSAVE)
+        ie_prefixes(e, 0, 0, &f, g_dsize, f.asz);
+    else
+        ie_prefixes(e, 0, 0, &f, opsz, f.asz);
+    if (kind >= XK_FXSAVE)
+        ie8(e, 0x0F);
+    ie8(e, forms[k].op);
+    ie_modrm(e, forms[k].reg, &f);
+    text("%s%s a%d %s:%x (fcw %04x fsw %04x top %u, mxcsr %04x)", forms[k].name,
+         (kind == XK_LDENV || kind == XK_STENV) ? (opsz == 2 ? " o16" : " o32") : "", f.asz * 8,
+         g_sname[f.seg], f.off, le16(c->fx), le16(c->fx + 2), (le16(c->fx + 2) >> 11) & 7, mx);
+}
+
+#ifndef X87_WEIGHT
+#define X87_WEIGHT 6
+#endif
 
 typedef struct family {
     const char *name;
@@ -2639,7 +3114,9 @@ static const family g_fam[] = {
     {"fetch past CS limit", gen_cslimit, 1},
     {"bsf/bsr/*cnt", gen_bitcount, 2}, {"crc32", gen_crc32, 1}, {"bmi1/bmi2", gen_bmi, 2},
     {"xlat", gen_xlat, 1},        {"ip past 0xffff", gen_ipwrap, 1},
-    {"sse/avx", gen_simd, 6},
+    {"sse/avx", gen_simd, 6},     {"x87/fxsave", gen_x87, X87_WEIGHT},
+    {"adcx/adox", gen_adx, 1},    {"clflush", gen_clflush, 1}, {"bound", gen_bound, 1},
+    {"arpl", gen_arpl, 1},
 };
 
 static uint32_t case_eip(const mcase *c)
@@ -2650,6 +3127,18 @@ static uint32_t case_eip(const mcase *c)
     return build_case_code(c, scratch);
 }
 #define NFAM ((int)(sizeof g_fam / sizeof g_fam[0]))
+
+/* The x87 and MXCSR state of a case that does not choose one: FNINIT's
+ * (FCW 037FH, all empty) and MXCSR 1F80H. */
+static void fx_default(mcase *c)
+{
+    memset(c->fx, 0, sizeof c->fx);
+    c->fx[0] = 0x7F;
+    c->fx[1] = 0x03;
+    c->fx[25] = 0x1F;
+    c->fx[24] = 0x80;
+    c->fsw_mask = 0xFFFF;
+}
 
 /* Builds case c of family fam in mode. */
 static void gen_case_once(mcase *c, int mode, int fam)
@@ -2671,6 +3160,7 @@ static void gen_case_once(mcase *c, int mode, int fam)
     for (int s = 0; s < 6; s++)
         if (s != S_CS)
             seg_default(&c->seg[s], mode == MREAL);
+    fx_default(c);
     ienc e = {c->insn, 0};
     g_fam[fam].gen(&e);
     c->len = (uint8_t)(e.n > 15 ? 15 : e.n);
@@ -2825,6 +3315,134 @@ static int vec_has_ec(unsigned v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
+static unsigned g_refused[NVAR][64]; /* documented refusals accepted, per mode and family */
+
+/* Whether reason `why` is one of the '|'-separated substrings of `ok`. */
+static int refusal_ok(const char *ok, const char *why)
+{
+    while (ok && *ok) {
+        const char *end = strchr(ok, '|');
+        size_t n = end ? (size_t)(end - ok) : strlen(ok);
+        for (const char *p = why; *p; p++)
+            if (strncmp(p, ok, n) == 0)
+                return 1;
+        ok = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static int skipped(const mcase *c, uint32_t lin)
+{
+    for (int i = 0; i < 2; i++)
+        if (lin - c->skip[i].lin < c->skip[i].len)
+            return 1;
+    return 0;
+}
+
+/* The emulator's selector for one the native run used: the LDT selector
+ * of the code segment or of a data segment register becomes what the
+ * emulated mode holds (real mode: the paragraph); others stay. */
+static uint16_t map_sel(const mcase *c, uint16_t sel)
+{
+    if (sel == LDT_SEL(LDT_CODE))
+        return seg_reg(c, S_CS).Selector;
+    for (int s = 0; s < 6; s++)
+        if (s != S_CS && sel == LDT_SEL(LDT_SEG(s)))
+            return seg_reg(c, s).Selector;
+    return sel;
+}
+
+
+
+/* The x87 and MXCSR state of an FXSAVE image (32-bit layout) into the
+ * register set: FpMmxN = ST(N), FpControlStatus = bytes 0-15 and
+ * XmmControlStatus = bytes 16-31 (MXCSR_MASK the host's), selectors
+ * mapped. XMM0-7 come with the YMM registers. */
+static void fx_to_regs(fake_vmm *vm, const mcase *c, const uint8_t *fx)
+{
+    WHV_REGISTER_VALUE v;
+    for (unsigned i = 0; i < 8; i++) {
+        memset(&v, 0, sizeof v);
+        memcpy(&v, fx + 32 + 16 * i, 10);
+        fvmm_reg_set(vm, (WHV_REGISTER_NAME)(WHvX64RegisterFpMmx0 + i), &v);
+    }
+    memcpy(&v, fx, 16);
+    v.FpControlStatus.LastFpCs = map_sel(c, le16(fx + 12));
+    fvmm_reg_set(vm, WHvX64RegisterFpControlStatus, &v);
+    memcpy(&v, fx + 16, 16);
+    v.XmmControlStatus.LastFpDs = map_sel(c, le16(fx + 20));
+    v.XmmControlStatus.XmmStatusControlMask = g_mxcsr_mask;
+    fvmm_reg_set(vm, WHvX64RegisterXmmControlStatus, &v);
+}
+
+static void fx_from_regs(fake_vmm *vm, uint8_t *fx)
+{
+    WHV_REGISTER_VALUE v;
+    memset(fx, 0, 160);
+    for (unsigned i = 0; i < 8; i++) {
+        fvmm_reg_get(vm, (WHV_REGISTER_NAME)(WHvX64RegisterFpMmx0 + i), &v);
+        memcpy(fx + 32 + 16 * i, &v, 10);
+    }
+    fvmm_reg_get(vm, WHvX64RegisterFpControlStatus, &v);
+    memcpy(fx, &v, 16);
+    fvmm_reg_get(vm, WHvX64RegisterXmmControlStatus, &v);
+    memcpy(fx + 16, &v, 16);
+}
+
+/* The x87 and MXCSR state after the emulation against the native FXSAVE:
+ * FCW, FSW (c->fsw_mask), the abridged tag, MXCSR, ST(0)-ST(7); for an x87
+ * form that completed with FSW.ES set afterwards also FOP, FIP and FDP (an
+ * AMD processor saves them only then, and Intel ones may update FOP and
+ * FDP only on unmasked exceptions), and FCS and FDS unless the CPU shows 0
+ * (an FXSAVE64 of the kernel between the instruction and the return stub,
+ * or an Intel processor that deprecates them). */
+static int cmp_fx(const mcase *c, const mresult *nr, report *r)
+{
+    uint8_t fx[160];
+    const uint8_t *want = nr->fx;
+    fx_from_regs(g_vm, fx);
+    int bad = 0;
+    uint16_t fw = le16(want + 2), fg = le16(fx + 2);
+    if (le16(fx) != le16(want)) {
+        rp(r, "  fcw: expected %04x got %04x\n", le16(want), le16(fx));
+        bad = 1;
+    }
+    if ((fw ^ fg) & c->fsw_mask) {
+        rp(r, "  fsw: expected %04x got %04x (compared %04x)\n", fw, fg, c->fsw_mask);
+        bad = 1;
+    }
+    if (fx[4] != want[4]) {
+        rp(r, "  ftw (abridged): expected %02x got %02x\n", want[4], fx[4]);
+        bad = 1;
+    }
+    if (memcmp(fx + 24, want + 24, 4)) {
+        rp(r, "  mxcsr: expected %08x got %08x\n", le16(want + 24) | (unsigned)le16(want + 26) << 16,
+           le16(fx + 24) | (unsigned)le16(fx + 26) << 16);
+        bad = 1;
+    }
+    for (unsigned i = 0; i < 8; i++)
+        if (memcmp(fx + 32 + 16 * i, want + 32 + 16 * i, 10)) {
+            rp(r, "  st(%u): expected %04x:%016" PRIx64 " got %04x:%016" PRIx64 "\n", i,
+               le16(want + 40 + 16 * i), le64(want + 32 + 16 * i), le16(fx + 40 + 16 * i),
+               le64(fx + 32 + 16 * i));
+            bad = 1;
+        }
+    if (c->fpu && nr->status == RS_OK && (fw & 0x80)) {
+        uint16_t cs = le16(want + 12), ds = le16(want + 20);
+        if ((le16(fx + 6) & 0x7FF) != (le16(want + 6) & 0x7FF) || memcmp(fx + 8, want + 8, 4) ||
+            memcmp(fx + 16, want + 16, 4) || (cs && le16(fx + 12) != map_sel(c, cs)) ||
+            (ds && le16(fx + 20) != map_sel(c, ds))) {
+            rp(r, "  fop/fcs:fip/fds:fdp: expected %03x %04x:%08x %04x:%08x got %03x %04x:%08x %04x:%08x\n",
+               le16(want + 6), cs ? map_sel(c, cs) : 0, le16(want + 8) | (unsigned)le16(want + 10) << 16,
+               ds ? map_sel(c, ds) : 0, le16(want + 16) | (unsigned)le16(want + 18) << 16, le16(fx + 6),
+               le16(fx + 12), le16(fx + 8) | (unsigned)le16(fx + 10) << 16, le16(fx + 20),
+               le16(fx + 16) | (unsigned)le16(fx + 18) << 16);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
 /* One emulation of case c in variant var; returns 1 if it matched. */
 static int emulate(const mcase *c, const mresult *nr, int var, report *r)
 {
@@ -2864,7 +3482,7 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
         v.Segment = seg_reg(c, s);
         fvmm_reg_set(vm, (WHV_REGISTER_NAME)(WHvX64RegisterEs + s), &v);
     }
-    fvmm_set_reg64(vm, WHvX64RegisterCr0, real ? 0x10 : 0x80050033);
+    fvmm_set_reg64(vm, WHvX64RegisterCr0, real ? 0x30 : 0x80050033); /* NE: #MF, as natively */
     /* CR4.OSFXSR, OSXMMEXCPT and OSXSAVE with XCR0 = 7 (fvmm_setup_long_mode) */
     fvmm_set_reg64(vm, WHvX64RegisterCr4, (lma ? 0x20 : 0) | 0x40600);
     for (unsigned n = 0; n < 16; n++) {
@@ -2875,6 +3493,7 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
             memset(y, (int)(0x11 * n), 32);
         fvmm_set_ymm(vm, n, y);
     }
+    fx_to_regs(vm, c, c->fx);
     fvmm_set_reg64(vm, WHvX64RegisterEfer, lma ? 0xD01 : 0);
     fvmm_set_reg64(vm, WHvX64RegisterCr2, 0);
     fvmm_set_cpl(vm, real ? 0 : 3);
@@ -2938,6 +3557,14 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
     }
     if (!st.EmulationSuccessful) {
         const char *lf = whvemu_last_failure(g_emu);
+        /* A documented refusal, where the CPU completed or raised the
+         * floating-point exception the emulator does not deliver (or in
+         * real mode, which the CPU did not run). */
+        if (!bad && lf && refusal_ok(c->refuse_ok, lf) &&
+            (nr->status == RS_OK || nr->trapno == 16 || nr->trapno == 19 || real)) {
+            g_refused[var][c->fam]++;
+            return 1;
+        }
         rp(r, "  status 0x%x: %s\n", st.AsUINT32, lf ? lf : "?");
         return 0;
     }
@@ -2968,7 +3595,11 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
         }
         if (vec == 14 && injected) {
             WHV_REGISTER_VALUE cr2;
-            if (!fvmm_set_call_find(vm, WHvX64RegisterCr2, &cr2) || cr2.Reg64 != nr->cr2) {
+            int cr2_ok = fvmm_set_call_find(vm, WHvX64RegisterCr2, &cr2) &&
+                         (cr2.Reg64 == nr->cr2 ||
+                          (c->cr2_len && cr2.Reg64 - c->cr2_lo < c->cr2_len &&
+                           (cr2.Reg64 ^ nr->cr2) < PG && ((cr2.Reg64 ^ nr->cr2) & ~(uint64_t)(PG - 1)) == 0));
+            if (!cr2_ok) {
                 rp(r, "  cr2: expected %" PRIx64 " got %" PRIx64 "\n", nr->cr2,
                    fvmm_reg64(vm, WHvX64RegisterCr2));
                 bad = 1;
@@ -3010,9 +3641,11 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
         const uint8_t *want = nr->arena + p * PG;
         if (memcmp(pgbuf, want, PG) == 0)
             continue;
-        bad = 1;
+        for (unsigned i = 0; i < PG; i++)
+            if (pgbuf[i] != want[i] && !(nr->status == RS_OK && skipped(c, ARENA + (uint32_t)p * PG + i)))
+                bad = 1;
         for (unsigned i = 0; i < PG && shown < 12; i++)
-            if (pgbuf[i] != want[i]) {
+            if (pgbuf[i] != want[i] && !(nr->status == RS_OK && skipped(c, ARENA + (uint32_t)p * PG + i))) {
                 rp(r, "  mem %x: expected %02x got %02x (was %02x)\n", ARENA + (unsigned)p * PG + i,
                    want[i], pgbuf[i], c->arena[p * PG + i]);
                 shown++;
@@ -3037,6 +3670,8 @@ static int emulate(const mcase *c, const mresult *nr, int var, report *r)
             bad = 1;
         }
     }
+    if (cmp_fx(c, nr, r))
+        bad = 1;
     if (bad) {
         rp(r, "  exit: %u instruction bytes given, gva %s %x, %s\n", d.insn_count,
            gva_valid ? "valid" : "not valid", c->exit_lin,
@@ -3079,6 +3714,7 @@ static void check_case(const mcase *c, const mresult *nr)
             ud.efl = c->efl;
             memcpy(ud.arena, c->arena, sizeof ud.arena);
             memcpy(ud.ymm, c->ymm, sizeof ud.ymm);
+            memcpy(ud.fx, c->fx, sizeof ud.fx);
             nr = &ud;
         }
         s->run++;
@@ -3202,6 +3838,15 @@ int main(void)
     g_avx = __builtin_cpu_supports("avx");
     g_avx2 = __builtin_cpu_supports("avx2");
     g_sse41 = __builtin_cpu_supports("sse4.1");
+    g_fma = __builtin_cpu_supports("fma");
+    g_sse42 = __builtin_cpu_supports("sse4.2");
+    {
+        static uint8_t fx[512] __attribute__((aligned(16)));
+        __asm__ volatile("fxsave64 %0" : "=m"(fx));
+        memcpy(&g_mxcsr_mask, fx + 28, 4);
+        if (!g_mxcsr_mask)
+            g_mxcsr_mask = 0xFFBF;
+    }
     g_vm = fvmm_create();
     fvmm_setup_long_mode(g_vm, 3);
     fvmm_set_default_translation(g_vm, FVMM_UNMAPPED_NOT_PRESENT);
@@ -3227,8 +3872,11 @@ int main(void)
             const stat *s = &g_stat[v][f];
             if (!s->run)
                 continue;
-            printf("  %-9s %-20s %6u cases %5u failed %5u faults\n", g_vname[v], g_fam[f].name,
+            printf("  %-9s %-20s %6u cases %5u failed %5u faults", g_vname[v], g_fam[f].name,
                    s->run, s->failed, s->faults);
+            if (g_refused[v][f])
+                printf(" %5u refused as documented", g_refused[v][f]);
+            printf("\n");
             tr += s->run;
             tf += s->failed;
         }
