@@ -88,8 +88,8 @@ enum rc vcpu_prefetch(struct emu *e, uint64_t want)
     if (e->mode != MODE_LONG64)
         want |= VR_SEG_BIT(SEG_ES) | VR_SEG_BIT(SEG_SS) | VR_SEG_BIT(SEG_DS) |
                 VR_SEG_BIT(SEG_FS) | VR_SEG_BIT(SEG_GS);
-    else
-        want |= VR_SEG_BIT(SEG_FS) | VR_SEG_BIT(SEG_GS);
+    else /* FS/GS bases, and ES for the stores that name it (MOVDIR64B) */
+        want |= VR_SEG_BIT(SEG_ES) | VR_SEG_BIT(SEG_FS) | VR_SEG_BIT(SEG_GS);
     uint64_t missing = want & ~e->regs.valid;
     if (!missing)
         return RC_OK;
