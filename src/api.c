@@ -60,6 +60,7 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     eh->cb = *Callbacks;
     eh->last_failure = no_failure;
     eh->rep_limit = EMU_REP_BUDGET;
+    eh->ram_miss = RAM_MISS_NONE;
     hostfp_detect(&eh->fp);
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
@@ -210,6 +211,7 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
     e->dc = &eh->dc;
     e->ram = &eh->ram;
     e->ram_hint = 0;
+    e->ram_miss = &eh->ram_miss;
     e->atom.state = ATOM_OFF;
     e->in = NULL;
     e->fp = eh->fp;

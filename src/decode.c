@@ -901,6 +901,17 @@ enum dec_status dec_decode(const struct dec_mode *m, const uint8_t *bytes, unsig
     if (ovr != SEG_NONE)
         in->seg = ovr;
     in->len = (uint8_t)d.pos;
+    /* What memory it touches, for the caller's page-walk decision. */
+    bool big = false;
+    in->any_mem = (r->traits & (T_DEF64 | T_SEG)) != 0;
+    for (unsigned i = 0; i < in->nops; i++) {
+        if (in->op[i].type != OPND_MEM)
+            continue;
+        in->any_mem = true;
+        big |= in->op[i].size > 8 || in->op[i].size == 0 || in->op[i].reg != 0;
+    }
+    in->one_mem = in->any_mem && !big && in->mem_access && in->mem_form == MEM_MODRM &&
+                  !(r->traits & (T_DEF64 | T_SEG | T_X87 | T_REP | T_REPCC));
     dec_segment_needs(m, in);
     return DEC_OK;
 }

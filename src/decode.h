@@ -217,6 +217,8 @@ struct insn {
     uint8_t mem_access; /* ACC_* for the ModRM/moffs memory operand */
     bool seg_used;    /* a memory operand uses in->seg */
     bool uses_vvvv;   /* an operand is VEX.vvvv (else it must be 1111b) */
+    bool any_mem;     /* it accesses memory (an operand, the stack, descriptor tables) */
+    bool one_mem;     /* its only memory access is one ModRM operand of up to 8 bytes */
 };
 
 /* Decoder outcomes. */

@@ -171,6 +171,8 @@ struct emu_diag {
     uint8_t bytes[16];
 };
 
+#define RAM_MISS_NONE 1u /* not a page address */
+
 /* What a handle holds between calls. Changed only by the thread that holds
  * the handle (handle.c). */
 struct emu_handle {
@@ -182,6 +184,8 @@ struct emu_handle {
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
     struct dcache dc;
+    uint64_t ram_miss;  /* a guest-physical page in no RAM range (the last device
+                           page seen), RAM_MISS_NONE; reset with the ranges */
     struct ram_map ram; /* guest RAM (whvemu_set_guest_ram); owned, replaced only
                            under the handle's claim, so a call sees one list */
     struct hostfp_caps fp; /* the host CPU, read at creation (hostfp.c) */
@@ -237,6 +241,7 @@ struct emu {
     struct dcache *dc; /* the handle's decode cache */
     const struct ram_map *ram; /* the handle's guest RAM (whvemu_set_guest_ram) */
     uint32_t ram_hint; /* the range the last RAM lookup found */
+    uint64_t *ram_miss; /* the handle's last page outside RAM */
     struct atom atom;  /* a locked read-modify-write on guest RAM (exec_atomic) */
     const struct insn *in; /* the decoded instruction */
     struct vcpu regs;

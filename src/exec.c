@@ -404,21 +404,7 @@ static void exec_mmx_rename(struct emu *e)
  * (were it elsewhere, the translate callback serves it). */
 static bool may_walk(const struct emu *e, const struct insn *in)
 {
-    if (!e->ram->n)
-        return false;
-    bool mem = (in->row->traits & (T_DEF64 | T_SEG)) != 0;
-    for (unsigned i = 0; i < in->nops; i++)
-        mem |= in->op[i].type == OPND_MEM;
-    if (!mem)
-        return false;
-    if (!e->exit_gva_valid || !in->mem_access || in->mem_form != MEM_MODRM)
-        return true;
-    if (in->row->traits & (T_DEF64 | T_SEG | T_X87 | T_REP | T_REPCC))
-        return true;
-    for (unsigned i = 0; i < in->nops; i++)
-        if (in->op[i].type == OPND_MEM && (in->op[i].size > 8 || in->op[i].reg != 0))
-            return true;
-    return false;
+    return e->ram->n && in->any_mem && !(e->exit_gva_valid && in->one_mem);
 }
 
 /* Compare-exchange rounds before a contended locked instruction gives up

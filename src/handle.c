@@ -163,5 +163,6 @@ void handle_set_ram(struct emu_handle *eh, const struct ram_map *m)
 {
     struct ram_map old = eh->ram;
     eh->ram = *m;
+    eh->ram_miss = RAM_MISS_NONE;
     ram_map_free(&old);
 }

@@ -455,14 +455,21 @@ static enum rc mem_piece_val(struct emu *e, uint64_t gpa, unsigned n, bool write
                 return RC_OK;
             }
         }
-        uint8_t *host = ram_host_hint(e->ram, &e->ram_hint, gpa, n,
-                                      write ? WHVEMU_RAM_WRITE : WHVEMU_RAM_READ);
-        if (host) {
-            if (write)
-                ram_store(host, *val, n);
-            else
-                *val = ram_load(host, n);
-            return RC_OK;
+        /* A device page is looked up once while the ranges stay the same
+         * (a piece never crosses a page; ranges are whole pages). */
+        if ((gpa & EMU_PAGE_MASK) != *e->ram_miss) {
+            uint8_t *host = ram_host_hint(e->ram, &e->ram_hint, gpa, n,
+                                          write ? WHVEMU_RAM_WRITE : WHVEMU_RAM_READ);
+            if (host) {
+                if (write)
+                    ram_store(host, *val, n);
+                else
+                    *val = ram_load(host, n);
+                return RC_OK;
+            }
+            if (!ram_host_hint(e->ram, &e->ram_hint, gpa & EMU_PAGE_MASK, EMU_PAGE_SIZE,
+                               WHVEMU_RAM_READ))
+                *e->ram_miss = gpa & EMU_PAGE_MASK;
         }
     }
     return mem_callback(e, gpa, n, write, val);

@@ -523,6 +523,11 @@ static void shadow(struct emu_handle *sh, const struct emu_handle *eh)
     sh->cb.WHvEmulatorSetVirtualProcessorRegisters = fwd_set;
     sh->cb.WHvEmulatorTranslateGvaPage = fwd_translate;
     sh->xstate = eh->xstate ? fwd_xstate : NULL;
+    /* While recording, guest RAM is not touched directly (whvemu_set_guest_ram):
+     * every access and translation goes through a callback, so the
+     * recording holds everything a replay needs. */
+    sh->ram.r = NULL;
+    sh->ram.n = 0;
 }
 
 struct trace_run *trace_mmio_begin(struct trace_run *run, const struct emu_handle *eh, void *ctx,
