@@ -22,8 +22,11 @@ static enum rc sources(struct emu *e, const struct insn *in, uint8_t *a, uint8_t
 static enum rc unpack(struct emu *e, const struct insn *in, unsigned el, bool high)
 {
     uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
+    unsigned size = in->op[0].size;
+    if (size > EMU_MAX_ACCESS)
+        return RC_INTERNAL;
     TRY(sources(e, in, a, b));
-    for (unsigned lane = 0; lane < in->op[0].size; lane += 16) {
+    for (unsigned lane = 0; lane < size; lane += 16) {
         unsigned from = lane + (high ? 8 : 0);
         for (unsigned i = 0; i < 8 / el; i++) {
             memcpy(r + lane + 2 * i * el, a + from + i * el, el);
@@ -353,6 +356,8 @@ static enum rc perm(struct emu *e, const struct insn *in, unsigned el)
 {
     uint8_t idx[EMU_MAX_ACCESS], t[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
     unsigned size = in->op[0].size, n = size / el;
+    if (size > EMU_MAX_ACCESS)
+        return RC_INTERNAL;
     TRY(op_read_vec(e, in, 2, t));
     TRY(op_read_vec(e, in, 1, idx));
     for (unsigned i = 0; i < n; i++)
