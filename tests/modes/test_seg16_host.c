@@ -56,6 +56,9 @@
 #define AREA_SIZE 0x10000u
 #define OFF_RET64 0x0100u   /* 64-bit return stub */
 #define OFF_CODE 0x0200u    /* the case's code */
+#define OFF_LAND16 0x0800u  /* landing pads of far transfers: 16-bit code */
+#define OFF_LAND32 0x0900u  /* 32-bit code */
+#define OFF_FLSTACK 0x1F00u /* where the stores' PUSHFD writes */
 #define OFF_STATE 0x1000u   /* state block */
 #define OFF_OPND 0x2000u    /* memory operand */
 #define OFF_STACK 0x3000u   /* stack page */
@@ -78,19 +81,21 @@ typedef struct state {
     uint64_t c_rsp;
     uint16_t ss_sel, home_sel;
     uint32_t in_esp, in_eax;
-    uint32_t out_eax, out_ss, out_ds, out_es, out_esp;
+    uint32_t out_eax, out_ss, out_ds, out_es, out_esp, out_cs, out_efl, out_eip;
 } state;
 
 #define ST ((state *)(uintptr_t)(AREA + OFF_STATE))
 #define ST_OFF(f) ((uint32_t)(OFF_STATE + offsetof(state, f)))
 
 enum { OP_MOV_DS, OP_MOV_ES, OP_MOV_SS, OP_LDS, OP_LES, OP_LSS, OP_POP_DS, OP_POP_ES,
-       OP_POP_SS, OP_PUSH_CS, OP_PUSH_DS, OP_PUSH_ES, OP_PUSH_SS, OP_COUNT };
+       OP_POP_SS, OP_PUSH_CS, OP_PUSH_DS, OP_PUSH_ES, OP_PUSH_SS, OP_JMPF, OP_CALLF, OP_RETF,
+       OP_RETF_IMM, OP_IRET, OP_COUNT };
 static const char *const op_name[OP_COUNT] = {"mov ds", "mov es", "mov ss", "lds", "les", "lss",
                                               "pop ds", "pop es", "pop ss", "push cs",
-                                              "push ds", "push es", "push ss"};
+                                              "push ds", "push es", "push ss", "jmp far",
+                                              "call far", "retf", "retf imm", "iret"};
 /* The segment register written (WHV order: ES CS SS DS FS GS), -1 for none. */
-static const int op_sreg[OP_COUNT] = {3, 0, 2, 3, 0, 2, 3, 0, 2, -1, -1, -1, -1};
+static const int op_sreg[OP_COUNT] = {3, 0, 2, 3, 0, 2, 3, 0, 2, -1, -1, -1, -1, 1, 1, 1, 1, 1};
 
 static uint8_t *g_area;
 static uint8_t g_altstack[65536];
@@ -159,6 +164,7 @@ static void build_stubs(void)
     e8(&b, 0xD8);
     e8(&b, 0x8E);
     e8(&b, 0xC0); /* ds = es = 0 */
+    e8(&b, 0xFC); /* cld: an IRET may have set DF */
     e8(&b, 0xB8);
     e32(&b, AREA + OFF_STATE);
     e8(&b, 0x48);
@@ -168,6 +174,39 @@ static void build_stubs(void)
     static const uint8_t pop[] = {0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B, 0xC3};
     for (size_t i = 0; i < sizeof pop; i++)
         e8(&b, pop[i]);
+}
+
+/* After the instruction (or at a landing pad): SS, DS, ES, CS and ESP into
+ * general registers, SS from a CS-relative slot, the stores through SS,
+ * EFLAGS through a PUSHFD on a spare stack, the far jump back. */
+static void build_post(abuf *b)
+{
+    uint32_t eip = (uint32_t)(b->p - g_area) + (uint32_t)b->n;
+    static const uint8_t cp[] = {0x8C, 0xD1, 0x8C, 0xDA, 0x8C, 0xC6, 0x8C, 0xCD};
+    for (size_t i = 0; i < sizeof cp; i++) /* ecx=ss edx=ds esi=es ebp=cs */
+        e8(b, cp[i]);
+    if (g_m16)
+        e8(b, 0x66);
+    e8(b, 0x89);
+    e8(b, 0xE7);                                   /* mov edi, esp */
+    abs_op(b, 0, 0x2E, 0x8E, 2, ST_OFF(home_sel)); /* mov ss, cs:[home_sel] */
+    abs_op(b, 1, 0x36, 0x89, 0, ST_OFF(out_eax));
+    abs_op(b, 1, 0x36, 0x89, 1, ST_OFF(out_ss));
+    abs_op(b, 1, 0x36, 0x89, 2, ST_OFF(out_ds));
+    abs_op(b, 1, 0x36, 0x89, 6, ST_OFF(out_es));
+    abs_op(b, 1, 0x36, 0x89, 7, ST_OFF(out_esp));
+    abs_op(b, 1, 0x36, 0x89, 5, ST_OFF(out_cs));
+    abs_op(b, 1, 0x36, 0xC7, 0, ST_OFF(out_eip)); /* mov dword ss:[out_eip], imm32 */
+    e32(b, eip);
+    if (g_m16)
+        e8(b, 0x66);
+    e8(b, 0xBC);
+    e32(b, OFF_FLSTACK); /* mov esp, spare */
+    if (g_m16)
+        e8(b, 0x66);
+    e8(b, 0x9C);                                   /* pushfd */
+    abs_op(b, 1, 0x36, 0x8F, 0, ST_OFF(out_efl));  /* pop dword ss:[out_efl] */
+    abs_op(b, 1, 0x36, 0xFF, 5, ST_OFF(far_ret)); /* jmp far m16:32 ss:[far_ret] */
 }
 
 /* The case's code; returns the offset of the instruction. */
@@ -187,20 +226,7 @@ static uint32_t build_case(int m16, const uint8_t *insn, unsigned len)
     uint32_t at = OFF_CODE + (uint32_t)b.n;
     for (unsigned i = 0; i < len; i++)
         e8(&b, insn[i]);
-    static const uint8_t cp[] = {0x8C, 0xD1, 0x8C, 0xDA, 0x8C, 0xC6}; /* ecx=ss edx=ds esi=es */
-    for (size_t i = 0; i < sizeof cp; i++)
-        e8(&b, cp[i]);
-    if (m16)
-        e8(&b, 0x66);
-    e8(&b, 0x89);
-    e8(&b, 0xE7);                                   /* mov edi, esp */
-    abs_op(&b, 0, 0x2E, 0x8E, 2, ST_OFF(home_sel)); /* mov ss, cs:[home_sel] */
-    abs_op(&b, 1, 0x36, 0x89, 0, ST_OFF(out_eax));
-    abs_op(&b, 1, 0x36, 0x89, 1, ST_OFF(out_ss));
-    abs_op(&b, 1, 0x36, 0x89, 2, ST_OFF(out_ds));
-    abs_op(&b, 1, 0x36, 0x89, 6, ST_OFF(out_es));
-    abs_op(&b, 1, 0x36, 0x89, 7, ST_OFF(out_esp));
-    abs_op(&b, 1, 0x36, 0xFF, 5, ST_OFF(far_ret)); /* jmp far m16:32 ss:[far_ret] */
+    build_post(&b);
     return at;
 }
 
@@ -239,6 +265,7 @@ typedef struct ncase {
     uint16_t sel;
     uint32_t esp, eax;
     uint32_t at;
+    uint32_t toff; /* far transfers: the target offset */
     uint8_t opnd[16];
     uint8_t stack[STACK_BYTES];
 } ncase;
@@ -246,7 +273,7 @@ typedef struct ncase {
 typedef struct nresult {
     int fault;
     unsigned trapno, err;
-    uint32_t eax, ss, ds, es, esp;
+    uint32_t eax, ss, ds, es, esp, cs, efl, eip;
     uint8_t opnd[16];
     uint8_t stack[STACK_BYTES];
 } nresult;
@@ -279,6 +306,9 @@ static void run_native(const ncase *c, nresult *r)
         r->ds = st->out_ds & 0xFFFF;
         r->es = st->out_es & 0xFFFF;
         r->esp = st->out_esp;
+        r->cs = st->out_cs & 0xFFFF;
+        r->efl = st->out_efl;
+        r->eip = st->out_eip;
     }
     memcpy(r->opnd, g_area + OFF_OPND, sizeof r->opnd);
     memcpy(r->stack, g_area + OFF_STACK, STACK_BYTES);
@@ -293,6 +323,7 @@ static uint64_t ldt_desc(const uint8_t *ldt, unsigned bytes, uint16_t sel)
 }
 
 static unsigned g_fail, g_pass, g_faults, g_refused;
+static unsigned g_ran[OP_COUNT][2]; /* native runs per form: completed, faulted */
 
 static WHV_X64_SEGMENT_REGISTER seg(uint16_t sel, int big, int code)
 {
@@ -357,12 +388,14 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     vp.Cs = cs;
     vp.Rip = c->at;
     vp.Rflags = 0x202;
-    int op = c->op, push = op >= OP_PUSH_CS, pop = op >= OP_POP_DS && op <= OP_POP_SS;
+    int op = c->op, push = op >= OP_PUSH_CS && op <= OP_CALLF && op != OP_JMPF,
+        pop = (op >= OP_POP_DS && op <= OP_POP_SS) || op >= OP_RETF;
     unsigned osz = c->o32 ? 4 : 2;
     uint32_t spmask = c->ss16 ? 0xFFFFu : 0xFFFFFFFFu;
-    uint64_t gva = AREA + (push ? ((c->esp - osz) & spmask) : pop ? c->esp & spmask : OFF_OPND);
+    int wr = push && op != OP_CALLF; /* CALL reads its pointer first */
+    uint64_t gva = AREA + (wr ? ((c->esp - osz) & spmask) : pop ? c->esp & spmask : OFF_OPND);
     fvmm_mmio_exit d = {c->insn, c->len, gva, gva, 1, 1,
-                        push ? WHvMemoryAccessWrite : WHvMemoryAccessRead};
+                        wr ? WHvMemoryAccessWrite : WHvMemoryAccessRead};
     WHV_MEMORY_ACCESS_CONTEXT mc;
     fvmm_build_mmio(&mc, &d);
     WHV_EMULATOR_HANDLE emu;
@@ -383,7 +416,7 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     if (hr != S_OK || why) {
         snprintf(msg, msz, "hr 0x%x round trip %s", (unsigned)hr, why ? why : "ok");
     } else if (!st.EmulationSuccessful) {
-        if (push && osz == 4 && strstr(whvemu_last_failure(emu), "PUSH Sreg")) {
+        if (push && op != OP_CALLF && osz == 4 && strstr(whvemu_last_failure(emu), "PUSH Sreg")) {
             g_refused++; /* documented: the processors differ */
             WHvEmulatorDestroyEmulator(emu);
             fvmm_destroy(vm);
@@ -408,7 +441,7 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
         uint16_t ss = sreg_sel(vm, 2), ds = sreg_sel(vm, 3), es = sreg_sel(vm, 0);
         uint8_t nstack[STACK_BYTES];
         memcpy(nstack, nat->stack, STACK_BYTES);
-        if (push && osz == 4) { /* the upper half of the slot is undefined */
+        if (push && op != OP_CALLF && osz == 4) { /* the upper half of the slot is undefined */
             uint32_t at = ((c->esp - 4) & spmask) - OFF_STACK;
             if (at + 4 <= STACK_BYTES) {
                 nstack[at + 2] = stack[at + 2];
@@ -418,8 +451,13 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
         if (ss != nat->ss || ds != nat->ds || es != nat->es)
             snprintf(msg, msz, "selectors ss/ds/es native %04x %04x %04x, emulator %04x %04x %04x",
                      nat->ss, nat->ds, nat->es, ss, ds, es);
-        else if (rip != c->at + c->len)
-            snprintf(msg, msz, "rip 0x%" PRIx64, rip);
+        else if (sreg_sel(vm, 1) != nat->cs || rip != nat->eip)
+            snprintf(msg, msz, "cs:eip native %04x:%x, emulator %04x:%" PRIx64, nat->cs,
+                     nat->eip, sreg_sel(vm, 1), rip);
+        else if (op == OP_IRET &&
+                 ((fvmm_reg64(vm, WHvX64RegisterRflags) ^ nat->efl) & 0x3FD5u) != 0)
+            snprintf(msg, msz, "eflags native 0x%x, emulator 0x%" PRIx64, nat->efl,
+                     fvmm_reg64(vm, WHvX64RegisterRflags));
         else if ((uint32_t)rax != nat->eax || (uint32_t)rsp != nat->esp)
             snprintf(msg, msz, "eax/esp native 0x%x 0x%x, emulator 0x%" PRIx64 " 0x%" PRIx64,
                      nat->eax, nat->esp, rax, rsp);
@@ -429,7 +467,7 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
         else if (op_sreg[op] >= 0 && (c->sel & 0xFFFC) != 0) {
             WHV_REGISTER_VALUE sv;
             fvmm_reg_get(vm, (WHV_REGISTER_NAME)(WHvX64RegisterEs + op_sreg[op]), &sv);
-            uint32_t lar = 0, lsl = 0, sel = c->sel;
+            uint32_t lar = 0, lsl = 0, sel = op_sreg[op] == 1 ? nat->cs : c->sel;
             __asm__ volatile("lar %2, %0; lsl %2, %1" : "=r"(lar), "=r"(lsl) : "r"(sel));
             uint16_t attr = (uint16_t)(((lar >> 8) & 0xFF) | ((lar >> 8) & 0xF000));
             uint64_t dsc = ldt_desc(ldt, bytes, c->sel);
@@ -448,7 +486,42 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     return msg[0] == 0;
 }
 
-static void gen_case(ncase *c)
+static uint32_t desc_limit(uint64_t d)
+{
+    uint32_t lim = (uint32_t)(d & 0xFFFF) | (uint32_t)((d >> 32) & 0xF0000);
+    return (d >> 55) & 1 ? (lim << 12) | 0xFFF : lim;
+}
+
+/* A far transfer's target selector and offset: the landing pad of the
+ * target's default size when the transfer can succeed; a present code
+ * segment that would land anywhere else is not used. */
+static void pick_target(ncase *c, const uint8_t *ldt, unsigned bytes)
+{
+    unsigned r = (unsigned)rndn(10);
+    int rpl_any = c->op >= OP_RETF;
+    if (r == 0)
+        c->sel = (uint16_t)rndn(4);
+    else if (r == 1)
+        c->sel = SEL(IDX_HOME32);
+    else if (r <= 5)
+        c->sel = SEL(rndn(2) ? IDX_CODE16 : IDX_CODE32);
+    else {
+        c->sel = (uint16_t)(((IDX_RAND + rndn(N_RAND + 2)) << 3) | 7);
+        uint64_t d = ldt_desc(ldt, bytes, c->sel);
+        int code = ((d >> 43) & 3) == 3 && ((d >> 47) & 1); /* S, code, present */
+        uint32_t base = (uint32_t)(((d >> 16) & 0xFFFFFF) | ((d >> 32) & 0xFF000000u));
+        if (code && (base != AREA || !((d >> 41) & 1) || desc_limit(d) < OFF_LAND32 + 0xFF))
+            c->sel = SEL(rndn(2) ? IDX_CODE16 : IDX_CODE32);
+    }
+    if (r && rpl_any && chance(1, 4))
+        c->sel = (uint16_t)((c->sel & ~3u) | rndn(3)); /* RPL below CPL */
+    uint64_t d = ldt_desc(ldt, bytes, c->sel);
+    c->toff = (d >> 54) & 1 ? OFF_LAND32 : OFF_LAND16;
+    if (c->o32 && chance(1, 10) && ((c->sel >> 3) == IDX_CODE16 || (c->sel >> 3) == IDX_CODE32))
+        c->toff = 0x10000u | (uint32_t)rndn(0x10000); /* past the limit: #GP(0) */
+}
+
+static void gen_case(ncase *c, const uint8_t *ldt, unsigned bytes)
 {
     memset(c, 0, sizeof *c);
     c->op = (int)rndn(OP_COUNT);
@@ -478,8 +551,23 @@ static void gen_case(ncase *c)
     case OP_POP_DS: case OP_POP_ES: case OP_POP_SS:
         c->insn[c->len++] = popc[c->op - OP_POP_DS];
         break;
-    default:
+    case OP_PUSH_CS: case OP_PUSH_DS: case OP_PUSH_ES: case OP_PUSH_SS:
         c->insn[c->len++] = pushc[c->op - OP_PUSH_CS];
+        break;
+    case OP_JMPF: case OP_CALLF:
+        c->insn[c->len++] = 0xFF;
+        c->insn[c->len++] = (uint8_t)(((c->op == OP_JMPF ? 5u : 3u) << 3) | rm);
+        break;
+    case OP_RETF:
+        c->insn[c->len++] = 0xCB;
+        break;
+    case OP_RETF_IMM:
+        c->insn[c->len++] = 0xCA;
+        c->insn[c->len++] = (uint8_t)(2 * rndn(0x20));
+        c->insn[c->len++] = 0;
+        break;
+    default:
+        c->insn[c->len++] = 0xCF;
         break;
     }
     unsigned r = (unsigned)rndn(10);
@@ -510,6 +598,16 @@ static void gen_case(ncase *c)
         memcpy(c->opnd, &c->sel, 2);
     else if (c->op <= OP_LSS)
         memcpy(c->opnd + osz, &c->sel, 2);
+    if (c->op < OP_JMPF)
+        return;
+    pick_target(c, ldt, bytes);
+    uint8_t *fr = c->op >= OP_RETF ? c->stack + ((c->esp & 0xFFFF) - OFF_STACK) : c->opnd;
+    memcpy(fr, &c->toff, osz);
+    memcpy(fr + osz, &c->sel, 2);
+    if (c->op == OP_IRET) { /* arithmetic flags and DF; IF and IOPL (kept at CPL 3) */
+        uint32_t fl = ((uint32_t)rnd() & 0x3ED5u) | 2u;
+        memcpy(fr + 2 * osz, &fl, osz);
+    }
 }
 
 static void run_seed(uint64_t seed)
@@ -525,10 +623,11 @@ static void run_seed(uint64_t seed)
     for (int k = 0; k < 24; k++) {
         ncase c;
         nresult nat;
-        gen_case(&c);
+        gen_case(&c, ldt, (unsigned)bytes);
         c.at = build_case(c.m16, c.insn, c.len);
         run_native(&c, &nat);
         g_faults += (unsigned)nat.fault;
+        g_ran[c.op][nat.fault]++;
         for (int lma = 0; lma < 2; lma++) {
             char msg[256];
             if (emulate(&c, &nat, lma, ldt, (unsigned)bytes, msg, sizeof msg)) {
@@ -570,6 +669,12 @@ int main(void)
         return 77;
     }
     build_stubs();
+    abuf pad = {g_area + OFF_LAND16, 0};
+    g_m16 = 1;
+    build_post(&pad);
+    pad = (abuf){g_area + OFF_LAND32, 0};
+    g_m16 = 0;
+    build_post(&pad);
     const char *s = getenv("WHVEMU_SEG16_SEED");
     if (s) {
         run_seed(strtoull(s, NULL, 0));
@@ -580,5 +685,8 @@ int main(void)
     printf("16/32-bit segment loads against the host CPU: %u passed (%u native faults), %u failed,"
            " %u refused (PUSH Sreg with a 32-bit operand size)\n",
            g_pass - g_refused, g_faults, g_fail, g_refused);
+    for (int op = 0; op < OP_COUNT; op++)
+        printf("  %-9s %4u completed, %4u faulted natively\n", op_name[op], g_ran[op][0],
+               g_ran[op][1]);
     return g_fail ? 1 : 0;
 }
