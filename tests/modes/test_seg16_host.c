@@ -1,28 +1,39 @@
 /*
  * test_seg16_host.c - the host CPU as the oracle for segment register loads
- * and stores from 16-bit and 32-bit code (x86-64 Linux only): MOV DS/ES/SS
- * from memory, LDS/LES/LSS with m16:16 and m16:32 far pointers (LDS and LES
- * exist only outside 64-bit mode), POP DS/ES/SS and PUSH CS/DS/ES/SS, with
- * 16- and 32-bit operand sizes.
+ * and far transfers from 16-bit and 32-bit code (x86-64 Linux only): MOV
+ * DS/ES/SS from memory, LDS/LES/LSS with m16:16 and m16:32 far pointers
+ * (LDS and LES exist only outside 64-bit mode), POP DS/ES/SS, PUSH
+ * CS/DS/ES/SS, far JMP and CALL through m16:16 and m16:32, far RET (also
+ * with imm16) and IRET, with 16- and 32-bit operand sizes and 16- or
+ * 32-bit stacks, all at CPL 3 to CPL 3 (the host has no other level).
  *
  * Native side: an LDT (modify_ldt) holds a 16-bit and a 32-bit code
  * segment, two "home" data segments (32- and 16-bit stack size) over a
  * 64 KiB area at a fixed address, and random descriptors (data expand-up
  * or down, read-only or writable, code readable or not, conforming, present
- * or not, empty entries). A 64-bit stub far-jumps into the case's code
+ * or not, empty entries); the 16-bit stack segment's limit is, for half the
+ * seeds, inside the stack page (stack accesses past it: #SS(0)). A 64-bit stub far-jumps into the case's code
  * segment, which loads SS, ESP, DS, ES, EAX and EBX (the operand's offset),
  * runs the instruction, copies SS, DS, ES and ESP into general registers,
  * reloads SS from a CS-relative slot and stores the registers through an SS
- * override, then far-jumps back. A fault raises a signal whose handler
- * records the vector and error code and returns to the test.
+ * override, then far-jumps back. A far transfer lands on a pad (one for
+ * 16-bit, one for 32-bit code segments) that stores the same registers and
+ * CS, its own offset and EFLAGS. Its target is a selector of the home code
+ * segments, a null one, a data one, an RPL below CPL (returns), a random
+ * descriptor that faults, or a random present code segment whose base and
+ * limit reach the pad; an offset past the limit (#GP(0)) one in ten times
+ * with a 32-bit operand. The IRET image holds random arithmetic flags, DF,
+ * IF and IOPL (the last two kept at CPL 3). A fault raises a signal whose
+ * handler records the vector and error code and returns to the test.
  *
  * Emulated side: the same instruction from the same state through
  * WHvEmulatorTryMmioEmulation with the fake VMM, in compatibility mode
  * (EferLma = 1) and in legacy protected mode, CPL 3, with LDTR pointing at
  * a copy of the host's LDT. Compared: the fault (#GP, #NP, #SS) and its
  * selector error code (then nothing may change), else the selectors of
- * SS/DS/ES, the attributes (LAR), limit (LSL) and base of the segment
- * register loaded, EAX, ESP and the stack and operand bytes.
+ * CS/SS/DS/ES, RIP, the attributes (LAR), limit (LSL) and base of the
+ * segment register loaded (CS for a transfer), EAX, ESP, the stack and
+ * operand bytes, and after IRET the flags it loads.
  *
  * SDM-undefined: PUSH of a segment register with a 32-bit operand size
  * writes either the zero-extended selector or only its 16 bits (recent
@@ -325,13 +336,15 @@ static uint64_t ldt_desc(const uint8_t *ldt, unsigned bytes, uint16_t sel)
 static unsigned g_fail, g_pass, g_faults, g_refused;
 static unsigned g_ran[OP_COUNT][2]; /* native runs per form: completed, faulted */
 
+static uint32_t g_home16_lim; /* this seed's limit of the 16-bit stack segment */
+
 static WHV_X64_SEGMENT_REGISTER seg(uint16_t sel, int big, int code)
 {
     WHV_X64_SEGMENT_REGISTER s;
     memset(&s, 0, sizeof s);
     s.Selector = sel;
     s.Base = AREA;
-    s.Limit = 0xFFFF;
+    s.Limit = sel == SEL(IDX_HOME16) ? g_home16_lim : 0xFFFF;
     s.Attributes = (uint16_t)((code ? 0xFB : 0xF3) | (big ? 0x4000 : 0));
     return s;
 }
@@ -613,6 +626,11 @@ static void gen_case(ncase *c, const uint8_t *ldt, unsigned bytes)
 static void run_seed(uint64_t seed)
 {
     rng_seed(seed);
+    /* Half the seeds: a 16-bit stack segment whose limit the stack
+     * accesses may cross (#SS(0)). */
+    g_home16_lim = chance(1, 2) ? 0xFFFF : 0x3400 + (uint32_t)rndn(0x800);
+    if (set_ldt(IDX_HOME16, AREA, g_home16_lim, 0, 0, 0, 0, 0, 0) != 0)
+        abort();
     for (unsigned i = 0; i < N_RAND; i++)
         install_random(IDX_RAND + i);
     uint8_t ldt[(IDX_RAND + N_RAND) * 8 + 64];
