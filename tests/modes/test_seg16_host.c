@@ -35,6 +35,10 @@
  * segment register loaded (CS for a transfer), EAX, ESP, the stack and
  * operand bytes, and after IRET the flags it loads.
  *
+ * Left to the CPU: see gen_case (a 16-bit far pointer wrapping at 0xFFFF)
+ * and emulate (which of #GP and #SS a return raises when both are due).
+ * Documented refusals accepted and counted: PUSH Sreg with a 32-bit operand
+ * size, a far CALL whose new RIP and stack both fault.
  * SDM-undefined: PUSH of a segment register with a 32-bit operand size
  * writes either the zero-extended selector or only its 16 bits (recent
  * processors do the latter). The emulator refuses that form (documented);
@@ -221,7 +225,7 @@ static void build_post(abuf *b)
 }
 
 /* The case's code; returns the offset of the instruction. */
-static uint32_t build_case(int m16, const uint8_t *insn, unsigned len)
+static uint32_t build_case(int m16, const uint8_t *insn, unsigned len, uint32_t opoff)
 {
     abuf b = {g_area + OFF_CODE, 0};
     g_m16 = m16;
@@ -233,7 +237,7 @@ static uint32_t build_case(int m16, const uint8_t *insn, unsigned len)
     if (m16)
         e8(&b, 0x66);
     e8(&b, 0xBB);
-    e32(&b, OFF_OPND); /* mov ebx, operand */
+    e32(&b, opoff); /* mov ebx, operand */
     uint32_t at = OFF_CODE + (uint32_t)b.n;
     for (unsigned i = 0; i < len; i++)
         e8(&b, insn[i]);
@@ -277,6 +281,7 @@ typedef struct ncase {
     uint32_t esp, eax;
     uint32_t at;
     uint32_t toff; /* far transfers: the target offset */
+    uint32_t opreg, opoff; /* the 16 operand bytes' offset; the operand's */
     uint8_t opnd[16];
     uint8_t stack[STACK_BYTES];
 } ncase;
@@ -301,7 +306,7 @@ static void run_native(const ncase *c, nresult *r)
     st->home_sel = SEL(IDX_HOME32);
     st->in_esp = c->esp;
     st->in_eax = c->eax;
-    memcpy(g_area + OFF_OPND, c->opnd, sizeof c->opnd);
+    memcpy(g_area + c->opreg, c->opnd, sizeof c->opnd);
     memcpy(g_area + OFF_STACK, c->stack, STACK_BYTES);
     g_sig = 0;
     if (sigsetjmp(g_jb, 1)) {
@@ -321,7 +326,7 @@ static void run_native(const ncase *c, nresult *r)
         r->efl = st->out_efl;
         r->eip = st->out_eip;
     }
-    memcpy(r->opnd, g_area + OFF_OPND, sizeof r->opnd);
+    memcpy(r->opnd, g_area + c->opreg, sizeof r->opnd);
     memcpy(r->stack, g_area + OFF_STACK, STACK_BYTES);
 }
 
@@ -333,7 +338,7 @@ static uint64_t ldt_desc(const uint8_t *ldt, unsigned bytes, uint16_t sel)
     return d;
 }
 
-static unsigned g_fail, g_pass, g_faults, g_refused;
+static unsigned g_fail, g_pass, g_faults, g_refused, g_prio;
 static unsigned g_ran[OP_COUNT][2]; /* native runs per form: completed, faulted */
 
 static uint32_t g_home16_lim; /* this seed's limit of the 16-bit stack segment */
@@ -370,11 +375,11 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     v.Segment.Attributes = 0x0082;
     fvmm_reg_set(vm, WHvX64RegisterLdtr, &v);
     fvmm_gpa_write(vm, LDT_GVA, ldt, bytes);
-    fvmm_gpa_write(vm, AREA + OFF_OPND, c->opnd, sizeof c->opnd);
+    fvmm_gpa_write(vm, AREA + c->opreg, c->opnd, sizeof c->opnd);
     fvmm_gpa_write(vm, AREA + OFF_STACK, c->stack, STACK_BYTES);
     fvmm_gpa_write(vm, AREA + c->at, c->insn, c->len);
     fvmm_set_reg64(vm, WHvX64RegisterRax, c->eax);
-    fvmm_set_reg64(vm, WHvX64RegisterRbx, OFF_OPND);
+    fvmm_set_reg64(vm, WHvX64RegisterRbx, c->opoff);
     fvmm_set_reg64(vm, WHvX64RegisterRsp, c->esp);
     fvmm_set_reg64(vm, WHvX64RegisterRip, c->at);
     fvmm_set_reg64(vm, WHvX64RegisterRflags, 0x202);
@@ -406,7 +411,7 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     unsigned osz = c->o32 ? 4 : 2;
     uint32_t spmask = c->ss16 ? 0xFFFFu : 0xFFFFFFFFu;
     int wr = push && op != OP_CALLF; /* CALL reads its pointer first */
-    uint64_t gva = AREA + (wr ? ((c->esp - osz) & spmask) : pop ? c->esp & spmask : OFF_OPND);
+    uint64_t gva = AREA + (wr ? ((c->esp - osz) & spmask) : pop ? c->esp & spmask : c->opoff);
     fvmm_mmio_exit d = {c->insn, c->len, gva, gva, 1, 1,
                         wr ? WHvMemoryAccessWrite : WHvMemoryAccessRead};
     WHV_MEMORY_ACCESS_CONTEXT mc;
@@ -423,19 +428,29 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     uint64_t rsp = fvmm_reg64(vm, WHvX64RegisterRsp), rip = fvmm_reg64(vm, WHvX64RegisterRip);
     uint64_t rax = fvmm_reg64(vm, WHvX64RegisterRax);
     uint8_t opnd[16], stack[STACK_BYTES];
-    fvmm_gpa_read(vm, AREA + OFF_OPND, opnd, sizeof opnd);
+    fvmm_gpa_read(vm, AREA + c->opreg, opnd, sizeof opnd);
     fvmm_gpa_read(vm, AREA + OFF_STACK, stack, STACK_BYTES);
     msg[0] = 0;
     if (hr != S_OK || why) {
         snprintf(msg, msz, "hr 0x%x round trip %s", (unsigned)hr, why ? why : "ok");
     } else if (!st.EmulationSuccessful) {
-        if (push && op != OP_CALLF && osz == 4 && strstr(whvemu_last_failure(emu), "PUSH Sreg")) {
+        const char *lf = whvemu_last_failure(emu);
+        if ((push && op != OP_CALLF && osz == 4 && strstr(lf, "PUSH Sreg")) ||
+            (op == OP_CALLF && nat->fault && strstr(lf, "new RIP and stack both fault"))) {
             g_refused++; /* documented: the processors differ */
             WHvEmulatorDestroyEmulator(emu);
             fvmm_destroy(vm);
             return 1;
         }
         snprintf(msg, msz, "refused (status 0x%x): %s", st.AsUINT32, whvemu_last_failure(emu));
+    } else if (nat->fault && op >= OP_RETF && (c->sel & 3) != 3 && nat->trapno == 12 &&
+               nat->err == 0 && p.InterruptionPending && p.InterruptionVector == 13 &&
+               p.ErrorCode == (c->sel & 0xFFFCu)) {
+        /* Left to the CPU: a return to a selector whose RPL is below CPL
+         * (or null) with the slots of an outer return's SS:ESP past the
+         * stack limit. The SDM checks the RPL (#GP) first; the AMD host
+         * reads those slots first (#SS(0)). */
+        g_prio++;
     } else if (nat->fault) {
         if (!p.InterruptionPending || p.InterruptionVector != nat->trapno ||
             p.ErrorCode != nat->err)
@@ -534,6 +549,14 @@ static void pick_target(ncase *c, const uint8_t *ldt, unsigned bytes)
         c->toff = 0x10000u | (uint32_t)rndn(0x10000); /* past the limit: #GP(0) */
 }
 
+/* Bytes of the memory operand, those past the 16 bytes (past the limit)
+ * dropped. */
+static void put_opnd(ncase *c, unsigned at, const void *src, unsigned n)
+{
+    for (unsigned i = 0; i < n && at + i < sizeof c->opnd; i++)
+        c->opnd[at + i] = ((const uint8_t *)src)[i];
+}
+
 static void gen_case(ncase *c, const uint8_t *ldt, unsigned bytes)
 {
     memset(c, 0, sizeof *c);
@@ -604,17 +627,37 @@ static void gen_case(ncase *c, const uint8_t *ldt, unsigned bytes)
         uint64_t x = rnd();
         memcpy(c->opnd + i, &x, 8);
     }
+    /* One memory operand in six ends at or crosses DS's limit (0xFFFF). */
+    c->opreg = c->opoff = OFF_OPND;
+    if (chance(1, 6)) {
+        c->opreg = 0xFFF0;
+        c->opoff = 0xFFF8 + (uint32_t)rndn(8);
+    }
     unsigned osz = c->o32 ? 4 : 2;
+    int farptr = c->op == OP_LDS || c->op == OP_LES || c->op == OP_LSS || c->op == OP_JMPF ||
+                 c->op == OP_CALLF;
+    /* Left to the CPU: a far pointer whose selector starts at offset 0x10000
+     * with a 16-bit address size. The SDM does not say whether the pointer
+     * is one access (#GP(0) past the limit) or two, each at a 16-bit
+     * offset: the AMD host reads the selector at offset 0 then. */
+    if (c->m16 && farptr && c->opoff + osz == 0x10000)
+        c->opoff--;
+    unsigned at = c->opoff - c->opreg;
     if (c->op >= OP_POP_DS && c->op <= OP_POP_SS)
         memcpy(c->stack + ((c->esp & 0xFFFF) - OFF_STACK), &c->sel, 2);
     else if (c->op <= OP_MOV_SS)
-        memcpy(c->opnd, &c->sel, 2);
+        put_opnd(c, at, &c->sel, 2);
     else if (c->op <= OP_LSS)
-        memcpy(c->opnd + osz, &c->sel, 2);
+        put_opnd(c, at + osz, &c->sel, 2);
     if (c->op < OP_JMPF)
         return;
     pick_target(c, ldt, bytes);
-    uint8_t *fr = c->op >= OP_RETF ? c->stack + ((c->esp & 0xFFFF) - OFF_STACK) : c->opnd;
+    if (c->op <= OP_CALLF) {
+        put_opnd(c, at, &c->toff, osz);
+        put_opnd(c, at + osz, &c->sel, 2);
+        return;
+    }
+    uint8_t *fr = c->stack + ((c->esp & 0xFFFF) - OFF_STACK);
     memcpy(fr, &c->toff, osz);
     memcpy(fr + osz, &c->sel, 2);
     if (c->op == OP_IRET) { /* arithmetic flags and DF; IF and IOPL (kept at CPL 3) */
@@ -642,7 +685,7 @@ static void run_seed(uint64_t seed)
         ncase c;
         nresult nat;
         gen_case(&c, ldt, (unsigned)bytes);
-        c.at = build_case(c.m16, c.insn, c.len);
+        c.at = build_case(c.m16, c.insn, c.len, c.opoff);
         run_native(&c, &nat);
         g_faults += (unsigned)nat.fault;
         g_ran[c.op][nat.fault]++;
@@ -654,10 +697,11 @@ static void run_seed(uint64_t seed)
             }
             g_fail++;
             printf("FAIL seed %" PRIu64 " %s %s%s o%d ss%s sel 0x%04x desc 0x%016" PRIx64
-                   ": %s\n",
+                   " esp 0x%x ss16 limit 0x%x insn %02x %02x %02x %02x: %s\n",
                    seed, c.m16 ? "code16" : "code32", lma ? "compat " : "prot ", op_name[c.op],
                    c.o32 ? 32 : 16, c.ss16 ? "16" : "32", c.sel,
-                   ldt_desc(ldt, (unsigned)bytes, c.sel), msg);
+                   ldt_desc(ldt, (unsigned)bytes, c.sel), c.esp, g_home16_lim, c.insn[0],
+                   c.insn[1], c.insn[2], c.insn[3], msg);
         }
     }
 }
@@ -701,8 +745,9 @@ int main(void)
             run_seed(seed);
     }
     printf("16/32-bit segment loads against the host CPU: %u passed (%u native faults), %u failed,"
-           " %u refused (PUSH Sreg with a 32-bit operand size)\n",
-           g_pass - g_refused, g_faults, g_fail, g_refused);
+           " %u refused (PUSH Sreg with a 32-bit operand size, CALL whose RIP and stack both"
+           " fault), %u returns with #GP and #SS both due (vendor order)\n",
+           g_pass - g_refused, g_faults, g_fail, g_refused, g_prio);
     for (int op = 0; op < OP_COUNT; op++)
         printf("  %-9s %4u completed, %4u faulted natively\n", op_name[op], g_ran[op][0],
                g_ran[op][1]);
