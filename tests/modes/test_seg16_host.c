@@ -412,7 +412,9 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
     uint32_t spmask = c->ss16 ? 0xFFFFu : 0xFFFFFFFFu;
     int wr = push && op != OP_CALLF; /* CALL reads its pointer first */
     uint64_t gva = AREA + (wr ? ((c->esp - osz) & spmask) : pop ? c->esp & spmask : c->opoff);
-    fvmm_mmio_exit d = {c->insn, c->len, gva, gva, 1, 1,
+    /* One exit in eight carries fewer bytes: the rest is fetched. */
+    unsigned count = chance(1, 8) ? (unsigned)rndn(c->len) : c->len;
+    fvmm_mmio_exit d = {c->insn, count, gva, gva, 1, 1,
                         wr ? WHvMemoryAccessWrite : WHvMemoryAccessRead};
     WHV_MEMORY_ACCESS_CONTEXT mc;
     fvmm_build_mmio(&mc, &d);
