@@ -268,9 +268,14 @@ static void install_random(unsigned idx)
         set_ldt(idx, 0, 0, 0, 0, 1, 0, 1, 0);
         return;
     }
+    /* one draw per statement: the same descriptors whatever the compiler */
     uint32_t base = chance(1, 2) ? AREA : (uint32_t)rnd();
-    set_ldt(idx, base, (uint32_t)rndn(0x100000), (int)rndn(2), (unsigned)rndn(4), chance(1, 4),
-            (int)rndn(2), chance(1, 5), (int)rndn(2));
+    uint32_t lim = (uint32_t)rndn(0x100000);
+    int big = (int)rndn(2);
+    unsigned contents = (unsigned)rndn(4);
+    int ro = chance(1, 4), g = (int)rndn(2);
+    int np = chance(1, 5), avl = (int)rndn(2);
+    set_ldt(idx, base, lim, big, contents, ro, g, np, avl);
 }
 
 typedef struct ncase {
