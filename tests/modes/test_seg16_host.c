@@ -2,7 +2,8 @@
  * test_seg16_host.c - the host CPU as the oracle for segment register loads
  * and far transfers from 16-bit and 32-bit code (x86-64 Linux only): MOV
  * DS/ES/SS from memory, LDS/LES/LSS with m16:16 and m16:32 far pointers
- * (LDS and LES exist only outside 64-bit mode), POP DS/ES/SS, PUSH
+ * (LDS and LES exist only outside 64-bit mode), with 16- or 32-bit
+ * addressing and ES or SS overrides, POP DS/ES/SS, PUSH
  * CS/DS/ES/SS, far JMP and CALL through m16:16 and m16:32, far RET (also
  * with imm16) and IRET, with 16- and 32-bit operand sizes and 16- or
  * 32-bit stacks, all at CPL 3 to CPL 3 (the host has no other level).
@@ -279,7 +280,7 @@ static void install_random(unsigned idx)
 }
 
 typedef struct ncase {
-    int op, m16, o32, ss16;
+    int op, m16, o32, ss16, a32;
     uint8_t insn[8];
     unsigned len;
     uint16_t sel;
@@ -344,7 +345,8 @@ static uint64_t ldt_desc(const uint8_t *ldt, unsigned bytes, uint16_t sel)
 }
 
 static unsigned g_fail, g_pass, g_faults, g_refused, g_prio;
-static unsigned g_ran[OP_COUNT][2]; /* native runs per form: completed, faulted */
+static unsigned g_ran[OP_COUNT][2];
+static unsigned g_vec[3]; /* native #NP, #SS, #GP */ /* native runs per form: completed, faulted */
 
 static uint32_t g_home16_lim; /* this seed's limit of the 16-bit stack segment */
 
@@ -573,7 +575,17 @@ static void gen_case(ncase *c, const uint8_t *ldt, unsigned bytes)
     c->ss16 = (int)rndn(2);
     if (c->o32 == c->m16)
         c->insn[c->len++] = 0x66;
-    unsigned rm = c->m16 ? 7 : 3; /* [bx] / [ebx] */
+    /* Memory operands: the other address size one time in four (67), an ES
+     * or SS override one time in three each (SS: #SS(0) past its limit). */
+    int mem = c->op <= OP_LSS || c->op == OP_JMPF || c->op == OP_CALLF;
+    c->a32 = !c->m16;
+    if (mem && chance(1, 4)) {
+        c->a32 = !c->a32;
+        c->insn[c->len++] = 0x67;
+    }
+    if (mem && chance(2, 3))
+        c->insn[c->len++] = chance(1, 2) ? 0x26 : 0x36;
+    unsigned rm = c->a32 ? 3 : 7; /* [ebx] / [bx] */
     static const uint8_t sreg_enc[3] = {3, 0, 2};
     static const uint8_t popc[3] = {0x1F, 0x07, 0x17};
     static const uint8_t pushc[4] = {0x0E, 0x1E, 0x06, 0x16};
@@ -647,7 +659,7 @@ static void gen_case(ncase *c, const uint8_t *ldt, unsigned bytes)
      * with a 16-bit address size. The SDM does not say whether the pointer
      * is one access (#GP(0) past the limit) or two, each at a 16-bit
      * offset: the AMD host reads the selector at offset 0 then. */
-    if (c->m16 && farptr && c->opoff + osz == 0x10000)
+    if (!c->a32 && farptr && c->opoff + osz == 0x10000)
         c->opoff--;
     unsigned at = c->opoff - c->opreg;
     if (c->op >= OP_POP_DS && c->op <= OP_POP_SS)
@@ -696,6 +708,8 @@ static void run_seed(uint64_t seed)
         run_native(&c, &nat);
         g_faults += (unsigned)nat.fault;
         g_ran[c.op][nat.fault]++;
+        if (nat.fault && nat.trapno >= 11 && nat.trapno <= 13)
+            g_vec[nat.trapno - 11]++;
         for (int lma = 0; lma < 2; lma++) {
             char msg[256];
             if (emulate(&c, &nat, lma, ldt, (unsigned)bytes, msg, sizeof msg)) {
@@ -755,6 +769,7 @@ int main(void)
            " %u refused (PUSH Sreg with a 32-bit operand size, CALL whose RIP and stack both"
            " fault), %u returns with #GP and #SS both due (vendor order)\n",
            g_pass - g_refused, g_faults, g_fail, g_refused, g_prio);
+    printf("native faults: #NP %u, #SS %u, #GP %u\n", g_vec[0], g_vec[1], g_vec[2]);
     for (int op = 0; op < OP_COUNT; op++)
         printf("  %-9s %4u completed, %4u faulted natively\n", op_name[op], g_ran[op][0],
                g_ran[op][1]);
