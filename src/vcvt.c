@@ -213,3 +213,16 @@ enum rc vcvt_e_cvtudq2pd(struct emu *e, const struct insn *in)
     }
     return op_write_vec(e, in, 0, r);
 }
+
+/* EVEX VCVTSS2SD / VCVTSD2SS: the scalar rules of vfp_evex_scalar (element
+ * 0 under opmask bit 0, bits 127:es from vvvv, the rest zeroed) with the
+ * VEX templates; the memory element is the source's, not the result's. */
+enum rc vcvt_e_cvtss2sd(struct emu *e, const struct insn *in)
+{
+    return vfp_evex_scalar(e, in, &op_cvtss2sd, false);
+}
+
+enum rc vcvt_e_cvtsd2ss(struct emu *e, const struct insn *in)
+{
+    return vfp_evex_scalar(e, in, &op_cvtsd2ss, false);
+}
