@@ -1023,6 +1023,40 @@ static void run_xcase(struct fx *f, const struct xcase *c)
     }
 }
 
+/* Conversions with a general-purpose register side, by the 128-bit VEX
+ * forms: xmm0 = a, m the memory operand, r = xmm0 after, g the GPR. */
+typedef void (*nati_fn)(const uint8_t *a, const uint8_t *m, uint8_t *r, uint64_t *g,
+                        uint32_t *mx);
+#define NATI(id, body)                                                                             \
+    static void nati_##id(const uint8_t *a, const uint8_t *m, uint8_t *r, uint64_t *g,             \
+                          uint32_t *mx)                                                            \
+    {                                                                                              \
+        uint32_t sv;                                                                               \
+        uint64_t gv = 0x5555555555555555ull;                                                       \
+        __asm__ volatile("stmxcsr %[sv]\n\t"                                                       \
+                         "vmovdqu (%[a]), %%xmm0\n\t"                                              \
+                         "ldmxcsr %[mx]\n\t" body "\n\t"                                           \
+                         "stmxcsr %[mx]\n\t"                                                       \
+                         "ldmxcsr %[sv]\n\t"                                                       \
+                         "vmovdqu %%xmm0, (%[r])"                                                  \
+                         : [mx] "+m"(*mx), [sv] "=m"(sv), [gv] "+r"(gv)                            \
+                         : [a] "r"(a), [m] "r"(m), [r] "r"(r)                                      \
+                         : "xmm0", "memory");                                                      \
+        *g = gv;                                                                                   \
+    }
+NATI(si2ssl, "vcvtsi2ssl (%[m]), %%xmm0, %%xmm0")
+NATI(si2ssq, "vcvtsi2ssq (%[m]), %%xmm0, %%xmm0")
+NATI(si2sdl, "vcvtsi2sdl (%[m]), %%xmm0, %%xmm0")
+NATI(si2sdq, "vcvtsi2sdq (%[m]), %%xmm0, %%xmm0")
+NATI(ss2sil, "vcvtss2si (%[m]), %k[gv]")
+NATI(ss2siq, "vcvtss2si (%[m]), %q[gv]")
+NATI(tss2sil, "vcvttss2si (%[m]), %k[gv]")
+NATI(tss2siq, "vcvttss2si (%[m]), %q[gv]")
+NATI(sd2sil, "vcvtsd2si (%[m]), %k[gv]")
+NATI(sd2siq, "vcvtsd2si (%[m]), %q[gv]")
+NATI(tsd2sil, "vcvttsd2si (%[m]), %k[gv]")
+NATI(tsd2siq, "vcvttsd2si (%[m]), %q[gv]")
+
 /* ---- packed conversions: name, pp, opcode, W, input and output element,
  * unsigned dwords in (converted to double exactly first, then the scalar
  * VCVTSD2SS; or exactly to double) ---- */
@@ -1030,13 +1064,18 @@ struct ccase {
     const char *name;
     uint8_t pp, op, w, ies, oes, udq;
     nat3_fn nat;
+    nati_fn gnat; /* udq 3: to unsigned dwords, by the host's signed 64-bit conversion */
 };
 static const struct ccase ccases[] = {
-    {"vcvtdq2ps", 0, 0x5B, 0, 4, 4, 0, nat3_cdq2ps}, {"vcvtps2dq", 1, 0x5B, 0, 4, 4, 0, nat3_cps2dq},
-    {"vcvttps2dq", 2, 0x5B, 0, 4, 4, 0, nat3_ctps2dq}, {"vcvtdq2pd", 2, 0xE6, 0, 4, 8, 0, nat3_cdq2pd},
-    {"vcvtps2pd", 0, 0x5A, 0, 4, 8, 0, nat3_cps2pd}, {"vcvtpd2ps", 1, 0x5A, 1, 8, 4, 0, nat3_cpd2ps},
-    {"vcvtpd2dq", 3, 0xE6, 1, 8, 4, 0, nat3_cpd2dq}, {"vcvttpd2dq", 1, 0xE6, 1, 8, 4, 0, nat3_ctpd2dq},
-    {"vcvtudq2ps", 3, 0x7A, 0, 4, 4, 1, nat3_csd2ss}, {"vcvtudq2pd", 2, 0x7A, 0, 4, 8, 2, NULL},
+    {"vcvtdq2ps", 0, 0x5B, 0, 4, 4, 0, nat3_cdq2ps, NULL}, {"vcvtps2dq", 1, 0x5B, 0, 4, 4, 0, nat3_cps2dq, NULL},
+    {"vcvttps2dq", 2, 0x5B, 0, 4, 4, 0, nat3_ctps2dq, NULL}, {"vcvtdq2pd", 2, 0xE6, 0, 4, 8, 0, nat3_cdq2pd, NULL},
+    {"vcvtps2pd", 0, 0x5A, 0, 4, 8, 0, nat3_cps2pd, NULL}, {"vcvtpd2ps", 1, 0x5A, 1, 8, 4, 0, nat3_cpd2ps, NULL},
+    {"vcvtpd2dq", 3, 0xE6, 1, 8, 4, 0, nat3_cpd2dq, NULL}, {"vcvttpd2dq", 1, 0xE6, 1, 8, 4, 0, nat3_ctpd2dq, NULL},
+    {"vcvtudq2ps", 3, 0x7A, 0, 4, 4, 1, nat3_csd2ss, NULL}, {"vcvtudq2pd", 2, 0x7A, 0, 4, 8, 2, NULL, NULL},
+    {"vcvtps2udq", 0, 0x79, 0, 4, 4, 3, NULL, nati_ss2siq},
+    {"vcvttps2udq", 0, 0x78, 0, 4, 4, 3, NULL, nati_tss2siq},
+    {"vcvtpd2udq", 0, 0x79, 1, 8, 4, 3, NULL, nati_sd2siq},
+    {"vcvttpd2udq", 0, 0x78, 1, 8, 4, 3, NULL, nati_tsd2siq},
 };
 #define NCCASES (sizeof(ccases) / sizeof(ccases[0]))
 
@@ -1051,10 +1090,20 @@ static void run_ccase(struct fx *f, const struct ccase *c)
     for (unsigned i = 0; i < 64; i++)
         old[i] = (uint8_t)rnd64();
     for (unsigned i = 0; i < 64; i += ies) {
-        if (c->udq || (c->op == 0xE6 && c->pp == 2) || (c->op == 0x5B && c->pp == 0))
+        if ((c->udq && c->udq != 3) || (c->op == 0xE6 && c->pp == 2) ||
+            (c->op == 0x5B && c->pp == 0)) {
             for (unsigned j = 0; j < ies; j++)
                 mem[i + j] = (uint8_t)rnd64();
-        else
+        } else if (c->udq == 3 && rnd(3) == 0) {
+            /* about 2^32 or 2^31, or -1 .. 1, in halves and quarters */
+            double d = (double)(rnd64() >> (31 + rnd(3))) * (rnd(4) ? 1.0 : 0.0) +
+                       0.25 * ((double)rnd(9) - 4.0);
+            float x = (float)d;
+            if (ies == 8)
+                memcpy(mem + i, &d, 8);
+            else
+                memcpy(mem + i, &x, 4);
+        } else
             fp_value(mem + i, ies);
     }
     set_zmm(f, dst, old);
@@ -1090,6 +1139,20 @@ static void run_ccase(struct fx *f, const struct ccase *c)
         }
         uint8_t ha[32] = {0}, hb[32] = {0}, hc[32] = {0}, hr[32];
         uint32_t hmx = mx;
+        if (c->udq == 3) {
+            /* Out of the 64-bit range (or NaN), or out of 0 .. 2^32-1: the
+             * unsigned integer indefinite and IE alone; else its PE. */
+            uint64_t g;
+            c->gnat(ha, m + i * ies, hr, &g, &hmx);
+            uint32_t res = (uint32_t)g, fl = hmx & 0x20;
+            if ((hmx & 1) || g > 0xFFFFFFFFull) {
+                res = 0xFFFFFFFFu;
+                fl = 1;
+            }
+            raised |= fl;
+            memcpy(want + i * 4, &res, 4);
+            continue;
+        }
         if (c->udq) {
             uint32_t u;
             memcpy(&u, m + 4 * i, 4);
@@ -1126,37 +1189,6 @@ static void run_ccase(struct fx *f, const struct ccase *c)
  * xmm, xmm(vvvv), m32/m64 (bits 127:es from vvvv, above 127 zeroed) and
  * VCVT(T)SS2SI / VCVT(T)SD2SI r32/r64, m32/m64; EVEX.W selects the integer
  * size. The model: the 128-bit VEX form, xmm0 = the vvvv register ---- */
-typedef void (*nati_fn)(const uint8_t *a, const uint8_t *m, uint8_t *r, uint64_t *g,
-                        uint32_t *mx);
-#define NATI(id, body)                                                                             \
-    static void nati_##id(const uint8_t *a, const uint8_t *m, uint8_t *r, uint64_t *g,             \
-                          uint32_t *mx)                                                            \
-    {                                                                                              \
-        uint32_t sv;                                                                               \
-        uint64_t gv = 0x5555555555555555ull;                                                       \
-        __asm__ volatile("stmxcsr %[sv]\n\t"                                                       \
-                         "vmovdqu (%[a]), %%xmm0\n\t"                                              \
-                         "ldmxcsr %[mx]\n\t" body "\n\t"                                           \
-                         "stmxcsr %[mx]\n\t"                                                       \
-                         "ldmxcsr %[sv]\n\t"                                                       \
-                         "vmovdqu %%xmm0, (%[r])"                                                  \
-                         : [mx] "+m"(*mx), [sv] "=m"(sv), [gv] "+r"(gv)                            \
-                         : [a] "r"(a), [m] "r"(m), [r] "r"(r)                                      \
-                         : "xmm0", "memory");                                                      \
-        *g = gv;                                                                                   \
-    }
-NATI(si2ssl, "vcvtsi2ssl (%[m]), %%xmm0, %%xmm0")
-NATI(si2ssq, "vcvtsi2ssq (%[m]), %%xmm0, %%xmm0")
-NATI(si2sdl, "vcvtsi2sdl (%[m]), %%xmm0, %%xmm0")
-NATI(si2sdq, "vcvtsi2sdq (%[m]), %%xmm0, %%xmm0")
-NATI(ss2sil, "vcvtss2si (%[m]), %k[gv]")
-NATI(ss2siq, "vcvtss2si (%[m]), %q[gv]")
-NATI(tss2sil, "vcvttss2si (%[m]), %k[gv]")
-NATI(tss2siq, "vcvttss2si (%[m]), %q[gv]")
-NATI(sd2sil, "vcvtsd2si (%[m]), %k[gv]")
-NATI(sd2siq, "vcvtsd2si (%[m]), %q[gv]")
-NATI(tsd2sil, "vcvttsd2si (%[m]), %k[gv]")
-NATI(tsd2siq, "vcvttsd2si (%[m]), %q[gv]")
 
 struct icase {
     const char *name;
@@ -1255,6 +1287,59 @@ static void run_icase(struct fx *f, const struct icase *c)
         for (unsigned i = 0; i < len; i++)
             printf(" %02X", ins[i]);
         printf("\n");
+    }
+}
+
+/* VCVTPS2UDQ with an exception MXCSR leaves unmasked: refused, nothing
+ * written; the same element disabled by the opmask raises nothing. */
+static void test_udq_unmasked_exceptions(void)
+{
+    static const struct {
+        uint8_t p2;    /* EVEX P2: {k1} or not */
+        uint64_t k1;
+        uint32_t mem0; /* the first element */
+        uint32_t mx;
+        bool done;
+    } t[] = {
+        {0x48, 0, 0x3F000000u, 0x1F80u & ~0x1000u, false}, /* 0.5 with PE unmasked */
+        {0x48, 0, 0xBF800000u, 0x1F80u & ~0x0080u, false}, /* -1.0 with IE unmasked */
+        {0x48, 0, 0x7FC00000u, 0x1F80u & ~0x0080u, false}, /* NaN with IE unmasked */
+        {0x49, 0xFFFE, 0x3F000000u, 0x1F80u & ~0x1000u, true}, /* element 0 disabled */
+        {0x48, 0, 0x3F800000u, 0x1F80u & ~0x1080u, true},  /* 1.0: exact */
+    };
+    for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct fx f;
+        fx_init(&f);
+        uint8_t ins[6] = {0x62, 0xf1, 0x7c, t[i].p2, 0x79, 0x0b}, mem[64], old[64], got[64];
+        for (unsigned j = 0; j < 64; j += 4) {
+            uint32_t one = 0x3F800000u, old1 = 0x12345678u;
+            memcpy(mem + j, j ? &one : &t[i].mem0, 4);
+            memcpy(old + j, &old1, 4);
+        }
+        set_zmm(&f, 1, old);
+        set_k(&f, 1, t[i].k1);
+        WHV_REGISTER_VALUE v;
+        memset(&v, 0, sizeof v);
+        v.XmmControlStatus.XmmStatusControl = t[i].mx;
+        v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+        fvmm_reg_set(f.vm, WHvX64RegisterXmmControlStatus, &v);
+        fvmm_gpa_write(f.vm, GPA + MEMOFF, mem, 64);
+        fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA + MEMOFF);
+        run(&f, ins, 6, GVA + MEMOFF);
+        get_zmm(&f, 1, got);
+        fvmm_reg_get(f.vm, WHvX64RegisterXmmControlStatus, &v);
+        CHECK(!!f.st.EmulationSuccessful == t[i].done);
+        CHECK(fvmm_injected(f.vm).InterruptionPending == 0);
+        CHECK(v.XmmControlStatus.XmmStatusControl == t[i].mx);
+        if (t[i].done) {
+            uint32_t e0, e1;
+            memcpy(&e0, got, 4);
+            memcpy(&e1, got + 4, 4);
+            CHECK(e0 == (t[i].k1 ? 0x12345678u : 1u) && e1 == 1u);
+        } else {
+            CHECK(memcmp(got, old, 64) == 0);
+        }
+        fx_fini(&f);
     }
 }
 
@@ -1419,6 +1504,7 @@ int main(void)
     test_every_model_row_is_covered();
     test_masked_faults();
     test_invalid_fields();
+    test_udq_unmasked_exceptions();
     printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES + NCCASES + NICASES, checks, failures);
     return failures ? 1 : 0;
 }
