@@ -560,6 +560,10 @@ static enum dec_status dec_operands(struct dec *d)
             modrm_mem = true;
             continue;
         case KC_G:
+            /* EVEX.R' with a general-purpose register (VCVTSS2SI and kin):
+             * what the processor does with it is not certain, so refused. */
+            if (in->reg > 15)
+                return DEC_UNSUPPORTED;
             set_reg(o, in->reg, anyrex);
             break;
         case KC_RAX:

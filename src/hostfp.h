@@ -53,6 +53,9 @@ typedef void (*hfp_fn)(struct hfp_io *s);
 #define MXCSR_FLAGS 0x3Fu
 #define MXCSR_MASKS 0x1F80u
 #define MXCSR_UM 0x0800u
+#define MXCSR_IE 0x0001u  /* invalid operation flag */
+#define MXCSR_PE 0x0020u  /* precision flag */
+#define MXCSR_DAZ 0x0040u /* denormals are zeros */
 
 /* One operation: its templates for the legacy encoding, VEX.128 and
  * VEX.256 (NULL where the encoding does not exist; a scalar VEX form uses

@@ -213,3 +213,109 @@ enum rc vcvt_e_cvtudq2pd(struct emu *e, const struct insn *in)
     }
     return op_write_vec(e, in, 0, r);
 }
+
+/* EVEX VCVTSS2SD / VCVTSD2SS: the scalar rules of vfp_evex_scalar (element
+ * 0 under opmask bit 0, bits 127:es from vvvv, the rest zeroed) with the
+ * VEX templates; the memory element is the source's, not the result's. */
+enum rc vcvt_e_cvtss2sd(struct emu *e, const struct insn *in)
+{
+    return vfp_evex_scalar(e, in, &op_cvtss2sd, false);
+}
+
+enum rc vcvt_e_cvtsd2ss(struct emu *e, const struct insn *in)
+{
+    return vfp_evex_scalar(e, in, &op_cvtsd2ss, false);
+}
+
+/* One single or double precision value to an unsigned doubleword, exactly
+ * in integer arithmetic (the host's MXCSR plays no part): rounded per rc
+ * (0 nearest even, 1 down, 2 up, 3 toward zero). NaN, infinity and any
+ * result outside 0 .. 2^32-1 give 0xFFFFFFFF and IE; an exact result
+ * raises nothing, a rounded one PE. With daz a denormal input is zero. */
+static uint32_t cvt_to_udq(uint64_t bits, bool dbl, unsigned rc, bool daz, uint32_t *raised)
+{
+    unsigned mbits = dbl ? 52 : 23, ebits = dbl ? 11 : 8;
+    int bias = dbl ? 1023 : 127;
+    bool neg = (bits >> (mbits + ebits)) & 1;
+    unsigned ef = (unsigned)(bits >> mbits) & ((1u << ebits) - 1);
+    uint64_t m = bits & ((1ull << mbits) - 1);
+    if (ef == (1u << ebits) - 1) { /* infinity or NaN */
+        *raised |= MXCSR_IE;
+        return 0xFFFFFFFFu;
+    }
+    int ex;
+    if (ef == 0) {
+        if (m == 0 || daz)
+            return 0;
+        ex = 1 - bias - (int)mbits;
+    } else {
+        m |= 1ull << mbits;
+        ex = (int)ef - bias - (int)mbits;
+    }
+    uint64_t ip, rem = 0, half = 0;
+    if (ex >= 0) {
+        if (ex >= 32 || (m >> (32 - ex)) != 0 || neg) {
+            *raised |= MXCSR_IE;
+            return 0xFFFFFFFFu;
+        }
+        return (uint32_t)(m << ex);
+    }
+    unsigned sh = (unsigned)-ex;
+    if (sh >= 64) {
+        ip = 0;
+        rem = 1; /* below one half: m < 2^53 */
+        half = 2;
+    } else {
+        ip = m >> sh;
+        rem = m & ((1ull << sh) - 1);
+        half = 1ull << (sh - 1);
+    }
+    bool inc = false;
+    if (rem) {
+        switch (rc) {
+        case 0: inc = rem > half || (rem == half && (ip & 1)); break;
+        case 1: inc = neg; break;
+        case 2: inc = !neg; break;
+        default: break;
+        }
+    }
+    uint64_t mag = ip + inc;
+    if ((neg && mag != 0) || mag > 0xFFFFFFFFu) {
+        *raised |= MXCSR_IE;
+        return 0xFFFFFFFFu;
+    }
+    if (rem)
+        *raised |= MXCSR_PE;
+    return (uint32_t)mag;
+}
+
+/* VCVT(T)PS2UDQ, VCVT(T)PD2UDQ: each enabled element converted in C; a
+ * disabled one is neither read (fault suppression) nor converted, and
+ * raises nothing. An exception MXCSR leaves unmasked is refused. */
+static enum rc cvt_udq(struct emu *e, const struct insn *in, bool dbl, bool trunc)
+{
+    uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
+    uint8_t src[EMU_MAX_ACCESS * 2], r[EMU_MAX_ACCESS];
+    unsigned n = mask_count(in), ies = dbl ? 8 : 4;
+    memset(src, 0, sizeof src);
+    memset(r, 0, sizeof r);
+    TRY(op_read_vec(e, in, 1, src)); /* the memory operand: its faults come first */
+    unsigned rc = trunc ? 3u : (mx >> 13) & 3u;
+    uint32_t raised = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (op_mask_on(e, in, i))
+            le_store(r + 4 * i,
+                     cvt_to_udq(le_load(src + i * ies, ies), dbl, rc, (mx & MXCSR_DAZ) != 0,
+                                &raised),
+                     4);
+    if (raised & ~(mx >> 7))
+        return emu_unsupported(e, "unmasked SIMD floating-point exception");
+    TRY(op_write_vec(e, in, 0, r));
+    vfp_set_flags(e, raised);
+    return RC_OK;
+}
+
+enum rc vcvt_e_cvtps2udq(struct emu *e, const struct insn *in) { return cvt_udq(e, in, false, false); }
+enum rc vcvt_e_cvttps2udq(struct emu *e, const struct insn *in) { return cvt_udq(e, in, false, true); }
+enum rc vcvt_e_cvtpd2udq(struct emu *e, const struct insn *in) { return cvt_udq(e, in, true, false); }
+enum rc vcvt_e_cvttpd2udq(struct emu *e, const struct insn *in) { return cvt_udq(e, in, true, true); }

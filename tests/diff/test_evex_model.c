@@ -357,6 +357,7 @@ F3SFF(vfmadd231) F3SFF(vfmsub231) F3SFF(vfnmadd231) F3SFF(vfnmsub231)
 F3C(cdq2ps, vcvtdq2ps) F3C(cps2dq, vcvtps2dq) F3C(ctps2dq, vcvttps2dq) F3C(cdq2pd, vcvtdq2pd)
 F3C(cps2pd, vcvtps2pd) F3C(cpd2ps, vcvtpd2ps) F3C(cpd2dq, vcvtpd2dq) F3C(ctpd2dq, vcvttpd2dq)
 NAT3(csd2ss, "vcvtsd2ss %%xmm2, %%xmm0, %%xmm0")
+NAT3(css2sd, "vcvtss2sd %%xmm2, %%xmm0, %%xmm0")
 
 enum fshape { F_BIN, F_UN, F_FMA, F_KCMP };
 struct fcase {
@@ -410,21 +411,25 @@ static const struct fcase fcases[] = {
 };
 #define NFCASES (sizeof(fcases) / sizeof(fcases[0]))
 
-/* Scalar cases: name, map, pp, opcode, W, FMA. */
+/* Scalar cases: name, map, pp, opcode, W (the memory element: 4 or 8
+ * bytes), FMA, the destination's element if not the memory's. */
 struct scase {
     const char *name;
     uint8_t mm, pp, op, w;
     bool fma;
     nat3_fn nat;
+    uint8_t des;
 };
-#define SS(m, op) {"v" #m "ss", 1, 2, op, 0, false, nat3_v##m##ss}, {"v" #m "sd", 1, 3, op, 1, false, nat3_v##m##sd}
-#define SF(m, op) {#m "ss", 2, 1, op, 0, true, nat3_##m##ss}, {#m "sd", 2, 1, op, 1, true, nat3_##m##sd}
+#define SS(m, op) {"v" #m "ss", 1, 2, op, 0, false, nat3_v##m##ss, 0}, {"v" #m "sd", 1, 3, op, 1, false, nat3_v##m##sd, 0}
+#define SF(m, op) {#m "ss", 2, 1, op, 0, true, nat3_##m##ss, 0}, {#m "sd", 2, 1, op, 1, true, nat3_##m##sd, 0}
 static const struct scase scases[] = {
     SS(add, 0x58), SS(sub, 0x5C), SS(mul, 0x59), SS(div, 0x5E), SS(min, 0x5D), SS(max, 0x5F),
     SS(sqrt, 0x51),
     SF(vfmadd132, 0x99), SF(vfmsub132, 0x9B), SF(vfnmadd132, 0x9D), SF(vfnmsub132, 0x9F),
     SF(vfmadd213, 0xA9), SF(vfmsub213, 0xAB), SF(vfnmadd213, 0xAD), SF(vfnmsub213, 0xAF),
     SF(vfmadd231, 0xB9), SF(vfmsub231, 0xBB), SF(vfnmadd231, 0xBD), SF(vfnmsub231, 0xBF),
+    {"vcvtss2sd", 1, 2, 0x5A, 0, false, nat3_css2sd, 8},
+    {"vcvtsd2ss", 1, 3, 0x5A, 1, false, nat3_csd2ss, 4},
 };
 #define NSCASES (sizeof(scases) / sizeof(scases[0]))
 
@@ -807,7 +812,7 @@ static void run_fp_case(struct fx *f, const struct fcase *c)
  * (EVEX.L'L is ignored). */
 static void run_scalar_case(struct fx *f, const struct scase *c)
 {
-    unsigned ll = rnd(3), es = c->w ? 8 : 4;
+    unsigned ll = rnd(3), es = c->w ? 8 : 4, des = c->des ? c->des : es;
     unsigned dst = rnd(32), src1 = rnd(32);
     unsigned aaa = rnd(3) == 0 ? 0 : 1 + rnd(7);
     bool z = aaa && rnd(2);
@@ -834,7 +839,7 @@ static void run_scalar_case(struct fx *f, const struct scase *c)
     uint64_t addr = GVA + MEMOFF;
     fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
     fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)es));
-    struct ecase e = {c->name, c->mm, c->pp, c->op, 0, c->w, S_BIN, (uint8_t)es, false, false,
+    struct ecase e = {c->name, c->mm, c->pp, c->op, 0, c->w, S_BIN, (uint8_t)des, false, false,
                       false, 0, 0, 0, NULL, NULL};
     unsigned len = encode(&e, dst, src1, ll, aaa, z, false, disp8, ins);
     mark_row(ins, len);
@@ -855,9 +860,9 @@ static void run_scalar_case(struct fx *f, const struct scase *c)
     } else {
         memcpy(want, c->fma ? old : a, 16);
         if (z)
-            memset(want, 0, es);
+            memset(want, 0, des);
         else
-            memcpy(want, old, es);
+            memcpy(want, old, des);
     }
     get_zmm(f, dst, got);
     bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending &&
@@ -1018,6 +1023,40 @@ static void run_xcase(struct fx *f, const struct xcase *c)
     }
 }
 
+/* Conversions with a general-purpose register side, by the 128-bit VEX
+ * forms: xmm0 = a, m the memory operand, r = xmm0 after, g the GPR. */
+typedef void (*nati_fn)(const uint8_t *a, const uint8_t *m, uint8_t *r, uint64_t *g,
+                        uint32_t *mx);
+#define NATI(id, body)                                                                             \
+    static void nati_##id(const uint8_t *a, const uint8_t *m, uint8_t *r, uint64_t *g,             \
+                          uint32_t *mx)                                                            \
+    {                                                                                              \
+        uint32_t sv;                                                                               \
+        uint64_t gv = 0x5555555555555555ull;                                                       \
+        __asm__ volatile("stmxcsr %[sv]\n\t"                                                       \
+                         "vmovdqu (%[a]), %%xmm0\n\t"                                              \
+                         "ldmxcsr %[mx]\n\t" body "\n\t"                                           \
+                         "stmxcsr %[mx]\n\t"                                                       \
+                         "ldmxcsr %[sv]\n\t"                                                       \
+                         "vmovdqu %%xmm0, (%[r])"                                                  \
+                         : [mx] "+m"(*mx), [sv] "=m"(sv), [gv] "+r"(gv)                            \
+                         : [a] "r"(a), [m] "r"(m), [r] "r"(r)                                      \
+                         : "xmm0", "memory");                                                      \
+        *g = gv;                                                                                   \
+    }
+NATI(si2ssl, "vcvtsi2ssl (%[m]), %%xmm0, %%xmm0")
+NATI(si2ssq, "vcvtsi2ssq (%[m]), %%xmm0, %%xmm0")
+NATI(si2sdl, "vcvtsi2sdl (%[m]), %%xmm0, %%xmm0")
+NATI(si2sdq, "vcvtsi2sdq (%[m]), %%xmm0, %%xmm0")
+NATI(ss2sil, "vcvtss2si (%[m]), %k[gv]")
+NATI(ss2siq, "vcvtss2si (%[m]), %q[gv]")
+NATI(tss2sil, "vcvttss2si (%[m]), %k[gv]")
+NATI(tss2siq, "vcvttss2si (%[m]), %q[gv]")
+NATI(sd2sil, "vcvtsd2si (%[m]), %k[gv]")
+NATI(sd2siq, "vcvtsd2si (%[m]), %q[gv]")
+NATI(tsd2sil, "vcvttsd2si (%[m]), %k[gv]")
+NATI(tsd2siq, "vcvttsd2si (%[m]), %q[gv]")
+
 /* ---- packed conversions: name, pp, opcode, W, input and output element,
  * unsigned dwords in (converted to double exactly first, then the scalar
  * VCVTSD2SS; or exactly to double) ---- */
@@ -1025,13 +1064,18 @@ struct ccase {
     const char *name;
     uint8_t pp, op, w, ies, oes, udq;
     nat3_fn nat;
+    nati_fn gnat; /* udq 3: to unsigned dwords, by the host's signed 64-bit conversion */
 };
 static const struct ccase ccases[] = {
-    {"vcvtdq2ps", 0, 0x5B, 0, 4, 4, 0, nat3_cdq2ps}, {"vcvtps2dq", 1, 0x5B, 0, 4, 4, 0, nat3_cps2dq},
-    {"vcvttps2dq", 2, 0x5B, 0, 4, 4, 0, nat3_ctps2dq}, {"vcvtdq2pd", 2, 0xE6, 0, 4, 8, 0, nat3_cdq2pd},
-    {"vcvtps2pd", 0, 0x5A, 0, 4, 8, 0, nat3_cps2pd}, {"vcvtpd2ps", 1, 0x5A, 1, 8, 4, 0, nat3_cpd2ps},
-    {"vcvtpd2dq", 3, 0xE6, 1, 8, 4, 0, nat3_cpd2dq}, {"vcvttpd2dq", 1, 0xE6, 1, 8, 4, 0, nat3_ctpd2dq},
-    {"vcvtudq2ps", 3, 0x7A, 0, 4, 4, 1, nat3_csd2ss}, {"vcvtudq2pd", 2, 0x7A, 0, 4, 8, 2, NULL},
+    {"vcvtdq2ps", 0, 0x5B, 0, 4, 4, 0, nat3_cdq2ps, NULL}, {"vcvtps2dq", 1, 0x5B, 0, 4, 4, 0, nat3_cps2dq, NULL},
+    {"vcvttps2dq", 2, 0x5B, 0, 4, 4, 0, nat3_ctps2dq, NULL}, {"vcvtdq2pd", 2, 0xE6, 0, 4, 8, 0, nat3_cdq2pd, NULL},
+    {"vcvtps2pd", 0, 0x5A, 0, 4, 8, 0, nat3_cps2pd, NULL}, {"vcvtpd2ps", 1, 0x5A, 1, 8, 4, 0, nat3_cpd2ps, NULL},
+    {"vcvtpd2dq", 3, 0xE6, 1, 8, 4, 0, nat3_cpd2dq, NULL}, {"vcvttpd2dq", 1, 0xE6, 1, 8, 4, 0, nat3_ctpd2dq, NULL},
+    {"vcvtudq2ps", 3, 0x7A, 0, 4, 4, 1, nat3_csd2ss, NULL}, {"vcvtudq2pd", 2, 0x7A, 0, 4, 8, 2, NULL, NULL},
+    {"vcvtps2udq", 0, 0x79, 0, 4, 4, 3, NULL, nati_ss2siq},
+    {"vcvttps2udq", 0, 0x78, 0, 4, 4, 3, NULL, nati_tss2siq},
+    {"vcvtpd2udq", 0, 0x79, 1, 8, 4, 3, NULL, nati_sd2siq},
+    {"vcvttpd2udq", 0, 0x78, 1, 8, 4, 3, NULL, nati_tsd2siq},
 };
 #define NCCASES (sizeof(ccases) / sizeof(ccases[0]))
 
@@ -1046,10 +1090,20 @@ static void run_ccase(struct fx *f, const struct ccase *c)
     for (unsigned i = 0; i < 64; i++)
         old[i] = (uint8_t)rnd64();
     for (unsigned i = 0; i < 64; i += ies) {
-        if (c->udq || (c->op == 0xE6 && c->pp == 2) || (c->op == 0x5B && c->pp == 0))
+        if ((c->udq && c->udq != 3) || (c->op == 0xE6 && c->pp == 2) ||
+            (c->op == 0x5B && c->pp == 0)) {
             for (unsigned j = 0; j < ies; j++)
                 mem[i + j] = (uint8_t)rnd64();
-        else
+        } else if (c->udq == 3 && rnd(3) == 0) {
+            /* about 2^32 or 2^31, or -1 .. 1, in halves and quarters */
+            double d = (double)(rnd64() >> (31 + rnd(3))) * (rnd(4) ? 1.0 : 0.0) +
+                       0.25 * ((double)rnd(9) - 4.0);
+            float x = (float)d;
+            if (ies == 8)
+                memcpy(mem + i, &d, 8);
+            else
+                memcpy(mem + i, &x, 4);
+        } else
             fp_value(mem + i, ies);
     }
     set_zmm(f, dst, old);
@@ -1085,6 +1139,20 @@ static void run_ccase(struct fx *f, const struct ccase *c)
         }
         uint8_t ha[32] = {0}, hb[32] = {0}, hc[32] = {0}, hr[32];
         uint32_t hmx = mx;
+        if (c->udq == 3) {
+            /* Out of the 64-bit range (or NaN), or out of 0 .. 2^32-1: the
+             * unsigned integer indefinite and IE alone; else its PE. */
+            uint64_t g;
+            c->gnat(ha, m + i * ies, hr, &g, &hmx);
+            uint32_t res = (uint32_t)g, fl = hmx & 0x20;
+            if ((hmx & 1) || g > 0xFFFFFFFFull) {
+                res = 0xFFFFFFFFu;
+                fl = 1;
+            }
+            raised |= fl;
+            memcpy(want + i * 4, &res, 4);
+            continue;
+        }
         if (c->udq) {
             uint32_t u;
             memcpy(&u, m + 4 * i, 4);
@@ -1114,6 +1182,164 @@ static void run_ccase(struct fx *f, const struct ccase *c)
         for (unsigned i = 0; i < len; i++)
             printf(" %02X", ins[i]);
         printf("\n");
+    }
+}
+
+/* ---- scalar conversions with a general-purpose side, no masking: VCVTSI2SS/SD
+ * xmm, xmm(vvvv), m32/m64 (bits 127:es from vvvv, above 127 zeroed) and
+ * VCVT(T)SS2SI / VCVT(T)SD2SI r32/r64, m32/m64; EVEX.W selects the integer
+ * size. The model: the 128-bit VEX form, xmm0 = the vvvv register ---- */
+
+struct icase {
+    const char *name;
+    uint8_t pp, op, w, fes; /* fes: the floating-point element (4 or 8 bytes) */
+    bool to_gpr;
+    nati_fn nat;
+};
+static const struct icase icases[] = {
+    {"vcvtsi2ss r32", 2, 0x2A, 0, 4, false, nati_si2ssl},
+    {"vcvtsi2ss r64", 2, 0x2A, 1, 4, false, nati_si2ssq},
+    {"vcvtsi2sd r32", 3, 0x2A, 0, 8, false, nati_si2sdl},
+    {"vcvtsi2sd r64", 3, 0x2A, 1, 8, false, nati_si2sdq},
+    {"vcvtss2si r32", 2, 0x2D, 0, 4, true, nati_ss2sil},
+    {"vcvtss2si r64", 2, 0x2D, 1, 4, true, nati_ss2siq},
+    {"vcvttss2si r32", 2, 0x2C, 0, 4, true, nati_tss2sil},
+    {"vcvttss2si r64", 2, 0x2C, 1, 4, true, nati_tss2siq},
+    {"vcvtsd2si r32", 3, 0x2D, 0, 8, true, nati_sd2sil},
+    {"vcvtsd2si r64", 3, 0x2D, 1, 8, true, nati_sd2siq},
+    {"vcvttsd2si r32", 3, 0x2C, 0, 8, true, nati_tsd2sil},
+    {"vcvttsd2si r64", 3, 0x2C, 1, 8, true, nati_tsd2siq},
+};
+#define NICASES (sizeof(icases) / sizeof(icases[0]))
+
+static void run_icase(struct fx *f, const struct icase *c)
+{
+    /* Any EVEX.L'L but 11b (ignored); the GPR destination avoids RSP and RBX (the base). */
+    static const unsigned gprs[] = {0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    unsigned ll = rnd(3), ms = c->to_gpr ? c->fes : (c->w ? 8u : 4u);
+    unsigned dst = c->to_gpr ? gprs[rnd(14)] : rnd(32), src1 = c->to_gpr ? 0 : rnd(32);
+    int disp8 = (int)rnd(5) - 2;
+    uint8_t a[64], old[64], mem[64], ins[16];
+    for (unsigned i = 0; i < 64; i++) {
+        a[i] = (uint8_t)rnd64();
+        old[i] = (uint8_t)rnd64();
+        mem[i] = (uint8_t)rnd64();
+    }
+    if (c->to_gpr) {
+        fp_value(mem, ms);
+        if (rnd(3) == 0) { /* near the integer range's ends, or a small value */
+            double d = (double)((int64_t)rnd64() >> rnd(64)) + (rnd(2) ? 0.5 : 0.0);
+            if (ms == 8) {
+                memcpy(mem, &d, 8);
+            } else {
+                float x = (float)d;
+                memcpy(mem, &x, 4);
+            }
+        }
+    } else if (rnd(2)) { /* a small integer, exact */
+        int64_t v = (int64_t)rnd(2000) - 1000;
+        memcpy(mem, &v, 8);
+    }
+    uint64_t oldg = rnd64();
+    if (c->to_gpr)
+        fvmm_set_reg64(f->vm, (WHV_REGISTER_NAME)(WHvX64RegisterRax + dst), oldg);
+    else
+        set_zmm(f, dst, old);
+    set_zmm(f, src1, a);
+    uint32_t mx = 0x1F80u | (rnd(4) << 13) | (rnd(2) ? 0x8000u : 0) | (rnd(2) ? 0x40u : 0);
+    WHV_REGISTER_VALUE v;
+    memset(&v, 0, sizeof v);
+    v.XmmControlStatus.XmmStatusControl = mx;
+    v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+    fvmm_reg_set(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint64_t addr = GVA + MEMOFF;
+    fvmm_gpa_write(f->vm, GPA + MEMOFF, mem, 64);
+    fvmm_set_reg64(f->vm, WHvX64RegisterRbx, addr - (uint64_t)(int64_t)(disp8 * (int)ms));
+    struct ecase e = {c->name, 1, c->pp, c->op, 0, c->w, S_BIN, c->fes, false, true,
+                      false, 0, 0, 0, NULL, NULL};
+    unsigned len = encode(&e, dst, src1, ll, 0, false, false, disp8, ins);
+    mark_row(ins, len);
+    run(f, ins, len, addr);
+
+    uint8_t want[64], got[64], hr[16];
+    uint64_t wg = 0;
+    uint32_t hmx = mx;
+    memset(want, 0, 64);
+    c->nat(a, mem, hr, &wg, &hmx);
+    memcpy(want, hr, 16);
+    bool ok = f->st.EmulationSuccessful && !fvmm_injected(f->vm).InterruptionPending;
+    uint64_t gg = 0;
+    if (c->to_gpr) {
+        gg = fvmm_reg64(f->vm, (WHV_REGISTER_NAME)(WHvX64RegisterRax + dst));
+        ok = ok && gg == wg;
+    } else {
+        get_zmm(f, dst, got);
+        ok = ok && memcmp(got, want, 64) == 0;
+    }
+    fvmm_reg_get(f->vm, WHvX64RegisterXmmControlStatus, &v);
+    uint32_t gmx = v.XmmControlStatus.XmmStatusControl;
+    ok = ok && gmx == (mx | (hmx & 0x3F));
+    CHECK(ok);
+    if (!ok && case_failures++ < 20) {
+        printf("  %s: dst %u src1 %u mxcsr %x -> %x (want %x) gpr %llx (want %llx):", c->name,
+               dst, src1, mx, gmx, mx | (hmx & 0x3F), (unsigned long long)gg,
+               (unsigned long long)wg);
+        for (unsigned i = 0; i < len; i++)
+            printf(" %02X", ins[i]);
+        printf("\n");
+    }
+}
+
+/* VCVTPS2UDQ with an exception MXCSR leaves unmasked: refused, nothing
+ * written; the same element disabled by the opmask raises nothing. */
+static void test_udq_unmasked_exceptions(void)
+{
+    static const struct {
+        uint8_t p2;    /* EVEX P2: {k1} or not */
+        uint64_t k1;
+        uint32_t mem0; /* the first element */
+        uint32_t mx;
+        bool done;
+    } t[] = {
+        {0x48, 0, 0x3F000000u, 0x1F80u & ~0x1000u, false}, /* 0.5 with PE unmasked */
+        {0x48, 0, 0xBF800000u, 0x1F80u & ~0x0080u, false}, /* -1.0 with IE unmasked */
+        {0x48, 0, 0x7FC00000u, 0x1F80u & ~0x0080u, false}, /* NaN with IE unmasked */
+        {0x49, 0xFFFE, 0x3F000000u, 0x1F80u & ~0x1000u, true}, /* element 0 disabled */
+        {0x48, 0, 0x3F800000u, 0x1F80u & ~0x1080u, true},  /* 1.0: exact */
+    };
+    for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct fx f;
+        fx_init(&f);
+        uint8_t ins[6] = {0x62, 0xf1, 0x7c, t[i].p2, 0x79, 0x0b}, mem[64], old[64], got[64];
+        for (unsigned j = 0; j < 64; j += 4) {
+            uint32_t one = 0x3F800000u, old1 = 0x12345678u;
+            memcpy(mem + j, j ? &one : &t[i].mem0, 4);
+            memcpy(old + j, &old1, 4);
+        }
+        set_zmm(&f, 1, old);
+        set_k(&f, 1, t[i].k1);
+        WHV_REGISTER_VALUE v;
+        memset(&v, 0, sizeof v);
+        v.XmmControlStatus.XmmStatusControl = t[i].mx;
+        v.XmmControlStatus.XmmStatusControlMask = 0xFFFF;
+        fvmm_reg_set(f.vm, WHvX64RegisterXmmControlStatus, &v);
+        fvmm_gpa_write(f.vm, GPA + MEMOFF, mem, 64);
+        fvmm_set_reg64(f.vm, WHvX64RegisterRbx, GVA + MEMOFF);
+        run(&f, ins, 6, GVA + MEMOFF);
+        get_zmm(&f, 1, got);
+        fvmm_reg_get(f.vm, WHvX64RegisterXmmControlStatus, &v);
+        CHECK(!!f.st.EmulationSuccessful == t[i].done);
+        CHECK(fvmm_injected(f.vm).InterruptionPending == 0);
+        CHECK(v.XmmControlStatus.XmmStatusControl == t[i].mx);
+        if (t[i].done) {
+            uint32_t e0, e1;
+            memcpy(&e0, got, 4);
+            memcpy(&e1, got + 4, 4);
+            CHECK(e0 == (t[i].k1 ? 0x12345678u : 1u) && e1 == 1u);
+        } else {
+            CHECK(memcmp(got, old, 64) == 0);
+        }
+        fx_fini(&f);
     }
 }
 
@@ -1152,6 +1378,10 @@ static void test_masked_faults(void)
         {"vbroadcasti32x4", {0x62, 0xf2, 0x7d, 0x49, 0x5a, 0x0b}, 6, 16, 8, 0x3333, 0x0400, false},
         /* vaddss xmm1{k1}, xmm2, [rbx]: the one element, read only under k1[0] */
         {"vaddss", {0x62, 0xf1, 0x6e, 0x09, 0x58, 0x0b}, 6, 4, 2, 0x0, 0x1, false},
+        /* vcvtss2sd xmm1{k1}, xmm2, [rbx]: the single read only under k1[0] */
+        {"vcvtss2sd", {0x62, 0xf1, 0x6e, 0x09, 0x5a, 0x0b}, 6, 4, 2, 0x0, 0x1, false},
+        /* vcvtsd2ss xmm1{k1}, xmm2, [rbx] */
+        {"vcvtsd2ss", {0x62, 0xf1, 0xef, 0x09, 0x5a, 0x0b}, 6, 8, 4, 0xFE, 0x1, false},
         /* vfmadd231sd xmm1{k1}, xmm2, [rbx] */
         {"vfmadd231sd", {0x62, 0xf2, 0xed, 0x09, 0xb9, 0x0b}, 6, 8, 4, 0xFE, 0x1, false},
         /* vpexpandd zmm1{k1}, [rbx]: as many dwords read as k1 has bits set */
@@ -1202,6 +1432,10 @@ static void test_invalid_fields(void)
         {0x62, 0xf1, 0x75, 0x49, 0xf6, 0x0b, 0}, /* vpsadbw with {k1} */
         {0x62, 0xf1, 0x75, 0x58, 0xfc, 0x0b, 0}, /* vpaddb with {1toN} */
         {0x62, 0xf1, 0x7d, 0x49, 0x73, 0x3b, 3}, /* vpslldq with {k1} */
+        {0x62, 0xf1, 0x76, 0x09, 0x2a, 0x0b, 0}, /* vcvtsi2ss with {k1} */
+        {0x62, 0xf1, 0x7e, 0x09, 0x2d, 0x0b, 0}, /* vcvtss2si with {k1} */
+        {0x62, 0xf1, 0x76, 0x08, 0x2d, 0x0b, 0}, /* vcvtss2si with vvvv != 1111b */
+        {0x62, 0xf1, 0x7e, 0x18, 0x2c, 0x0b, 0}, /* vcvttss2si m32 with EVEX.b */
     };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct fx f;
@@ -1259,10 +1493,18 @@ int main(void)
         if (failures != before)
             printf("%s: %u failures\n", ccases[i].name, failures - before);
     }
+    for (unsigned i = 0; i < NICASES; i++) {
+        unsigned before = failures;
+        for (unsigned n = 0; n < 400; n++)
+            run_icase(&f, &icases[i]);
+        if (failures != before)
+            printf("%s: %u failures\n", icases[i].name, failures - before);
+    }
     fx_fini(&f);
     test_every_model_row_is_covered();
     test_masked_faults();
     test_invalid_fields();
-    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES + NCCASES, checks, failures);
+    test_udq_unmasked_exceptions();
+    printf("%zu forms, %u checks, %u failed\n", NCASES + NFCASES + NSCASES + NXCASES + NCCASES + NICASES, checks, failures);
     return failures ? 1 : 0;
 }
