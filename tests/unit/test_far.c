@@ -14,6 +14,7 @@
 #include "WinHvEmulation.h"
 #include "check.h"
 #include "fake_vmm.h"
+#include "seg_desc.h"
 
 enum { ES, CS, SS, DS, FS, GS };
 
@@ -32,28 +33,15 @@ struct ffx {
 static void set_seg(struct ffx *f, int s, uint16_t sel, uint64_t base, uint32_t limit,
                     uint16_t attr)
 {
-    WHV_REGISTER_VALUE v;
-    memset(&v, 0, sizeof(v));
-    v.Segment.Base = base;
-    v.Segment.Limit = limit;
-    v.Segment.Selector = sel;
-    v.Segment.Attributes = attr;
-    fvmm_reg_set(f->vm, (WHV_REGISTER_NAME)(WHvX64RegisterEs + s), &v);
+    seg_desc_set(f->vm, s, sel, base, limit, attr);
 }
 
 static WHV_X64_SEGMENT_REGISTER seg(struct ffx *f, int s)
 {
-    WHV_REGISTER_VALUE v;
-    fvmm_reg_get(f->vm, (WHV_REGISTER_NAME)(WHvX64RegisterEs + s), &v);
-    return v.Segment;
+    return seg_desc_get(f->vm, s);
 }
 
-static uint64_t desc(uint32_t base, uint32_t limit, unsigned type_s_dpl_p, unsigned flags)
-{
-    return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
-           (uint64_t)(type_s_dpl_p & 0xFF) << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
-           (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
-}
+#define desc seg_desc_make
 
 static void put_desc(struct ffx *f, uint16_t sel, uint64_t d)
 {
