@@ -505,7 +505,7 @@ static int emulate(const ncase *c, const nresult *nat, int lma, const uint8_t *l
             WHV_REGISTER_VALUE sv;
             fvmm_reg_get(vm, (WHV_REGISTER_NAME)(WHvX64RegisterEs + op_sreg[op]), &sv);
             uint32_t lar = 0, lsl = 0, sel = op_sreg[op] == 1 ? nat->cs : c->sel;
-            __asm__ volatile("lar %2, %0; lsl %2, %1" : "=r"(lar), "=r"(lsl) : "r"(sel));
+            __asm__ volatile("lar %2, %0; lsl %2, %1" : "=&r"(lar), "=&r"(lsl) : "r"(sel) : "cc");
             uint16_t attr = (uint16_t)(((lar >> 8) & 0xFF) | ((lar >> 8) & 0xF000));
             uint64_t dsc = ldt_desc(ldt, bytes, c->sel);
             uint64_t base = ((dsc >> 16) & 0xFFFFFF) | ((dsc >> 32) & 0xFF000000u);

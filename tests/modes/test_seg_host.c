@@ -222,7 +222,7 @@ static void check_case(uint64_t seed, int op, uint16_t sel, const uint8_t *ldt, 
         uint32_t lar = 0, lsl = 0;
         int null = (sel & 0xFFFC) == 0;
         if (!null)
-            __asm__ volatile("lar %2, %0; lsl %2, %1" : "=r"(lar), "=r"(lsl) : "r"((uint32_t)sel));
+            __asm__ volatile("lar %2, %0; lsl %2, %1" : "=&r"(lar), "=&r"(lsl) : "r"((uint32_t)sel) : "cc");
         uint16_t attr = (uint16_t)(((lar >> 8) & 0xFF) | ((lar >> 8) & 0xF000));
         uint64_t base = ((dsc >> 16) & 0xFFFFFF) | ((dsc >> 32) & 0xFF000000u);
         uint64_t rax = fvmm_reg64(vm, WHvX64RegisterRax);
