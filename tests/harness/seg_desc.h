@@ -40,4 +40,21 @@ static inline uint64_t seg_desc_make(uint32_t base, uint32_t limit, unsigned typ
            (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
 }
 
+/* The exit context of an instruction at the VM's CS:RIP with these mode
+ * bits, RFLAGS from the VM. */
+static inline void seg_desc_exit(fake_vmm *vm, WHV_VP_EXIT_CONTEXT *vp, int pe, int cpl, int lma,
+                                 int shadow)
+{
+    WHV_REGISTER_VALUE cs;
+    fvmm_reg_get(vm, WHvX64RegisterCs, &cs);
+    memset(vp, 0, sizeof(*vp));
+    vp->ExecutionState.Cr0Pe = (UINT16)pe;
+    vp->ExecutionState.Cpl = (UINT16)cpl;
+    vp->ExecutionState.EferLma = (UINT16)lma;
+    vp->ExecutionState.InterruptShadow = (UINT16)shadow;
+    vp->Cs = cs.Segment;
+    vp->Rip = fvmm_reg64(vm, WHvX64RegisterRip);
+    vp->Rflags = fvmm_reg64(vm, WHvX64RegisterRflags);
+}
+
 #endif /* WHVEMU_TESTS_SEG_DESC_H */

@@ -95,15 +95,7 @@ static void fx_fini(struct sfx *f)
 
 static void fx_run(struct sfx *f, const uint8_t *b, unsigned n, int pe, int cpl, int shadow)
 {
-    WHV_REGISTER_VALUE cs;
-    fvmm_reg_get(f->vm, WHvX64RegisterCs, &cs);
-    memset(&f->vp, 0, sizeof(f->vp));
-    f->vp.ExecutionState.Cr0Pe = (UINT16)pe;
-    f->vp.ExecutionState.Cpl = (UINT16)cpl;
-    f->vp.ExecutionState.InterruptShadow = (UINT16)shadow;
-    f->vp.Cs = cs.Segment;
-    f->vp.Rip = fvmm_reg64(f->vm, WHvX64RegisterRip);
-    f->vp.Rflags = fvmm_reg64(f->vm, WHvX64RegisterRflags);
+    seg_desc_exit(f->vm, &f->vp, pe, cpl, 0, shadow);
     memset(&f->mc, 0, sizeof(f->mc));
     f->mc.InstructionByteCount = (UINT8)n;
     memcpy(f->mc.InstructionBytes, b, n);
