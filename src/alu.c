@@ -5,39 +5,45 @@
  */
 #include "emu.h"
 
-enum alu_op { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP, TEST };
+uint64_t alu_compute(enum alu_op op, uint64_t a, uint64_t b, uint64_t c, unsigned size,
+                     uint32_t *fl)
+{
+    uint64_t r;
+    switch (op) {
+    case ALU_ADD: r = a + b; *fl = flags_add(a, b, 0, r, size); break;
+    case ALU_ADC: r = a + b + c; *fl = flags_add(a, b, c, r, size); break;
+    case ALU_SUB: case ALU_CMP: r = a - b; *fl = flags_sub(a, b, 0, r, size); break;
+    case ALU_SBB: r = a - b - c; *fl = flags_sub(a, b, c, r, size); break;
+    case ALU_OR: r = a | b; *fl = flags_logic(r, size); break;
+    case ALU_XOR: r = a ^ b; *fl = flags_logic(r, size); break;
+    default: r = a & b; *fl = flags_logic(r, size); break;
+    }
+    return r;
+}
 
 static enum rc alu2(struct emu *e, const struct insn *in, enum alu_op op)
 {
-    uint64_t a, b, r, c = vcpu_rflags(e) & FL_CF;
+    uint64_t a, b, c = vcpu_rflags(e) & FL_CF;
     unsigned size = in->op[0].size;
     uint32_t fl;
     TRY(op_read(e, in, 0, &a));
     TRY(op_read(e, in, 1, &b));
-    switch (op) {
-    case ADD: r = a + b; fl = flags_add(a, b, 0, r, size); break;
-    case ADC: r = a + b + c; fl = flags_add(a, b, c, r, size); break;
-    case SUB: case CMP: r = a - b; fl = flags_sub(a, b, 0, r, size); break;
-    case SBB: r = a - b - c; fl = flags_sub(a, b, c, r, size); break;
-    case OR: r = a | b; fl = flags_logic(r, size); break;
-    case XOR: r = a ^ b; fl = flags_logic(r, size); break;
-    default: r = a & b; fl = flags_logic(r, size); break;
-    }
-    if (op != CMP && op != TEST)
+    uint64_t r = alu_compute(op, a, b, c, size, &fl);
+    if (op != ALU_CMP && op != ALU_TEST)
         TRY(op_write(e, in, 0, r & size_mask(size)));
     flags_set(e, in, fl);
     return RC_OK;
 }
 
-enum rc alu_add(struct emu *e, const struct insn *in) { return alu2(e, in, ADD); }
-enum rc alu_or(struct emu *e, const struct insn *in) { return alu2(e, in, OR); }
-enum rc alu_adc(struct emu *e, const struct insn *in) { return alu2(e, in, ADC); }
-enum rc alu_sbb(struct emu *e, const struct insn *in) { return alu2(e, in, SBB); }
-enum rc alu_and(struct emu *e, const struct insn *in) { return alu2(e, in, AND); }
-enum rc alu_sub(struct emu *e, const struct insn *in) { return alu2(e, in, SUB); }
-enum rc alu_xor(struct emu *e, const struct insn *in) { return alu2(e, in, XOR); }
-enum rc alu_cmp(struct emu *e, const struct insn *in) { return alu2(e, in, CMP); }
-enum rc alu_test(struct emu *e, const struct insn *in) { return alu2(e, in, TEST); }
+enum rc alu_add(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_ADD); }
+enum rc alu_or(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_OR); }
+enum rc alu_adc(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_ADC); }
+enum rc alu_sbb(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_SBB); }
+enum rc alu_and(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_AND); }
+enum rc alu_sub(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_SUB); }
+enum rc alu_xor(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_XOR); }
+enum rc alu_cmp(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_CMP); }
+enum rc alu_test(struct emu *e, const struct insn *in) { return alu2(e, in, ALU_TEST); }
 
 /* INC/DEC leave CF as it was: the row's mask does not include it. */
 enum rc alu_inc(struct emu *e, const struct insn *in)

@@ -5,10 +5,12 @@
  * WHV_EMULATOR_STATUS. Calls no callback itself; with a recorder on the
  * handle (trace.c) the same path runs on the recorder's forwarding callbacks.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emu.h"
+#include "fast.h"
 #include "handle.h"
 #include "mem.h"
 #include "trace.h"
@@ -61,6 +63,11 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     eh->last_failure = no_failure;
     eh->rep_limit = EMU_REP_BUDGET;
     eh->ram_miss = RAM_MISS_NONE;
+    dcache_init(&eh->dc);
+    /* The exit shortcut (fast.c) can be turned off for a process, so that
+     * the test suites check the general path on the same exits. */
+    const char *nofast = getenv("WHVEMU_NO_FAST_PATH");
+    eh->fast = !nofast || !*nofast || strcmp(nofast, "0") == 0;
     hostfp_detect(&eh->fp);
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
@@ -171,83 +178,32 @@ WHVEMU_API HRESULT WINAPI whvemu_set_guest_ram(WHV_EMULATOR_HANDLE Emulator,
     return hr;
 }
 
-static enum cpu_mode mode_of(const WHV_VP_EXIT_CONTEXT *vp)
-{
-    if (!vp->ExecutionState.Cr0Pe)
-        return MODE_REAL;
-    if (vp->ExecutionState.EferLma) /* IA-32e mode ignores RFLAGS.VM */
-        return vp->Cs.Long ? MODE_LONG64 : vp->Cs.Default ? MODE_COMPAT32 : MODE_COMPAT16;
-    if (vp->Rflags & 0x20000u) /* RFLAGS.VM */
-        return MODE_V86;
-    return vp->Cs.Default ? MODE_PROT32 : MODE_PROT16;
-}
-
-static void dec_mode_of(enum cpu_mode mode, struct dec_mode *dm)
-{
-    dm->long64 = mode == MODE_LONG64;
-    switch (mode) {
-    case MODE_LONG64:
-        dm->opsize = 4;
-        dm->addrsize = 8;
-        break;
-    case MODE_PROT32:
-    case MODE_COMPAT32:
-        dm->opsize = 4;
-        dm->addrsize = 4;
-        break;
-    default:
-        dm->opsize = 2;
-        dm->addrsize = 2;
-        break;
-    }
-}
-
-/* Build the per-call state from the exit context. No zeroing of the large
- * arrays: the valid bitmap says which cache slots hold data. */
+/* Build the per-call state from the exit context: the inputs, then one
+ * block zeroed (emu.h); the register values are not cleared, the valid
+ * bitmap says which slots hold data. */
 static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
                      const WHV_VP_EXIT_CONTEXT *vp)
 {
     e->h = eh;
+    e->ctx = ctx;
     e->dc = &eh->dc;
     e->ram = &eh->ram;
-    e->ram_hint = 0;
     e->ram_miss = &eh->ram_miss;
-    e->atom.state = ATOM_OFF;
-    e->in = NULL;
-    e->fp = eh->fp;
-    e->ctx = ctx;
+    e->fp = &eh->fp;
     e->vpc = *vp;
     e->vp = vp = &e->vpc;
-    e->mode = mode_of(vp);
+    e->mode = emu_mode_of(vp);
     e->cpl = (uint8_t)vp->ExecutionState.Cpl;
-    e->exit_gva_valid = false;
-    e->exit_access = 0;
-    e->exit_gva = 0;
-    e->exit_gpa = 0;
-    e->regs.valid = 0;
-    e->regs.dirty = 0;
-    e->regs.fetched = false;
-    e->regs.xvalid = 0;
-    e->regs.xdirty = 0;
-    e->nbytes = 0;
-    e->npages = 0;
-    e->rep_done = 0;
-    e->want = 0;
-    e->keep_on_fault = 0;
-    e->status = 0;
-    e->why = NULL;
-    e->io = false;
-    e->branch = false;
-    e->rf_loaded = false;
-    e->shadow = false;
-    e->len_override = 0;
-    e->io_port = 0;
-    vcpu_seed(e, VR_RIP, vp->Rip);
-    vcpu_seed(e, VR_RFLAGS, vp->Rflags);
+    memset(&e->exit_gva_valid, 0,
+           offsetof(struct emu, regs.v) - offsetof(struct emu, exit_gva_valid));
+    e->regs.valid = VR_BIT(VR_RIP) | VR_BIT(VR_RFLAGS) | VR_SEG_BIT(SEG_CS);
+    e->regs.v[VR_RIP].Reg128.Low64 = vp->Rip;
+    e->regs.v[VR_RIP].Reg128.High64 = 0;
+    e->regs.v[VR_RFLAGS].Reg128.Low64 = vp->Rflags;
+    e->regs.v[VR_RFLAGS].Reg128.High64 = 0;
     e->regs.v[VR_SEG0 + SEG_CS].Segment = vp->Cs;
-    e->regs.valid |= VR_SEG_BIT(SEG_CS);
     if (vp->ExecutionState.InterruptShadow)
-        e->want |= VR_BIT(VR_INT_STATE);
+        e->want = VR_BIT(VR_INT_STATE);
 }
 
 /* Decode, fetching instruction bytes through the memory layer when the exit
@@ -255,7 +211,7 @@ static void emu_init(struct emu *e, struct emu_handle *eh, void *ctx,
 static enum rc emu_decode(struct emu *e)
 {
     struct dec_mode dm;
-    dec_mode_of(e->mode, &dm);
+    emu_dec_mode(e->mode, &dm);
     for (;;) {
         e->in = dcache_find(e->dc, (uint8_t)e->mode, e->bytes, e->nbytes);
         if (e->in)
@@ -299,13 +255,8 @@ static void queue_single_step(struct emu *e)
  * trap queued, an interrupt shadow ended (SDM Vol. 3 6.8.3, 17.3.1.4). */
 static void emu_complete(struct emu *e)
 {
-    uint64_t rip = e->vp->Rip + (e->len_override ? e->len_override : e->in->len);
-    /* Outside 64-bit mode EIP is 32 bits wide, in 16-bit code too: an
-     * instruction ending at or past offset 0xFFFF leaves EIP = 0x10000 and
-     * up, not wrapped (only branches truncate to the operand size), and
-     * the CPU's next fetch there is checked against the CS limit. */
-    if (e->mode != MODE_LONG64)
-        rip &= 0xFFFFFFFFu;
+    uint64_t rip =
+        emu_next_rip(e->mode, e->vp->Rip, e->len_override ? e->len_override : e->in->len);
     if (e->branch)
         rip = e->branch_rip; /* already sized and checked by the branch */
     vcpu_seed(e, VR_RIP, rip);
@@ -341,24 +292,14 @@ static enum rc mmio_check(struct emu *e)
     return RC_OK;
 }
 
-/* The decoded instruction must be the one the port exit describes: same
- * direction, size, string and REP, and port for the immediate forms. */
 static enum rc io_check(struct emu *e)
 {
     const struct insn *in = e->in;
-    const struct op_row *r = in->row;
-    const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
-    if (!(r->traits & T_IO)) {
+    if (!(in->row->traits & T_IO)) {
         e->why = why_not_port_io;
         return RC_INTERNAL;
     }
-    bool out = r->k[0] == K_DX || r->k[0] == K_Ibu;
-    unsigned size = out ? in->op[1].size : in->op[0].size;
-    bool string = (r->traits & T_REP) != 0;
-    uint8_t kport = out ? r->k[0] : r->k[1];
-    if (ai.IsWrite != out || ai.AccessSize != size || ai.StringOp != string ||
-        (string && ai.RepPrefix != (in->rep != 0)) ||
-        (kport == K_Ibu && in->op[out ? 0 : 1].imm != e->io_port)) {
+    if (!io_exit_matches(in, e->io_info, e->io_port)) {
         e->why = why_port_mismatch;
         return RC_INTERNAL;
     }
@@ -511,7 +452,7 @@ static void io_synthesize(struct emu *e)
 {
     const WHV_X64_IO_PORT_ACCESS_INFO ai = e->io_info;
     struct dec_mode dm;
-    dec_mode_of(e->mode, &dm);
+    emu_dec_mode(e->mode, &dm);
     unsigned n = 0;
     if (ai.AccessSize != 1 && (ai.AccessSize == 2) != (dm.opsize == 2))
         e->bytes[n++] = 0x66;
@@ -568,26 +509,79 @@ static void take_bytes(struct emu *e, const UINT8 bytes[16], UINT8 count)
     memcpy(e->bytes, bytes, 16);
 }
 
-WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
-    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
-    const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
-    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
+/* A callback the shortcut made failed: recorded as the general path
+ * records it. The instruction's bytes are the decode cache's key (the
+ * caller's context is not read again after a callback). */
+API_COLD static void fast_failed(struct emu_handle *eh, void *ctx, const struct fast_call *fc)
 {
-    struct emu_handle *eh;
-    HRESULT hr = try_enter(Emulator, VpContext, MmioInstructionContext, EmulatorReturnStatus, &eh);
-    if (hr != S_OK)
-        return hr;
-    /* The contexts are read once, here: callbacks may change them. */
-    const WHV_MEMORY_ACCESS_CONTEXT mc = *MmioInstructionContext;
+    struct emu e;
+    WHV_VP_EXIT_CONTEXT none;
+    memset(&none, 0, sizeof(none));
+    emu_init(&e, eh, ctx, &none);
+    e.mode = fc->mode;
+    take_bytes(&e, fc->bytes, fc->in->len);
+    e.in = fc->in;
+    e.status = fc->status;
+    e.cb_hr = fc->cb_hr;
+    e.why = fc->why;
+    diag_record(eh, &e, fc->status);
+}
+
+/* The end of a call the shortcut took (FAST_DONE or FAST_FAILED). */
+static HRESULT fast_finish(struct emu_handle *eh, void *ctx, const struct fast_call *fc,
+                           enum fast_result fr, WHV_EMULATOR_STATUS *status)
+{
+    if (fr == FAST_DONE) {
+        eh->last_failure = no_failure;
+        handle_release(eh);
+        status->AsUINT32 = ST_SUCCESS;
+        return S_OK;
+    }
+    fast_failed(eh, ctx, fc);
+    handle_release(eh);
+    status->AsUINT32 = fc->status;
+    return S_OK;
+}
+
+/* After FAST_GENERAL: the shortcut's batch, as if vcpu_fetch had made it. */
+static void fast_seed(struct emu *e, const struct fast_call *fc)
+{
+    for (unsigned i = 0; i < fc->nregs; i++) {
+        e->regs.v[fc->slot[i]] = fc->vals[i];
+        e->regs.valid |= VR_BIT(fc->slot[i]);
+    }
+    e->regs.fetched = true;
+}
+
+#if defined(__GNUC__)
+#define API_NOINLINE __attribute__((noinline))
+#else
+#define API_NOINLINE
+#endif
+
+/* The general path of a memory exit; fc holds the shortcut's register
+ * batch and its copies of the contexts when fr is FAST_GENERAL. */
+API_NOINLINE static HRESULT mmio_general(struct emu_handle *eh, void *ctx,
+                                         const WHV_VP_EXIT_CONTEXT *vp,
+                                         const WHV_MEMORY_ACCESS_CONTEXT *mcp,
+                                         const struct fast_call *fc, enum fast_result fr,
+                                         WHV_EMULATOR_STATUS *status)
+{
+    /* The contexts are read once, here (or by the shortcut, which then made
+     * the register batch): callbacks may change them. */
+    const WHV_MEMORY_ACCESS_CONTEXT mc = fr == FAST_GENERAL ? fc->mc : *mcp;
+    const WHV_VP_EXIT_CONTEXT vpc = fr == FAST_GENERAL ? fc->vp : *vp;
     /* Recording costs this one test when off. */
     struct trace_run tr_run;
     struct trace_run *tr = NULL;
     if (eh->trace)
-        tr = trace_mmio_begin(&tr_run, eh, Context, VpContext, &mc);
+        tr = trace_mmio_begin(&tr_run, eh, ctx, &vpc, &mc);
     if (mc.InstructionByteCount > 16)
         return try_refuse(eh, tr);
     struct emu e;
-    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : Context, VpContext);
+    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : ctx, &vpc);
+    if (fr == FAST_GENERAL)
+        fast_seed(&e, fc);
     take_bytes(&e, mc.InstructionBytes, mc.InstructionByteCount);
     if (mc.AccessInfo.GvaValid) {
         e.exit_gva_valid = true;
@@ -608,29 +602,47 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
             break;
         }
     }
-    return try_finish(eh, &e, tr, EmulatorReturnStatus);
+    return try_finish(eh, &e, tr, status);
 }
 
-WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
+WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
-    const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
+    const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
 {
     struct emu_handle *eh;
-    HRESULT hr = try_enter(Emulator, VpContext, IoInstructionContext, EmulatorReturnStatus, &eh);
+    HRESULT hr = try_enter(Emulator, VpContext, MmioInstructionContext, EmulatorReturnStatus, &eh);
     if (hr != S_OK)
         return hr;
+    struct fast_call fc;
+    enum fast_result fr = FAST_NO;
+    if (eh->fast && !eh->trace) {
+        fr = fast_mmio(eh, Context, VpContext, MmioInstructionContext, &fc);
+        if (fr == FAST_DONE || fr == FAST_FAILED)
+            return fast_finish(eh, Context, &fc, fr, EmulatorReturnStatus);
+    }
+    return mmio_general(eh, Context, VpContext, MmioInstructionContext, &fc, fr,
+                        EmulatorReturnStatus);
+}
+
+/* The general path of a port exit. */
+API_NOINLINE static HRESULT io_general(struct emu_handle *eh, void *ctx,
+                                       const WHV_VP_EXIT_CONTEXT *vp,
+                                       const WHV_X64_IO_PORT_ACCESS_CONTEXT *iocp,
+                                       WHV_EMULATOR_STATUS *status)
+{
     /* The contexts are read once, here: callbacks may change them. */
-    const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *IoInstructionContext;
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT ioc = *iocp;
+    const WHV_VP_EXIT_CONTEXT vpc = *vp;
     /* Recording costs this one test when off. */
     struct trace_run tr_run;
     struct trace_run *tr = NULL;
     if (eh->trace)
-        tr = trace_io_begin(&tr_run, eh, Context, VpContext, &ioc);
+        tr = trace_io_begin(&tr_run, eh, ctx, &vpc, &ioc);
     if (ioc.InstructionByteCount > 16)
         return try_refuse(eh, tr);
     struct emu e;
-    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : Context, VpContext);
+    emu_init(&e, tr ? &tr->h : eh, tr ? (void *)&tr->call : ctx, &vpc);
     e.io = true;
     e.io_info = ioc.AccessInfo;
     e.io_port = ioc.PortNumber;
@@ -645,5 +657,23 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
     e.regs.valid |= VR_SEG_BIT(SEG_DS) | VR_SEG_BIT(SEG_ES);
     if (e.nbytes == 0 && !ioc.AccessInfo.StringOp && e.vp->InstructionLength)
         io_synthesize(&e);
-    return try_finish(eh, &e, tr, EmulatorReturnStatus);
+    return try_finish(eh, &e, tr, status);
+}
+
+WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
+    WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
+    WHV_EMULATOR_STATUS *EmulatorReturnStatus)
+{
+    struct emu_handle *eh;
+    HRESULT hr = try_enter(Emulator, VpContext, IoInstructionContext, EmulatorReturnStatus, &eh);
+    if (hr != S_OK)
+        return hr;
+    if (eh->fast && !eh->trace) {
+        struct fast_call fc;
+        enum fast_result fr = fast_io(eh, Context, VpContext, IoInstructionContext, &fc);
+        if (fr != FAST_NO) /* it fetches nothing: done or failed */
+            return fast_finish(eh, Context, &fc, fr, EmulatorReturnStatus);
+    }
+    return io_general(eh, Context, VpContext, IoInstructionContext, EmulatorReturnStatus);
 }

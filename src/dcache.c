@@ -17,24 +17,37 @@ static uint64_t low_bytes_mask(unsigned n)
     return n >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * n)) - 1);
 }
 
+void dcache_init(struct dcache *dc)
+{
+    for (unsigned i = 0; i < DCACHE_ENTRIES; i++)
+        dc->e[i].mode = DCACHE_NO_MODE;
+    dc->next = 0;
+    dc->last = 0;
+}
+
+const struct dcache_entry *dcache_search(struct dcache *dc, uint8_t mode, const uint64_t b[2],
+                                         unsigned nbytes)
+{
+    for (unsigned i = 0; i < DCACHE_ENTRIES; i++) {
+        if (dcache_holds(&dc->e[i], mode, b, nbytes)) {
+            dc->last = (uint8_t)i;
+            return &dc->e[i];
+        }
+    }
+    return NULL;
+}
+
 const struct insn *dcache_find(struct dcache *dc, uint8_t mode, const uint8_t bytes[16],
                                unsigned nbytes)
 {
-    uint64_t b[2];
-    memcpy(b, bytes, 16);
-    for (unsigned i = 0; i < DCACHE_ENTRIES; i++) {
-        const struct dcache_entry *d = &dc->e[i];
-        if (d->valid && d->mode == mode && nbytes >= d->in.len && (b[0] & d->mask[0]) == d->key[0] &&
-            (b[1] & d->mask[1]) == d->key[1])
-            return &d->in;
-    }
-    return NULL;
+    const struct dcache_entry *d = dcache_lookup(dc, mode, bytes, nbytes);
+    return d ? &d->in : NULL;
 }
 
 struct insn *dcache_slot(struct dcache *dc)
 {
     struct dcache_entry *d = &dc->e[dc->next];
-    d->valid = false;
+    d->mode = DCACHE_NO_MODE;
     return &d->in;
 }
 
@@ -48,7 +61,7 @@ void dcache_keep(struct dcache *dc, uint8_t mode, const uint8_t bytes[16])
     d->mask[1] = len > 8 ? low_bytes_mask(len - 8) : 0;
     d->key[0] = b[0] & d->mask[0];
     d->key[1] = b[1] & d->mask[1];
+    fast_plan(&d->in, (enum cpu_mode)mode, &d->plan);
     d->mode = mode;
-    d->valid = true;
     dc->next = (uint8_t)((dc->next + 1) % DCACHE_ENTRIES);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "WinHvEmulation.h"
 
@@ -134,18 +135,64 @@ enum {
 #include "decode.h"
 #include "ram.h"
 
+/* fast.c: the exit shortcut's plan for a decoded form, made once when the
+ * form enters the decode cache (fast_plan). kind FAST_NONE: the shortcut
+ * does not apply. The registers are those the instruction's batch names
+ * on a memory exit, in the batch's order; base, index, reg and seg index
+ * them (FAST_NOREG: not used). */
+#define FAST_MAX_REGS 6
+#define FAST_NOREG 0xFF
+enum { FAST_NONE, FAST_STORE, FAST_LOAD, FAST_ALU, FAST_IN, FAST_OUT };
+struct fast_plan {
+    uint8_t kind;
+    uint8_t op;    /* FAST_ALU: enum alu_op; FAST_LOAD: sign-extend the value */
+    uint8_t midx;  /* the memory operand */
+    uint8_t intent; /* ACC_R / ACC_W the exit's access must cover */
+    uint8_t nregs;
+    uint8_t base, index, reg, seg;
+    WHV_REGISTER_NAME dst; /* the register a load or ALU instruction writes */
+    bool io_out, io_imm;   /* IN/OUT: direction; the port is an immediate */
+    uint8_t io_size;
+    uint16_t io_port;      /* the immediate port */
+    uint8_t slot[FAST_MAX_REGS];
+    WHV_REGISTER_NAME name[FAST_MAX_REGS];
+};
+
 /* dcache.c: the handle's last decoded forms (see there). */
 #define DCACHE_ENTRIES 4
 struct dcache_entry {
     uint64_t key[2], mask[2]; /* the instruction's bytes, and which bytes count */
-    uint8_t mode;             /* enum cpu_mode */
-    bool valid;
+    uint8_t mode;             /* enum cpu_mode, DCACHE_NO_MODE when not valid */
+    struct fast_plan plan;
     struct insn in;
 };
 struct dcache {
     struct dcache_entry e[DCACHE_ENTRIES];
     uint8_t next; /* the slot the next miss decodes into */
+    uint8_t last; /* the slot the last hit found */
 };
+/* The cached form of these bytes in this mode, or NULL. An entry not
+ * valid has mode DCACHE_NO_MODE. */
+#define DCACHE_NO_MODE 0xFF
+void dcache_init(struct dcache *dc); /* every entry not valid */
+const struct dcache_entry *dcache_search(struct dcache *dc, uint8_t mode, const uint64_t b[2],
+                                         unsigned nbytes);
+static inline bool dcache_holds(const struct dcache_entry *d, uint8_t mode, const uint64_t b[2],
+                                unsigned nbytes)
+{
+    return d->mode == mode && nbytes >= d->in.len && (b[0] & d->mask[0]) == d->key[0] &&
+           (b[1] & d->mask[1]) == d->key[1];
+}
+static inline const struct dcache_entry *dcache_lookup(struct dcache *dc, uint8_t mode,
+                                                       const uint8_t bytes[16], unsigned nbytes)
+{
+    uint64_t b[2];
+    memcpy(b, bytes, 16);
+    const struct dcache_entry *d = &dc->e[dc->last]; /* exits repeat */
+    if (dcache_holds(d, mode, b, nbytes))
+        return d;
+    return dcache_search(dc, mode, b, nbytes);
+}
 /* The decoded form of these bytes in this mode, or NULL. */
 const struct insn *dcache_find(struct dcache *dc, uint8_t mode, const uint8_t bytes[16],
                                unsigned nbytes);
@@ -153,6 +200,7 @@ const struct insn *dcache_find(struct dcache *dc, uint8_t mode, const uint8_t by
 struct insn *dcache_slot(struct dcache *dc);
 /* Keep the slot's successful decode of `bytes` (its first in.len count). */
 void dcache_keep(struct dcache *dc, uint8_t mode, const uint8_t bytes[16]);
+void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p);
 #include "hostfp.h"
 
 /* The facts behind whvemu_get_last_diagnostics, written only on the
@@ -183,6 +231,7 @@ struct emu_handle {
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
+    bool fast;          /* the exit shortcut (fast.c) is on */
     struct dcache dc;
     uint64_t ram_miss;  /* a guest-physical page in no RAM range (the last device
                            page seen), RAM_MISS_NONE; reset with the ranges */
@@ -224,50 +273,52 @@ struct fault {
 };
 
 struct emu {
-    /* input, fixed for the call */
+    /* input, fixed for the call (emu_init) */
     const struct emu_handle *h;
     void *ctx;
     const WHV_VP_EXIT_CONTEXT *vp; /* = &vpc: the caller's context is read once */
-    WHV_VP_EXIT_CONTEXT vpc;
-    enum cpu_mode mode;
-    uint8_t cpl;
-    bool exit_gva_valid;
-    uint8_t exit_access; /* ACC_* the exit's access type covers */
-    uint64_t exit_gva;
-    uint64_t exit_gpa;
-    struct hostfp_caps fp; /* the handle's copy */
-
-    /* working */
     struct dcache *dc; /* the handle's decode cache */
     const struct ram_map *ram; /* the handle's guest RAM (whvemu_set_guest_ram) */
-    uint32_t ram_hint; /* the range the last RAM lookup found */
     uint64_t *ram_miss; /* the handle's last page outside RAM */
-    struct atom atom;  /* a locked read-modify-write on guest RAM (exec_atomic) */
-    const struct insn *in; /* the decoded instruction */
-    struct vcpu regs;
+    const struct hostfp_caps *fp; /* the handle's host capabilities */
+    enum cpu_mode mode;
+    uint8_t cpl;
+    WHV_VP_EXIT_CONTEXT vpc;
+
+    /* working state that need not start zero */
     uint8_t bytes[16];
+    WHV_X64_IO_PORT_ACCESS_INFO io_info; /* the port exit's access, copied at entry */
+    uint8_t vlmax;     /* bytes a VEX/EVEX register write defines (16, 32 or 64, by XCR0) */
+    uint64_t branch_rip;
+    struct page_slot pages[EMU_PAGE_SLOTS];
+    /* output */
+    struct fault fault;
+    HRESULT cb_hr;   /* what a failed callback returned (set where status is set) */
+    uint8_t diag;    /* WHVEMU_DIAG_REASON of a refusal (api.c) */
+
+    /* From here to regs.v: zeroed at the start of every call (emu_init),
+     * one block, so a field added here starts as 0 / false / NULL. */
+    bool exit_gva_valid;
+    uint8_t exit_access; /* ACC_* the exit's access type covers */
     uint8_t nbytes;
     uint8_t npages;
-    struct page_slot pages[EMU_PAGE_SLOTS];
-    uint32_t rep_done; /* REP iterations completed in this call */
-    uint64_t want;     /* vcpu slots needed besides the instruction's */
-    uint64_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
     bool io;           /* a port I/O exit */
-    WHV_X64_IO_PORT_ACCESS_INFO io_info; /* the port exit's access, copied at entry */
-    uint16_t io_port;  /* its port */
-    uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
-    uint8_t vlmax;     /* bytes a VEX/EVEX register write defines (16, 32 or 64, by XCR0) */
     bool shadow;       /* the instruction blocks interrupts after it (MOV SS, POP SS) */
     bool branch;       /* the instruction transfers control to branch_rip */
     bool rf_loaded;    /* the instruction loaded RFLAGS.RF (IRET): it is not cleared */
-    uint64_t branch_rip;
-
-    /* output */
-    struct fault fault;
-    uint32_t status; /* WHV_EMULATOR_STATUS bits for a failed callback */
-    HRESULT cb_hr;   /* what that callback returned (set where status is set) */
-    const char *why; /* reason for RC_UNSUPPORTED / RC_INTERNAL */
-    uint8_t diag;    /* WHVEMU_DIAG_REASON of a refusal (api.c) */
+    uint8_t len_override; /* instruction length from the exit (synthesized IN/OUT) */
+    uint16_t io_port;  /* its port */
+    uint32_t ram_hint; /* the range the last RAM lookup found */
+    uint32_t rep_done; /* REP iterations completed in this call */
+    uint32_t status;   /* WHV_EMULATOR_STATUS bits for a failed callback */
+    uint64_t exit_gva;
+    uint64_t exit_gpa;
+    uint64_t want;     /* vcpu slots needed besides the instruction's */
+    uint64_t keep_on_fault; /* dirty slots that stay on a fault (REP progress) */
+    const char *why;   /* reason for RC_UNSUPPORTED / RC_INTERNAL */
+    const struct insn *in; /* the decoded instruction */
+    struct atom atom;  /* a locked read-modify-write on guest RAM (exec_atomic) */
+    struct vcpu regs;  /* its bitmaps are in the zeroed block, its values not */
 };
 
 typedef enum rc (*handler_fn)(struct emu *e, const struct insn *in);
@@ -311,6 +362,77 @@ static inline uint64_t addr_mask(unsigned addrsize)
 {
     return size_mask(addrsize);
 }
+
+/* The value of a general register as an operand of `size` bytes (high8:
+ * AH..BH), and the register after such an operand is written: 4 bytes
+ * zero-extend to 64 bits, 1 and 2 bytes merge (SDM Vol. 1 3.4.1.1). */
+static inline uint64_t gpr_part(uint64_t reg, unsigned size, bool high8)
+{
+    return high8 ? (reg >> 8) & 0xFF : reg & size_mask(size);
+}
+
+static inline uint64_t gpr_merge(uint64_t reg, unsigned size, bool high8, uint64_t v)
+{
+    if (size == 4)
+        return v & 0xFFFFFFFFu;
+    if (size >= 8)
+        return v;
+    if (high8)
+        return (reg & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8);
+    return (reg & ~size_mask(size)) | (v & size_mask(size));
+}
+
+/* Whether a linear address is canonical for `bits` (48 or 57) bits. */
+static inline bool emu_canonical(uint64_t a, unsigned bits)
+{
+    uint64_t top = (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits));
+    return top == a;
+}
+
+/* The CPU mode an exit context describes (SDM Vol. 3 2.2). */
+static inline enum cpu_mode emu_mode_of(const WHV_VP_EXIT_CONTEXT *vp)
+{
+    if (!vp->ExecutionState.Cr0Pe)
+        return MODE_REAL;
+    if (vp->ExecutionState.EferLma) /* IA-32e mode ignores RFLAGS.VM */
+        return vp->Cs.Long ? MODE_LONG64 : vp->Cs.Default ? MODE_COMPAT32 : MODE_COMPAT16;
+    if (vp->Rflags & 0x20000u) /* RFLAGS.VM */
+        return MODE_V86;
+    return vp->Cs.Default ? MODE_PROT32 : MODE_PROT16;
+}
+
+/* The decoder's defaults in a CPU mode. */
+static inline void emu_dec_mode(enum cpu_mode mode, struct dec_mode *dm)
+{
+    dm->long64 = mode == MODE_LONG64;
+    dm->opsize = (mode == MODE_LONG64 || mode == MODE_PROT32 || mode == MODE_COMPAT32) ? 4 : 2;
+    dm->addrsize = mode == MODE_LONG64 ? 8 : dm->opsize;
+}
+
+/* RIP after an instruction of `len` bytes that does not branch. Outside
+ * 64-bit mode EIP is 32 bits wide, in 16-bit code too: an instruction
+ * ending at or past offset 0xFFFF leaves EIP = 0x10000 and up, not wrapped
+ * (only branches truncate to the operand size), and the CPU's next fetch
+ * there is checked against the CS limit. */
+static inline uint64_t emu_next_rip(enum cpu_mode mode, uint64_t rip, unsigned len)
+{
+    rip += len;
+    return mode == MODE_LONG64 ? rip : rip & 0xFFFFFFFFu;
+}
+
+/* RFLAGS after an instruction of row r produced the arithmetic flags fl:
+ * the row's defined and undefined bits replaced, the others kept. */
+static inline uint64_t rflags_merge(uint64_t rf, const struct op_row *r, uint32_t fl)
+{
+    uint32_t mask = (uint32_t)r->fl_out | r->fl_undef;
+    return (rf & ~(uint64_t)mask) | (fl & mask);
+}
+
+/* alu.c: the two-operand arithmetic and logic, as a pure function of the
+ * operands and the carry in: the result (not masked) and its flags. */
+enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
+uint64_t alu_compute(enum alu_op op, uint64_t a, uint64_t b, uint64_t carry, unsigned size,
+                     uint32_t *fl);
 /* Little-endian values of 1..8 bytes in guest byte order. */
 uint64_t le_load(const uint8_t *b, unsigned size);
 void le_store(uint8_t *b, uint64_t v, unsigned size);
@@ -346,6 +468,15 @@ struct str_state {
 typedef enum rc (*str_step_fn)(struct emu *e, const struct insn *in, const struct str_state *s);
 enum rc str_run(struct emu *e, const struct insn *in, str_step_fn step);
 void str_bump(struct emu *e, unsigned reg, const struct str_state *s);
+
+/* io.c: whether the port exit's access (direction, size, string and REP,
+ * the port of an immediate form) is the one port I/O instruction `in`
+ * makes. */
+bool io_exit_matches(const struct insn *in, WHV_X64_IO_PORT_ACCESS_INFO ai, uint16_t port);
+/* The I/O port callback for one access of `size` bytes: *data is written,
+ * or read (masked to size). The callback's HRESULT. */
+HRESULT io_port_call(const struct emu_handle *eh, void *ctx, uint16_t port, unsigned size,
+                     bool out, uint32_t *data);
 
 /* flags.c: arithmetic flags in portable C. */
 uint32_t flags_szp(uint64_t r, unsigned size);

@@ -134,9 +134,7 @@ enum rc op_write(struct emu *e, const struct insn *in, unsigned idx, uint64_t va
 
 void flags_set(struct emu *e, const struct insn *in, uint32_t fl)
 {
-    uint32_t mask = (uint32_t)in->row->fl_out | in->row->fl_undef;
-    uint64_t rf = vcpu_rflags(e);
-    vcpu_set_rflags(e, (rf & ~(uint64_t)mask) | (fl & mask));
+    vcpu_set_rflags(e, rflags_merge(vcpu_rflags(e), in->row, fl));
 }
 
 /* The element size EVEX masking works on, and whether element i is enabled

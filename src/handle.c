@@ -71,13 +71,13 @@ static bool slot_gen_matches(uint64_t state, uint64_t gen)
     return (STATE_GEN(state) & H_GEN_MASK) == gen;
 }
 
-/* The next generation after `gen` that encodes as non-zero. */
+/* The next generation after `gen`: within the bits a handle carries, and
+ * never 0, so that a slot's state holds exactly the generation its
+ * handles encode. */
 static uint64_t next_gen(uint64_t gen)
 {
-    gen++;
-    if ((gen & H_GEN_MASK) == 0)
-        gen++;
-    return gen;
+    gen = (gen + 1) & H_GEN_MASK;
+    return gen ? gen : 1;
 }
 
 HRESULT handle_register(struct emu_handle *eh, WHV_EMULATOR_HANDLE *out)
@@ -113,16 +113,16 @@ HRESULT handle_register(struct emu_handle *eh, WHV_EMULATOR_HANDLE *out)
     return hr;
 }
 
+/* One compare-exchange from idle, of the generation the handle carries, to
+ * busy: a free, busy or re-used slot does not match. */
 struct emu_handle *handle_acquire(WHV_EMULATOR_HANDLE h)
 {
     uint64_t gen;
     struct slot *s = decode(h, &gen);
     if (!s)
         return NULL;
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-    if (STATE_ST(st) != SLOT_IDLE || !slot_gen_matches(st, gen))
-        return NULL;
-    if (!atomic_compare_exchange_strong_explicit(&s->state, &st, STATE(STATE_GEN(st), SLOT_BUSY),
+    uint64_t st = STATE(gen, SLOT_IDLE);
+    if (!atomic_compare_exchange_strong_explicit(&s->state, &st, STATE(gen, SLOT_BUSY),
                                                  memory_order_acquire, memory_order_relaxed))
         return NULL;
     return atomic_load_explicit(&s->ptr, memory_order_relaxed);

@@ -8,22 +8,41 @@
 #include "emu.h"
 #include "mem.h"
 
-static enum rc io_port(struct emu *e, unsigned size, bool out, uint32_t *data)
+bool io_exit_matches(const struct insn *in, WHV_X64_IO_PORT_ACCESS_INFO ai, uint16_t port)
+{
+    const struct op_row *r = in->row;
+    bool out = r->k[0] == K_DX || r->k[0] == K_Ibu;
+    unsigned size = out ? in->op[1].size : in->op[0].size;
+    bool string = (r->traits & T_REP) != 0;
+    uint8_t kport = out ? r->k[0] : r->k[1];
+    return ai.IsWrite == out && ai.AccessSize == size && ai.StringOp == string &&
+           (!string || ai.RepPrefix == (in->rep != 0)) &&
+           (kport != K_Ibu || in->op[out ? 0 : 1].imm == port);
+}
+
+HRESULT io_port_call(const struct emu_handle *eh, void *ctx, uint16_t port, unsigned size,
+                     bool out, uint32_t *data)
 {
     WHV_EMULATOR_IO_ACCESS_INFO a;
     a.Direction = out ? 1 : 0;
-    a.Port = e->io_port;
+    a.Port = port;
     a.AccessSize = (UINT16)size;
     a.Data = out ? (uint32_t)(*data & size_mask(size)) : 0;
-    HRESULT hr = e->h->cb.WHvEmulatorIoPortCallback(e->ctx, &a);
+    HRESULT hr = eh->cb.WHvEmulatorIoPortCallback(ctx, &a);
+    if (!out)
+        *data = (uint32_t)(a.Data & size_mask(size));
+    return hr;
+}
+
+static enum rc io_port(struct emu *e, unsigned size, bool out, uint32_t *data)
+{
+    HRESULT hr = io_port_call(e->h, e->ctx, e->io_port, size, out, data);
     if (hr != S_OK) {
         e->cb_hr = hr;
         e->status = 1u << 2; /* IoPortCallbackFailed */
         e->why = "the I/O port callback failed";
         return RC_CALLBACK_FAILED;
     }
-    if (!out)
-        *data = (uint32_t)(a.Data & size_mask(size));
     return RC_OK;
 }
 

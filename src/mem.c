@@ -17,8 +17,7 @@
 
 static inline bool canonical(uint64_t a, unsigned bits)
 {
-    uint64_t top = (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits));
-    return top == a;
+    return emu_canonical(a, bits);
 }
 
 /* 64-bit mode canonical check of the first and last byte. Addresses
@@ -50,31 +49,33 @@ static enum rc seg_fault(struct emu *e, uint8_t seg)
 /* Segmentation outside 64-bit mode (SDM Vol. 3 ch. 3 and 5.3-5.5). The
  * segment caches are taken as the VMM reports them: Limit is byte-granular
  * already; an unusable (null) segment shows Present = 0. */
+bool mem_seg_ok(const WHV_X64_SEGMENT_REGISTER *sg, bool real, uint64_t off, unsigned size,
+                uint8_t intent)
+{
+    uint64_t last = off + size - 1;
+    if (!real) {
+        unsigned type = sg->SegmentType;
+        if (!sg->Present || !sg->NonSystemSegment)
+            return false; /* null/unusable or a system descriptor */
+        bool code = type & 8;
+        if ((intent & ACC_W) && (code || !(type & 2)))
+            return false; /* code, or read-only data */
+        if ((intent & ACC_R) && code && !(type & 2))
+            return false; /* execute-only code */
+        if (!code && (type & 4)) {
+            /* Expand-down: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF. */
+            uint64_t upper = sg->Default ? 0xFFFFFFFFu : 0xFFFFu;
+            return off > sg->Limit && last <= upper;
+        }
+    }
+    return last <= sg->Limit;
+}
+
 static enum rc seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent,
                          uint64_t *lin)
 {
     const WHV_X64_SEGMENT_REGISTER *sg = vcpu_seg(e, seg);
-    uint64_t last = off + size - 1;
-    bool real = e->mode == MODE_REAL || e->mode == MODE_V86;
-    if (!real) {
-        unsigned type = sg->SegmentType;
-        if (!sg->Present || !sg->NonSystemSegment)
-            return seg_fault(e, seg); /* null/unusable or a system descriptor */
-        bool code = type & 8;
-        if ((intent & ACC_W) && (code || !(type & 2)))
-            return seg_fault(e, seg); /* code, or read-only data */
-        if ((intent & ACC_R) && code && !(type & 2))
-            return seg_fault(e, seg); /* execute-only code */
-        if (!code && (type & 4)) {
-            /* Expand-down: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF. */
-            uint64_t upper = sg->Default ? 0xFFFFFFFFu : 0xFFFFu;
-            if (off <= sg->Limit || last > upper)
-                return seg_fault(e, seg);
-            *lin = (sg->Base + off) & 0xFFFFFFFFu;
-            return RC_OK;
-        }
-    }
-    if (last > sg->Limit)
+    if (!mem_seg_ok(sg, e->mode == MODE_REAL || e->mode == MODE_V86, off, size, intent))
         return seg_fault(e, seg);
     *lin = (sg->Base + off) & 0xFFFFFFFFu;
     return RC_OK;
@@ -484,8 +485,8 @@ static enum rc mem_callback_failed(struct emu *e, HRESULT hr)
     return RC_CALLBACK_FAILED;
 }
 
-/* The memory callback for one piece of n (1..8) bytes. */
-static enum rc mem_callback(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
+HRESULT mem_device(const struct emu_handle *eh, void *ctx, uint64_t gpa, unsigned n, bool write,
+                   uint64_t *val)
 {
     WHV_EMULATOR_MEMORY_ACCESS_INFO a;
     a.GpaAddress = gpa;
@@ -493,17 +494,20 @@ static enum rc mem_callback(struct emu *e, uint64_t gpa, unsigned n, bool write,
     a.AccessSize = (UINT8)n;
     uint64_t v = write ? *val & size_mask(n) : 0;
     memcpy(a.Data, &v, 8);
-    HRESULT hr = e->h->cb.WHvEmulatorMemoryCallback(e->ctx, &a);
-    if (hr != S_OK) {
-        e->cb_hr = hr;
-        e->status = 1u << 3; /* MemoryCallbackFailed */
-        e->why = "the memory callback failed";
-        return RC_CALLBACK_FAILED;
-    }
+    HRESULT hr = eh->cb.WHvEmulatorMemoryCallback(ctx, &a);
     if (!write) {
         memcpy(&v, a.Data, 8);
         *val = v & size_mask(n);
     }
+    return hr;
+}
+
+/* The memory callback for one piece of n (1..8) bytes. */
+static enum rc mem_callback(struct emu *e, uint64_t gpa, unsigned n, bool write, uint64_t *val)
+{
+    HRESULT hr = mem_device(e->h, e->ctx, gpa, n, write, val);
+    if (hr != S_OK)
+        return mem_callback_failed(e, hr);
     return RC_OK;
 }
 

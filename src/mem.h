@@ -26,6 +26,17 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
 /* The segmentation (or canonical-form) checks of an access alone, before
  * its alignment and pages. */
 enum rc mem_seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
+/* The memory callback for one piece of n (1..8) bytes at gpa, the value
+ * little-endian in *val (written, or read and masked to n bytes). The
+ * callback's HRESULT. */
+HRESULT mem_device(const struct emu_handle *eh, void *ctx, uint64_t gpa, unsigned n, bool write,
+                   uint64_t *val);
+/* Whether an access of `size` bytes at offset `off` with `intent` passes
+ * the checks of segment register sg outside 64-bit mode (real: real or
+ * virtual-8086 mode, where only the limit counts); the linear address is
+ * then (sg->Base + off) mod 4 GiB. */
+bool mem_seg_ok(const WHV_X64_SEGMENT_REGISTER *sg, bool real, uint64_t off, unsigned size,
+                uint8_t intent);
 /* Descriptor-table reads and writes (1..8 bytes) at a linear address, as
  * the implicit supervisor accesses the CPU makes at any CPL. */
 enum rc mem_read_sys(struct emu *e, uint64_t lin, unsigned size, void *out);

@@ -79,6 +79,18 @@ static inline unsigned lowest_bit(uint64_t m)
 
 static enum rc fetch(struct emu *e, uint64_t missing);
 
+HRESULT vcpu_get_batch(const struct emu_handle *eh, void *ctx, const WHV_REGISTER_NAME *names,
+                       unsigned n, WHV_REGISTER_VALUE *vals)
+{
+    return eh->cb.WHvEmulatorGetVirtualProcessorRegisters(ctx, names, n, vals);
+}
+
+HRESULT vcpu_set_batch(const struct emu_handle *eh, void *ctx, const WHV_REGISTER_NAME *names,
+                       unsigned n, const WHV_REGISTER_VALUE *vals)
+{
+    return eh->cb.WHvEmulatorSetVirtualProcessorRegisters(ctx, names, n, vals);
+}
+
 enum rc vcpu_prefetch(struct emu *e, uint64_t want)
 {
     /* Every general register (and the data segments outside 64-bit mode)
@@ -129,7 +141,7 @@ static enum rc fetch(struct emu *e, uint64_t missing)
         m &= m - 1;
     } while (m);
     e->regs.fetched = true;
-    HRESULT hr = e->h->cb.WHvEmulatorGetVirtualProcessorRegisters(e->ctx, names, n, vals);
+    HRESULT hr = vcpu_get_batch(e->h, e->ctx, names, n, vals);
     if (hr != S_OK) {
         e->cb_hr = hr;
         e->status = 1u << 6; /* GetVirtualProcessorRegistersCallbackFailed */
@@ -220,7 +232,7 @@ enum rc vcpu_commit(struct emu *e)
     }
     if (n == 0)
         return RC_OK;
-    HRESULT hr = e->h->cb.WHvEmulatorSetVirtualProcessorRegisters(e->ctx, names, n, vals);
+    HRESULT hr = vcpu_set_batch(e->h, e->ctx, names, n, vals);
     if (hr != S_OK) {
         e->cb_hr = hr;
         e->status = 1u << 7; /* SetVirtualProcessorRegistersCallbackFailed */
@@ -277,6 +289,11 @@ void vcpu_vec_write(struct emu *e, unsigned n, const uint8_t *val, unsigned byte
     }
 }
 
+WHV_REGISTER_NAME vcpu_name(unsigned slot)
+{
+    return vr_names[slot % VR_COUNT];
+}
+
 uint64_t vcpu_gpr(const struct emu *e, unsigned n)
 {
     return e->regs.v[n & 15].Reg64;
@@ -293,24 +310,12 @@ void vcpu_set_gpr(struct emu *e, unsigned n, uint64_t v)
 
 uint64_t vcpu_read_reg(const struct emu *e, unsigned n, unsigned size, bool high8)
 {
-    uint64_t v = vcpu_gpr(e, n);
-    if (high8)
-        return (v >> 8) & 0xFF;
-    return v & size_mask(size);
+    return gpr_part(vcpu_gpr(e, n), size, high8);
 }
 
 void vcpu_write_reg(struct emu *e, unsigned n, unsigned size, bool high8, uint64_t v)
 {
-    uint64_t nv;
-    if (size == 4)
-        nv = v & 0xFFFFFFFFu;
-    else if (size >= 8)
-        nv = v;
-    else if (high8)
-        nv = (vcpu_gpr(e, n) & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8);
-    else
-        nv = (vcpu_gpr(e, n) & ~size_mask(size)) | (v & size_mask(size));
-    vcpu_set_gpr(e, n, nv);
+    vcpu_set_gpr(e, n, gpr_merge(vcpu_gpr(e, n), size, high8, v));
 }
 
 uint64_t vcpu_rflags(const struct emu *e)

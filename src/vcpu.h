@@ -86,6 +86,15 @@ void vcpu_vec_write(struct emu *e, unsigned n, const uint8_t *val, unsigned byte
 uint64_t vcpu_kreg(const struct emu *e, unsigned n);
 void vcpu_set_kreg(struct emu *e, unsigned n, uint64_t v);
 
+/* The get- and set-registers callbacks themselves, for the general cache
+ * and the exit shortcut (fast.c): one call, the callback's HRESULT. */
+struct emu_handle;
+HRESULT vcpu_get_batch(const struct emu_handle *eh, void *ctx, const WHV_REGISTER_NAME *names,
+                       unsigned n, WHV_REGISTER_VALUE *vals);
+HRESULT vcpu_set_batch(const struct emu_handle *eh, void *ctx, const WHV_REGISTER_NAME *names,
+                       unsigned n, const WHV_REGISTER_VALUE *vals);
+/* The register name of a cache slot. */
+WHV_REGISTER_NAME vcpu_name(unsigned slot);
 uint64_t vcpu_gpr(const struct emu *e, unsigned n);
 void vcpu_set_gpr(struct emu *e, unsigned n, uint64_t v);
 /* Read/write a GPR operand of `size` bytes; high8 selects AH..BH. Writes of

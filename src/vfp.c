@@ -21,10 +21,10 @@
 enum rc vfp_check(struct emu *e, uint32_t need)
 {
     need |= HFP_ASM;
-    if ((e->fp.feat & need) != need)
+    if ((e->fp->feat & need) != need)
         return emu_unsupported(e, "the host CPU cannot run this floating-point operation");
     uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
-    if (mx & ~e->fp.mxcsr_mask)
+    if (mx & ~e->fp->mxcsr_mask)
         return emu_unsupported(e, "MXCSR bits the host does not accept");
     return RC_OK;
 }
@@ -328,10 +328,10 @@ static enum rc vfp_evex(struct emu *e, const struct insn *in, const struct fp_op
                         unsigned es, enum evex_shape shape)
 {
     uint32_t need = HFP_ASM | op->vex_feat;
-    if (!op->v128 || !op->v256 || (e->fp.feat & need) != need)
+    if (!op->v128 || !op->v256 || (e->fp->feat & need) != need)
         return emu_unsupported(e, "the host CPU cannot run this floating-point operation");
     uint32_t mx = e->regs.v[VR_MXCSR].XmmControlStatus.XmmStatusControl;
-    if (mx & ~e->fp.mxcsr_mask)
+    if (mx & ~e->fp->mxcsr_mask)
         return emu_unsupported(e, "MXCSR bits the host does not accept");
     uint8_t a[EMU_MAX_ACCESS], b[EMU_MAX_ACCESS], c[EMU_MAX_ACCESS], r[EMU_MAX_ACCESS];
     unsigned last = in->nops - 1u, vlen = 16u << in->vl;

@@ -1,0 +1,394 @@
+/*
+ * fast.c - the exit shortcut: the commonest exits done without the
+ * general path's layers, into the same semantics.
+ *
+ * Which exits: a plain IN or OUT; a memory exit whose instruction is a MOV
+ * load or store, MOVZX/MOVSX/MOVSXD, or a two-operand ALU instruction
+ * (ADD OR ADC SBB AND SUB XOR CMP TEST) with its one memory operand of 1, 2,
+ * 4 or 8 bytes on the page the exit names; no LOCK, no single-stepping, no
+ * RF, no interrupt shadow or pending event, no recorder, the exit's page
+ * not guest RAM. The decoded form comes from the decode cache, with a plan
+ * made once when it entered the cache (fast_plan): its register batch by
+ * name, where each operand's register is in it.
+ *
+ * The semantics are the general path's own: alu_compute, gpr_part and
+ * gpr_merge, rflags_merge, emu_next_rip, mem_seg_ok, io_exit_matches. The
+ * callbacks are the ones the general path makes for the same exit, in the
+ * same order, with the same arguments (the differential suites run with and
+ * without the shortcut: WHVEMU_NO_FAST_PATH).
+ *
+ * What the shortcut cannot finish without a decision of the general path
+ * (a segment or canonical violation, #AC, an operand off the exit's page)
+ * it hands over after the register batch, with the registers it fetched:
+ * the general path then makes no second get call and raises what is to be
+ * raised. Before the batch it makes no callback, so it may simply decline.
+ */
+#include <string.h>
+
+#include "emu.h"
+#include "fast.h"
+#include "mem.h"
+
+/* The shortcut is one function per exit kind with the layers' small
+ * primitives inlined into it (the library is one translation unit). */
+#if defined(__GNUC__)
+#define FAST_FLAT __attribute__((flatten))
+#else
+#define FAST_FLAT
+#endif
+
+/* The handlers the shortcut stands in for, and what it does for each. */
+static const struct {
+    handler_fn fn;
+    uint8_t kind, op;
+} fast_rows[] = {
+    {mov_mov, FAST_STORE, 0}, /* FAST_LOAD when the memory operand is the source */
+    {mov_movzx, FAST_LOAD, 0},
+    {mov_movsx, FAST_LOAD, 1},
+    {alu_add, FAST_ALU, ALU_ADD},
+    {alu_or, FAST_ALU, ALU_OR},
+    {alu_adc, FAST_ALU, ALU_ADC},
+    {alu_sbb, FAST_ALU, ALU_SBB},
+    {alu_and, FAST_ALU, ALU_AND},
+    {alu_sub, FAST_ALU, ALU_SUB},
+    {alu_xor, FAST_ALU, ALU_XOR},
+    {alu_cmp, FAST_ALU, ALU_CMP},
+    {alu_test, FAST_ALU, ALU_TEST},
+    {io_in, FAST_IN, 0},
+    {io_out, FAST_OUT, 0},
+};
+
+/* Slots a memory exit seeds from its context: never in a batch. */
+#define FAST_SEEDED (VR_BIT(VR_RIP) | VR_BIT(VR_RFLAGS) | VR_SEG_BIT(SEG_CS))
+
+/* Where slot `slot` is in the plan's batch, or FAST_NOREG. */
+static uint8_t plan_index(const struct fast_plan *p, unsigned slot)
+{
+    for (unsigned i = 0; i < p->nregs; i++)
+        if (p->slot[i] == slot)
+            return (uint8_t)i;
+    return FAST_NOREG;
+}
+
+static bool plain_operand(const struct opnd *o)
+{
+    return o->type == OPND_IMM || (o->type == OPND_REG && o->size <= 8);
+}
+
+void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
+{
+    const struct op_row *r = in->row;
+    memset(p, 0, sizeof(*p));
+    p->kind = FAST_NONE;
+    unsigned kind = FAST_NONE, op = 0;
+    for (unsigned i = 0; i < sizeof(fast_rows) / sizeof(fast_rows[0]); i++) {
+        if (fast_rows[i].fn == r->fn) {
+            kind = fast_rows[i].kind;
+            op = fast_rows[i].op;
+            break;
+        }
+    }
+    if (kind == FAST_NONE || in->nops != 2 || in->lock || in->vex)
+        return;
+    if (kind == FAST_IN || kind == FAST_OUT) {
+        /* IN/OUT: the exit holds the port and RAX; nothing is fetched. */
+        if (r->traits & T_REP)
+            return;
+        bool out = kind == FAST_OUT;
+        uint8_t kport = out ? r->k[0] : r->k[1];
+        p->io_out = out;
+        p->io_size = in->op[out ? 1 : 0].size;
+        p->io_imm = kport == K_Ibu;
+        p->io_port = (uint16_t)in->op[out ? 0 : 1].imm;
+        p->kind = (uint8_t)kind;
+        return;
+    }
+    if (!in->one_mem || (r->traits & (T_SSE | T_MMX | T_X87 | T_SEG | T_IO | T_XCHG | T_ALIGNED)))
+        return;
+    unsigned midx = in->op[0].type == OPND_MEM ? 0 : 1;
+    const struct opnd *m = &in->op[midx], *o = &in->op[1 - midx];
+    if (m->type != OPND_MEM || !plain_operand(o) || m->reg != 0 ||
+        (m->size != 1 && m->size != 2 && m->size != 4 && m->size != 8))
+        return;
+    if (kind == FAST_STORE && midx == 1)
+        kind = FAST_LOAD;
+    if (kind == FAST_LOAD && (midx != 1 || o->type != OPND_REG))
+        return;
+    if (kind == FAST_STORE && midx != 0)
+        return;
+    /* The batch exec_insn makes on a memory exit: the instruction's slots
+     * not seeded from the context, CR4 riding along in 64-bit mode. */
+    uint64_t want = in->needs & ~FAST_SEEDED;
+    if (want && mode == MODE_LONG64)
+        want |= VR_BIT(VR_CR4);
+    unsigned n = 0;
+    for (unsigned s = 0; s < VR_COUNT; s++) {
+        if (!(want & VR_BIT(s)))
+            continue;
+        if (n == FAST_MAX_REGS)
+            return;
+        p->slot[n] = (uint8_t)s;
+        p->name[n] = vcpu_name(s);
+        n++;
+    }
+    p->nregs = (uint8_t)n;
+    p->base = in->base == NO_REG ? FAST_NOREG : plan_index(p, in->base & 15);
+    p->index = in->index == NO_REG ? FAST_NOREG : plan_index(p, in->index & 15);
+    p->reg = o->type == OPND_REG ? plan_index(p, o->reg & 15) : FAST_NOREG;
+    p->dst = vcpu_name(in->op[0].reg & 15);
+    /* A load of 4 or 8 bytes replaces its register whole: not fetched. */
+    bool reg_needed = o->type == OPND_REG && !(kind == FAST_LOAD && o->size >= 4);
+    bool seg_needed = mode != MODE_LONG64 || in->seg == SEG_FS || in->seg == SEG_GS;
+    p->seg = seg_needed ? plan_index(p, VR_SEG0 + in->seg) : FAST_NOREG;
+    if ((in->base != NO_REG && p->base == FAST_NOREG) ||
+        (in->index != NO_REG && p->index == FAST_NOREG) ||
+        (reg_needed && p->reg == FAST_NOREG) || (seg_needed && p->seg == FAST_NOREG) ||
+        in->mem_form != MEM_MODRM || !in->mem_access)
+        return;
+    p->midx = (uint8_t)midx;
+    p->op = (uint8_t)op;
+    /* The intent the general path validates the page with (exec.c
+     * op_intent, mem.c mem_val). */
+    p->intent = (uint8_t)(in->mem_access | (kind == FAST_STORE ? ACC_W : ACC_R));
+    p->kind = (uint8_t)kind;
+}
+
+/* A form not in the decode cache: decoded into it, as the general path
+ * would (api.c emu_decode), when the exit's bytes hold all of it; NULL
+ * otherwise (the general path then decides what the bytes are). */
+static const struct dcache_entry *fast_decode(struct emu_handle *eh, enum cpu_mode mode,
+                                              const uint8_t bytes[16], unsigned n)
+{
+    struct dec_mode dm;
+    emu_dec_mode(mode, &dm);
+    struct insn *in = dcache_slot(&eh->dc);
+    if (dec_decode(&dm, bytes, n > EMU_MAX_INSN_LEN ? EMU_MAX_INSN_LEN : n, in) != DEC_OK)
+        return NULL;
+    dcache_keep(&eh->dc, (uint8_t)mode, bytes);
+    uint64_t b[2];
+    memcpy(b, bytes, 16);
+    return dcache_search(&eh->dc, (uint8_t)mode, b, n);
+}
+
+/* The exit conditions under which the general path would do more than the
+ * instruction: an event being delivered, a trap or RF to handle, an
+ * interrupt shadow to end. */
+static inline bool exit_plain(WHV_X64_VP_EXECUTION_STATE es, uint64_t rflags)
+{
+    return !es.InterruptionPending && !es.InterruptShadow && !(rflags & (FL_TF | FL_RF));
+}
+
+static enum fast_result failed(struct fast_call *fc, uint32_t status, HRESULT hr, const char *why)
+{
+    fc->status = status;
+    fc->cb_hr = hr;
+    fc->why = why;
+    return FAST_FAILED;
+}
+
+static inline enum fast_result fast_set(const struct emu_handle *eh, void *ctx,
+                                        struct fast_call *fc, const WHV_REGISTER_NAME *names,
+                                        unsigned n, const WHV_REGISTER_VALUE *vals)
+{
+    HRESULT hr = vcpu_set_batch(eh, ctx, names, n, vals);
+    if (hr != S_OK)
+        return failed(fc, 1u << 7, hr, "the set-registers callback failed");
+    return FAST_DONE;
+}
+
+static inline void put_reg(WHV_REGISTER_NAME *names, WHV_REGISTER_VALUE *vals, unsigned *n,
+                           WHV_REGISTER_NAME name, uint64_t v)
+{
+    names[*n] = name;
+    vals[*n].Reg128.Low64 = v;
+    vals[*n].Reg128.High64 = 0;
+    (*n)++;
+}
+
+FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vpctx,
+                           const WHV_MEMORY_ACCESS_CONTEXT *mcctx, struct fast_call *fc)
+{
+    /* The contexts are read once: from here on only the copies. */
+    fc->vp = *vpctx;
+    fc->mc = *mcctx;
+    const WHV_VP_EXIT_CONTEXT *vp = &fc->vp;
+    const WHV_MEMORY_ACCESS_CONTEXT *mc = &fc->mc;
+    uint64_t rflags = vp->Rflags;
+    if (!mc->AccessInfo.GvaValid || !exit_plain(vp->ExecutionState, rflags) ||
+        mc->InstructionByteCount - 1u > 15u)
+        return FAST_NO;
+    /* A write exit's page is writable, so readable too. */
+    uint8_t exit_access;
+    if (mc->AccessInfo.AccessType == WHvMemoryAccessWrite)
+        exit_access = ACC_R | ACC_W;
+    else if (mc->AccessInfo.AccessType == WHvMemoryAccessRead)
+        exit_access = ACC_R;
+    else
+        return FAST_NO;
+    enum cpu_mode mode = emu_mode_of(vp);
+    const struct dcache_entry *d =
+        dcache_lookup(&eh->dc, (uint8_t)mode, mc->InstructionBytes, mc->InstructionByteCount);
+    if (!d && !(d = fast_decode(eh, mode, mc->InstructionBytes, mc->InstructionByteCount)))
+        return FAST_NO;
+    const struct fast_plan *p = &d->plan;
+    if (p->kind < FAST_STORE || p->kind > FAST_ALU || (p->intent & ~exit_access))
+        return FAST_NO;
+    /* A page found to be guest RAM goes the general way (it is no device). */
+    if (eh->ram.n && (mc->Gpa & EMU_PAGE_MASK) != eh->ram_miss)
+        return FAST_NO;
+    const struct insn *in = &d->in;
+    fc->in = in;
+    fc->bytes = (const uint8_t *)d->key;
+    fc->mode = mode;
+
+    /* The batch. What the callback leaves unwritten reads as zero. */
+    WHV_REGISTER_VALUE *v = fc->vals;
+    fc->nregs = p->nregs;
+    fc->slot = p->slot;
+    if (p->nregs) {
+        memset(v, 0, sizeof(fc->vals));
+        HRESULT hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
+        if (hr != S_OK) {
+            fc->nregs = 0;
+            return failed(fc, 1u << 6, hr, "the get-registers callback failed");
+        }
+    }
+
+    /* The operand's address (exec.c op_addr) and its linear address. */
+    const struct opnd *m = &in->op[p->midx];
+    unsigned size = m->size;
+    uint64_t off = in->disp;
+    if (p->base != FAST_NOREG)
+        off += v[p->base].Reg64;
+    if (p->index != FAST_NOREG)
+        off += v[p->index].Reg64 * in->scale;
+    if (in->riprel)
+        off += vp->Rip + in->len;
+    off &= addr_mask(in->addrsize);
+    uint64_t lin;
+    if (mode == MODE_LONG64) {
+        lin = off;
+        if (p->seg != FAST_NOREG)
+            lin += v[p->seg].Segment.Base;
+        if (!emu_canonical(lin, 48) || !emu_canonical(lin + size - 1, 48))
+            return FAST_GENERAL;
+    } else {
+        const WHV_X64_SEGMENT_REGISTER *sg = &v[p->seg].Segment;
+        if (!mem_seg_ok(sg, mode == MODE_REAL || mode == MODE_V86, off, size, in->mem_access))
+            return FAST_GENERAL;
+        lin = (sg->Base + off) & 0xFFFFFFFFu;
+    }
+    /* #AC, and an operand that is not all on the exit's page. */
+    if ((lin & (size - 1)) && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am &&
+        (rflags & FL_AC))
+        return FAST_GENERAL;
+    if (((lin ^ mc->Gva) & EMU_PAGE_MASK) || (lin & (EMU_PAGE_SIZE - 1)) + size > EMU_PAGE_SIZE)
+        return FAST_GENERAL;
+    uint64_t gpa = (mc->Gpa & EMU_PAGE_MASK) | (lin & (EMU_PAGE_SIZE - 1));
+
+    /* The instruction; then its registers in one set call, in the order
+     * of the general commit (slot order: the register, RIP, RFLAGS). */
+    const struct opnd *o = &in->op[1 - p->midx];
+    /* The other operand: an immediate, or a register the batch holds
+     * (a load's destination of 4 or 8 bytes is not fetched). */
+    uint64_t src = o->type == OPND_IMM ? o->imm
+                   : p->reg != FAST_NOREG ? gpr_part(v[p->reg].Reg64, o->size, o->high8)
+                                          : 0;
+    WHV_REGISTER_NAME names[3];
+    WHV_REGISTER_VALUE out[3];
+    unsigned n = 0;
+    uint64_t val = 0, rip = emu_next_rip(mode, vp->Rip, in->len);
+    HRESULT hr;
+    switch (p->kind) {
+    case FAST_STORE:
+        hr = mem_device(eh, ctx, gpa, size, true, &src);
+        if (hr != S_OK)
+            return failed(fc, 1u << 3, hr, "the memory callback failed");
+        put_reg(names, out, &n, WHvX64RegisterRip, rip);
+        break;
+    case FAST_LOAD: {
+        hr = mem_device(eh, ctx, gpa, size, false, &val);
+        if (hr != S_OK)
+            return failed(fc, 1u << 3, hr, "the memory callback failed");
+        if (p->op)
+            val = sign_extend(val, size);
+        const struct opnd *dst = &in->op[0];
+        uint64_t old = p->reg != FAST_NOREG ? v[p->reg].Reg64 : 0;
+        put_reg(names, out, &n, p->dst, gpr_merge(old, dst->size, dst->high8, val));
+        put_reg(names, out, &n, WHvX64RegisterRip, rip);
+        break;
+    }
+    default: { /* FAST_ALU */
+        const struct opnd *dst = &in->op[0];
+        uint64_t a, b;
+        hr = mem_device(eh, ctx, gpa, size, false, &val);
+        if (hr != S_OK)
+            return failed(fc, 1u << 3, hr, "the memory callback failed");
+        if (p->midx == 0) {
+            a = val;
+            b = src;
+        } else {
+            a = src;
+            b = val;
+        }
+        uint32_t fl;
+        uint64_t r = alu_compute((enum alu_op)p->op, a, b, rflags & FL_CF, dst->size, &fl) &
+                     size_mask(dst->size);
+        bool write = !(in->row->traits & T_NOWRITE) && p->op != ALU_CMP && p->op != ALU_TEST;
+        if (write && p->midx == 0) {
+            hr = mem_device(eh, ctx, gpa, size, true, &r);
+            if (hr != S_OK)
+                return failed(fc, 1u << 3, hr, "the memory callback failed");
+        } else if (write) {
+            put_reg(names, out, &n, p->dst, gpr_merge(v[p->reg].Reg64, dst->size, dst->high8, r));
+        }
+        put_reg(names, out, &n, WHvX64RegisterRip, rip);
+        uint64_t rf = rflags_merge(rflags, in->row, fl);
+        if (rf != rflags)
+            put_reg(names, out, &n, WHvX64RegisterRflags, rf);
+        break;
+    }
+    }
+    return fast_set(eh, ctx, fc, names, n, out);
+}
+
+FAST_FLAT enum fast_result fast_io(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vp,
+                         const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc, struct fast_call *fc)
+{
+    /* The contexts are read once: everything used after the port callback
+     * is read into locals before it. */
+    WHV_X64_IO_PORT_ACCESS_INFO ai = ioc->AccessInfo;
+    uint64_t rip = vp->Rip, rax = ioc->Rax;
+    uint16_t port = ioc->PortNumber;
+    if (ai.StringOp || !exit_plain(vp->ExecutionState, vp->Rflags) ||
+        ioc->InstructionByteCount - 1u > 15u)
+        return FAST_NO;
+    enum cpu_mode mode = emu_mode_of(vp);
+    const struct dcache_entry *d =
+        dcache_lookup(&eh->dc, (uint8_t)mode, ioc->InstructionBytes, ioc->InstructionByteCount);
+    if (!d && !(d = fast_decode(eh, mode, ioc->InstructionBytes, ioc->InstructionByteCount)))
+        return FAST_NO;
+    /* The exit must be the one this instruction makes (io_exit_matches). */
+    const struct fast_plan *p = &d->plan;
+    unsigned size = p->io_size;
+    if ((p->kind != FAST_IN && p->kind != FAST_OUT) || ai.IsWrite != p->io_out ||
+        ai.AccessSize != size || (p->io_imm && port != p->io_port))
+        return FAST_NO;
+    fc->in = &d->in;
+    fc->bytes = (const uint8_t *)d->key;
+    fc->mode = mode;
+    fc->nregs = 0;
+    rip = emu_next_rip(mode, rip, d->in.len);
+    uint32_t data = (uint32_t)rax;
+    HRESULT hr = io_port_call(eh, ctx, port, size, p->io_out, &data);
+    if (hr != S_OK)
+        return failed(fc, 1u << 2, hr, "the I/O port callback failed");
+    WHV_REGISTER_NAME names[2];
+    WHV_REGISTER_VALUE out[2];
+    unsigned n = 0;
+    if (!p->io_out)
+        put_reg(names, out, &n, WHvX64RegisterRax,
+                gpr_merge(rax, size, false, data));
+    put_reg(names, out, &n, WHvX64RegisterRip, rip);
+    return fast_set(eh, ctx, fc, names, n, out);
+}
