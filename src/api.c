@@ -555,8 +555,10 @@ static void fast_seed(struct emu *e, const struct fast_call *fc)
 
 #if defined(__GNUC__)
 #define API_NOINLINE __attribute__((noinline))
+#define API_FLAT __attribute__((flatten))
 #else
 #define API_NOINLINE
+#define API_FLAT
 #endif
 
 /* The general path of a memory exit; fc holds the shortcut's register
@@ -605,7 +607,7 @@ API_NOINLINE static HRESULT mmio_general(struct emu_handle *eh, void *ctx,
     return try_finish(eh, &e, tr, status);
 }
 
-WHVEMU_API HRESULT WINAPI WHvEmulatorTryMmioEmulation(
+WHVEMU_API API_FLAT HRESULT WINAPI WHvEmulatorTryMmioEmulation(
     WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
     const WHV_MEMORY_ACCESS_CONTEXT *MmioInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)
@@ -660,7 +662,7 @@ API_NOINLINE static HRESULT io_general(struct emu_handle *eh, void *ctx,
     return try_finish(eh, &e, tr, status);
 }
 
-WHVEMU_API HRESULT WINAPI WHvEmulatorTryIoEmulation(
+WHVEMU_API API_FLAT HRESULT WINAPI WHvEmulatorTryIoEmulation(
     WHV_EMULATOR_HANDLE Emulator, VOID *Context, const WHV_VP_EXIT_CONTEXT *VpContext,
     const WHV_X64_IO_PORT_ACCESS_CONTEXT *IoInstructionContext,
     WHV_EMULATOR_STATUS *EmulatorReturnStatus)

@@ -140,7 +140,7 @@ enum {
  * does not apply. The registers are those the instruction's batch names
  * on a memory exit, in the batch's order; base, index, reg and seg index
  * them (FAST_NOREG: not used). */
-#define FAST_MAX_REGS 6
+#define FAST_MAX_REGS 4
 #define FAST_NOREG 0xFF
 enum { FAST_NONE, FAST_STORE, FAST_LOAD, FAST_ALU, FAST_IN, FAST_OUT };
 struct fast_plan {
