@@ -140,16 +140,17 @@ enum {
  * does not apply. The registers are those the instruction's batch names
  * on a memory exit, in the batch's order; base, index, reg and seg index
  * them (FAST_NOREG: not used). */
-#define FAST_MAX_REGS 4
+#define FAST_MAX_REGS 8
 #define FAST_NOREG 0xFF
-enum { FAST_NONE, FAST_STORE, FAST_LOAD, FAST_ALU, FAST_IN, FAST_OUT };
+enum { FAST_NONE, FAST_STORE, FAST_LOAD, FAST_ALU, FAST_MOVS, FAST_IN, FAST_OUT };
 struct fast_plan {
     uint8_t kind;
     uint8_t op;    /* FAST_ALU: enum alu_op; FAST_LOAD: sign-extend the value */
     uint8_t midx;  /* the memory operand */
     uint8_t intent; /* ACC_R / ACC_W the exit's access must cover */
     uint8_t nregs;
-    uint8_t base, index, reg, seg;
+    uint8_t base, index, reg, seg; /* FAST_MOVS: rSI, rDI, rCX, the source segment */
+    uint8_t walk[4];       /* FAST_MOVS: CR0, CR3, CR4, EFER */
     WHV_REGISTER_NAME dst; /* the register a load or ALU instruction writes */
     bool io_out, io_imm;   /* IN/OUT: direction; the port is an immediate */
     uint8_t io_size;

@@ -28,6 +28,7 @@
 #include "emu.h"
 #include "fast.h"
 #include "mem.h"
+#include "walk.h"
 
 /* The shortcut is one function per exit kind with the layers' small
  * primitives inlined into it (the library is one translation unit). */
@@ -54,6 +55,7 @@ static const struct {
     {alu_xor, FAST_ALU, ALU_XOR},
     {alu_cmp, FAST_ALU, ALU_CMP},
     {alu_test, FAST_ALU, ALU_TEST},
+    {str_movs, FAST_MOVS, 0},
     {io_in, FAST_IN, 0},
     {io_out, FAST_OUT, 0},
 };
@@ -73,6 +75,51 @@ static uint8_t plan_index(const struct fast_plan *p, unsigned slot)
 static bool plain_operand(const struct opnd *o)
 {
     return o->type == OPND_IMM || (o->type == OPND_REG && o->size <= 8);
+}
+
+/* The slots of `want` in slot order, as vcpu_fetch names them. */
+static bool plan_batch(struct fast_plan *p, uint64_t want)
+{
+    unsigned n = 0;
+    for (unsigned s = 0; s < VR_COUNT; s++) {
+        if (!(want & VR_BIT(s)))
+            continue;
+        if (n == FAST_MAX_REGS)
+            return false;
+        p->slot[n] = (uint8_t)s;
+        p->name[n] = vcpu_name(s);
+        n++;
+    }
+    p->nregs = (uint8_t)n;
+    return true;
+}
+
+/* REP MOVS in 64-bit mode with 64-bit addresses, from guest RAM to the
+ * exit's device page (the exit's mode is checked per exit): the batch
+ * exec_insn makes with direct guest RAM (the page walk's registers). */
+static void plan_movs(const struct insn *in, struct fast_plan *p)
+{
+    if (!in->rep || in->addrsize != 8)
+        return;
+    uint64_t want = (in->needs | VR_BIT(VR_CR0) | VR_BIT(VR_CR3) | VR_BIT(VR_CR4) |
+                     VR_BIT(VR_EFER)) & ~FAST_SEEDED;
+    if (!plan_batch(p, want))
+        return;
+    p->base = plan_index(p, GPR_RSI);
+    p->index = plan_index(p, GPR_RDI);
+    p->reg = plan_index(p, GPR_RCX);
+    bool seg_needed = in->seg == SEG_FS || in->seg == SEG_GS;
+    p->seg = seg_needed ? plan_index(p, VR_SEG0 + in->seg) : FAST_NOREG;
+    p->walk[0] = plan_index(p, VR_CR0);
+    p->walk[1] = plan_index(p, VR_CR3);
+    p->walk[2] = plan_index(p, VR_CR4);
+    p->walk[3] = plan_index(p, VR_EFER);
+    if (p->base == FAST_NOREG || p->index == FAST_NOREG || p->reg == FAST_NOREG ||
+        (seg_needed && p->seg == FAST_NOREG))
+        return;
+    p->midx = 1;
+    p->intent = ACC_W; /* the destination is the exit's page */
+    p->kind = FAST_MOVS;
 }
 
 void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
@@ -103,6 +150,10 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
         p->kind = (uint8_t)kind;
         return;
     }
+    if (kind == FAST_MOVS) {
+        plan_movs(in, p);
+        return;
+    }
     if (!in->one_mem || (r->traits & (T_SSE | T_MMX | T_X87 | T_SEG | T_IO | T_XCHG | T_ALIGNED)))
         return;
     unsigned midx = in->op[0].type == OPND_MEM ? 0 : 1;
@@ -121,17 +172,8 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
     uint64_t want = in->needs & ~FAST_SEEDED;
     if (want && mode == MODE_LONG64)
         want |= VR_BIT(VR_CR4);
-    unsigned n = 0;
-    for (unsigned s = 0; s < VR_COUNT; s++) {
-        if (!(want & VR_BIT(s)))
-            continue;
-        if (n == FAST_MAX_REGS)
-            return;
-        p->slot[n] = (uint8_t)s;
-        p->name[n] = vcpu_name(s);
-        n++;
-    }
-    p->nregs = (uint8_t)n;
+    if (!plan_batch(p, want))
+        return;
     p->base = in->base == NO_REG ? FAST_NOREG : plan_index(p, in->base & 15);
     p->index = in->index == NO_REG ? FAST_NOREG : plan_index(p, in->index & 15);
     p->reg = o->type == OPND_REG ? plan_index(p, o->reg & 15) : FAST_NOREG;
@@ -205,6 +247,71 @@ static inline void put_reg(WHV_REGISTER_NAME *names, WHV_REGISTER_VALUE *vals, u
     (*n)++;
 }
 
+/* REP MOVS from guest RAM to the exit's device page (string.c str_run with
+ * str_more, when every element is in the two pages): the source page's walk
+ * (mem_walk_page, as mem.c walks it), the elements as one run
+ * (mem_run_to_device, as mem_run_copy makes it), then rCX, rSI, rDI and
+ * RIP. Whatever else (a count of 0 or beyond the REP limit or a page, a
+ * walk that faults or cannot be made, a source that is not RAM, #AC) the
+ * general path does, with the batch. */
+static enum fast_result fast_movs(struct emu_handle *eh, void *ctx, struct fast_call *fc,
+                                  const struct dcache_entry *d, enum cpu_mode mode)
+{
+    const struct fast_plan *p = &d->plan;
+    const struct insn *in = &d->in;
+    const WHV_VP_EXIT_CONTEXT *vp = &fc->vp;
+    const WHV_REGISTER_VALUE *v = fc->vals;
+    uint64_t rflags = vp->Rflags;
+    unsigned size = in->op[0].size;
+    uint64_t k = v[p->reg].Reg64, rsi = v[p->base].Reg64, rdi = v[p->index].Reg64;
+    int64_t step = (rflags & FL_DF) ? -(int64_t)size : (int64_t)size;
+    uint32_t limit = eh->rep_limit;
+    if (k == 0 || (limit && k > limit) ||
+        (size > 1 && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am && (rflags & FL_AC)))
+        return FAST_GENERAL;
+    /* Both runs within one page: the first and the last element. */
+    uint64_t src = rsi + (p->seg != FAST_NOREG ? v[p->seg].Segment.Base : 0);
+    uint64_t span = (k - 1) * (uint64_t)step;
+    uint64_t src_end = src + span, dst_end = rdi + span;
+    uint64_t lo_s = step > 0 ? src : src_end, lo_d = step > 0 ? rdi : dst_end;
+    if (!emu_canonical(src, 48) || !emu_canonical(rdi, 48) || (k - 1) > EMU_PAGE_SIZE ||
+        ((src ^ src_end) & EMU_PAGE_MASK) || ((rdi ^ dst_end) & EMU_PAGE_MASK) ||
+        (lo_s & (EMU_PAGE_SIZE - 1)) + (k * size) > EMU_PAGE_SIZE ||
+        (lo_d & (EMU_PAGE_SIZE - 1)) + (k * size) > EMU_PAGE_SIZE ||
+        ((rdi ^ fc->mc.Gva) & EMU_PAGE_MASK) || !((src ^ fc->mc.Gva) & EMU_PAGE_MASK))
+        return FAST_GENERAL;
+    /* The source page's walk, with the batch's registers. */
+    struct walk_regs wr;
+    wr.cr0 = v[p->walk[0]].Reg64;
+    wr.cr3 = v[p->walk[1]].Reg64;
+    wr.cr4 = v[p->walk[2]].Reg64;
+    wr.efer = v[p->walk[3]].Reg64;
+    wr.cpl = (uint8_t)vp->ExecutionState.Cpl;
+    wr.ac = (rflags & FL_AC) != 0;
+    wr.maxphyaddr = 52;
+    uint64_t src_gpa;
+    uint32_t ec, hint = 0;
+    if (mem_walk_page(&eh->ram, &hint, &wr, mode, src & EMU_PAGE_MASK, ACC_R, &src_gpa, &ec) !=
+        WALK_OK)
+        return FAST_GENERAL;
+    const uint8_t *host = ram_host_hint(&eh->ram, &hint, src_gpa, EMU_PAGE_SIZE, WHVEMU_RAM_READ);
+    if (!host)
+        return FAST_GENERAL;
+    HRESULT hr = mem_run_to_device(eh, ctx, host, (unsigned)(src & (EMU_PAGE_SIZE - 1)),
+                                   fc->mc.Gpa & EMU_PAGE_MASK, (unsigned)(rdi & (EMU_PAGE_SIZE - 1)),
+                                   step, size, k);
+    if (hr != S_OK)
+        return failed(fc, 1u << 3, hr, "the memory callback failed");
+    WHV_REGISTER_NAME names[4];
+    WHV_REGISTER_VALUE out[4];
+    unsigned n = 0;
+    put_reg(names, out, &n, WHvX64RegisterRcx, 0);
+    put_reg(names, out, &n, WHvX64RegisterRsi, rsi + k * (uint64_t)step);
+    put_reg(names, out, &n, WHvX64RegisterRdi, rdi + k * (uint64_t)step);
+    put_reg(names, out, &n, WHvX64RegisterRip, emu_next_rip(mode, vp->Rip, in->len));
+    return fast_set(eh, ctx, fc, names, n, out);
+}
+
 FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV_VP_EXIT_CONTEXT *vpctx,
                            const WHV_MEMORY_ACCESS_CONTEXT *mcctx, struct fast_call *fc)
 {
@@ -231,10 +338,18 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
     if (!d && !(d = fast_decode(eh, mode, mc->InstructionBytes, mc->InstructionByteCount)))
         return FAST_NO;
     const struct fast_plan *p = &d->plan;
-    if (p->kind < FAST_STORE || p->kind > FAST_ALU || (p->intent & ~exit_access))
+    if (p->kind < FAST_STORE || p->kind > FAST_MOVS || (p->intent & ~exit_access))
         return FAST_NO;
-    /* A page found to be guest RAM goes the general way (it is no device). */
-    if (eh->ram.n && (mc->Gpa & EMU_PAGE_MASK) != eh->ram_miss)
+    /* The exit's page must be a device's: in no guest RAM range (what mem.c
+     * found last is kept in ram_miss). REP MOVS only from guest RAM, in
+     * 64-bit mode. */
+    if (eh->ram.n && (mc->Gpa & EMU_PAGE_MASK) != eh->ram_miss) {
+        uint32_t hint = 0;
+        if (ram_host_hint(&eh->ram, &hint, mc->Gpa & EMU_PAGE_MASK, EMU_PAGE_SIZE, 0))
+            return FAST_NO;
+        eh->ram_miss = mc->Gpa & EMU_PAGE_MASK;
+    }
+    if (p->kind == FAST_MOVS && (!eh->ram.n || mode != MODE_LONG64))
         return FAST_NO;
     const struct insn *in = &d->in;
     fc->in = in;
@@ -246,13 +361,18 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
     fc->nregs = p->nregs;
     fc->slot = p->slot;
     if (p->nregs) {
-        memset(v, 0, sizeof(fc->vals));
+        for (unsigned i = 0; i < p->nregs; i++) {
+            v[i].Reg128.Low64 = 0;
+            v[i].Reg128.High64 = 0;
+        }
         HRESULT hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
         if (hr != S_OK) {
             fc->nregs = 0;
             return failed(fc, 1u << 6, hr, "the get-registers callback failed");
         }
     }
+    if (p->kind == FAST_MOVS)
+        return fast_movs(eh, ctx, fc, d, mode);
 
     /* The operand's address (exec.c op_addr) and its linear address. */
     const struct opnd *m = &in->op[p->midx];

@@ -196,6 +196,31 @@ static uint8_t covered(uint8_t access)
  * left to the translate callback, which knows the guest's MAXPHYADDR. */
 #define WALK_SURE_GPA (1ull << 36)
 
+enum walk_status mem_walk_page(const struct ram_map *ram, uint32_t *hint,
+                               const struct walk_regs *wr, enum cpu_mode mode, uint64_t page,
+                               uint8_t intent, uint64_t *gpa_page, uint32_t *error_code)
+{
+    if (!(wr->cr0 & CR0_PG)) {
+        *gpa_page = page & (mode == MODE_LONG64 ? ~(uint64_t)0 : 0xFFFFF000u);
+        return WALK_OK;
+    }
+    enum walk_access acc = (intent & ACC_W) ? WALK_WRITE : (intent & ACC_X) ? WALK_EXEC : WALK_READ;
+    struct walk_result res;
+    switch (walk_translate(ram, wr, page, acc, (intent & ACC_SYS) != 0, &res)) {
+    case WALK_OK:
+        if (res.gpa >= WALK_SURE_GPA &&
+            !ram_host_hint(ram, hint, res.gpa & EMU_PAGE_MASK, 1, WHVEMU_RAM_READ))
+            return WALK_UNWALKABLE;
+        *gpa_page = res.gpa & EMU_PAGE_MASK;
+        return WALK_OK;
+    case WALK_FAULT:
+        *error_code = res.error_code;
+        return WALK_FAULT;
+    default:
+        return WALK_UNWALKABLE;
+    }
+}
+
 /* The page walk of the direct guest RAM extension (walk.c): RC_OK with the
  * GPA of `page`, RC_FAULT for a #PF the walk found, RC_UNSUPPORTED when it
  * cannot be done here (no registers for it, a table outside RAM, ...): then
@@ -218,21 +243,12 @@ static enum rc mem_walk(struct emu *e, uint64_t page, uint64_t lin, uint8_t inte
     wr.cpl = e->cpl;
     wr.ac = (vcpu_rflags(e) & FL_AC) != 0;
     wr.maxphyaddr = 52;
-    if (!(wr.cr0 & CR0_PG)) {
-        *gpa_page = page & (e->mode == MODE_LONG64 ? ~(uint64_t)0 : 0xFFFFF000u);
-        return RC_OK;
-    }
-    enum walk_access acc = (intent & ACC_W) ? WALK_WRITE : (intent & ACC_X) ? WALK_EXEC : WALK_READ;
-    struct walk_result res;
-    switch (walk_translate(e->ram, &wr, page, acc, (intent & ACC_SYS) != 0, &res)) {
+    uint32_t ec = 0;
+    switch (mem_walk_page(e->ram, &e->ram_hint, &wr, e->mode, page, intent, gpa_page, &ec)) {
     case WALK_OK:
-        if (res.gpa >= WALK_SURE_GPA &&
-            !ram_host_hint(e->ram, &e->ram_hint, res.gpa & EMU_PAGE_MASK, 1, WHVEMU_RAM_READ))
-            return RC_UNSUPPORTED;
-        *gpa_page = res.gpa & EMU_PAGE_MASK;
         return RC_OK;
     case WALK_FAULT:
-        return fault_pf(e, lin, res.error_code);
+        return fault_pf(e, lin, ec);
     default:
         return RC_UNSUPPORTED;
     }
@@ -777,6 +793,52 @@ enum rc mem_run_page(struct emu *e, uint8_t seg, uint64_t off, uint8_t intent, s
     return RC_OK;
 }
 
+/* Its own function: the loop keeps its few values in registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t *from,
+                          unsigned s_at, uint64_t to, unsigned d_at, int64_t step, unsigned size,
+                          uint64_t k)
+{
+    HRESULT(CALLBACK *cb)(VOID *, WHV_EMULATOR_MEMORY_ACCESS_INFO *) =
+        eh->cb.WHvEmulatorMemoryCallback;
+    WHV_EMULATOR_MEMORY_ACCESS_INFO wr;
+    const uint8_t *sp = from + s_at;
+    uint64_t gpa = to | d_at;
+    /* The callback can change no more than the structure it is given,
+     * whose every field is set again for every call. Bytes, the commonest
+     * run, have their own loop. */
+    if (size == 1) {
+        for (; k; k--) {
+            uint64_t v = __atomic_load_n(sp, __ATOMIC_RELAXED);
+            wr.GpaAddress = gpa;
+            wr.Direction = 1;
+            wr.AccessSize = 1;
+            memcpy(wr.Data, &v, 8);
+            HRESULT hr = cb(ctx, &wr);
+            if (hr != S_OK)
+                return hr;
+            sp += step;
+            gpa += (uint64_t)step;
+        }
+        return S_OK;
+    }
+    for (; k; k--) {
+        uint64_t v = ram_load(sp, size);
+        wr.GpaAddress = gpa;
+        wr.Direction = 1;
+        wr.AccessSize = (UINT8)size;
+        memcpy(wr.Data, &v, 8);
+        HRESULT hr = cb(ctx, &wr);
+        if (hr != S_OK)
+            return hr;
+        sp += step;
+        gpa += (uint64_t)step;
+    }
+    return S_OK;
+}
+
 enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_run *dst,
                      int64_t step, unsigned size, uint64_t k, uint64_t value)
 {
@@ -784,25 +846,11 @@ enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_
     unsigned s_at = src ? (unsigned)(src->lin - src->lin_page) : 0;
     unsigned d_at = (unsigned)(dst->lin - dst->lin_page);
     uint64_t mask = size_mask(size);
-    /* The commonest run, guest RAM to a device, byte by byte. */
-    if (src && src->host && !dst->host && size == 1) {
-        HRESULT(CALLBACK *cb)(VOID *, WHV_EMULATOR_MEMORY_ACCESS_INFO *) =
-            e->h->cb.WHvEmulatorMemoryCallback;
-        /* Every field is set again for every call: the callback may have
-         * changed the structure. */
-        for (uint64_t i = 0; i < k; i++) {
-            uint64_t v = __atomic_load_n(src->host + s_at, __ATOMIC_RELAXED);
-            wr.GpaAddress = dst->gpa_page | d_at;
-            wr.Direction = 1;
-            wr.AccessSize = 1;
-            memcpy(wr.Data, &v, 8);
-            HRESULT hr = cb(e->ctx, &wr);
-            if (hr != S_OK)
-                return mem_callback_failed(e, hr);
-            s_at += (unsigned)step;
-            d_at += (unsigned)step;
-        }
-        return RC_OK;
+    /* The commonest run, guest RAM to a device. */
+    if (src && src->host && !dst->host) {
+        HRESULT hr = mem_run_to_device(e->h, e->ctx, src->host, s_at, dst->gpa_page, d_at, step,
+                                       size, k);
+        return hr == S_OK ? RC_OK : mem_callback_failed(e, hr);
     }
     for (uint64_t i = 0; i < k; i++) {
         uint64_t v = value;

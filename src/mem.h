@@ -8,6 +8,7 @@
 #define WHVEMU_MEM_H
 
 #include "emu.h"
+#include "walk.h"
 
 /* intent: ACC_* used to validate the page (a read-modify-write read passes
  * ACC_R | ACC_W). size: 1..EMU_MAX_ACCESS. */
@@ -60,6 +61,19 @@ enum rc mem_run_page(struct emu *e, uint8_t seg, uint64_t off, uint8_t intent, s
  * its write, as the string loop does them. */
 enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_run *dst,
                      int64_t step, unsigned size, uint64_t k, uint64_t value);
+/* The run of mem_run_copy from guest RAM (host memory at `from`, offset
+ * s_at) to a device page (GPA `to`, offset d_at): k memory callbacks of
+ * `size` bytes, in order; the first failing callback's HRESULT ends it. */
+HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t *from,
+                          unsigned s_at, uint64_t to, unsigned d_at, int64_t step, unsigned size,
+                          uint64_t k);
+/* The page walk on guest RAM for an access with `intent` (ACC_*) to linear
+ * page `page`: WALK_OK with its GPA (paging off: the linear address),
+ * WALK_FAULT with the #PF error code, WALK_UNWALKABLE when the translate
+ * callback is to decide. Sets the Accessed/Dirty bits as the CPU does. */
+enum walk_status mem_walk_page(const struct ram_map *ram, uint32_t *hint,
+                               const struct walk_regs *wr, enum cpu_mode mode, uint64_t page,
+                               uint8_t intent, uint64_t *gpa_page, uint32_t *error_code);
 /* Free page slots left for this call (REP loops stop before they run out). */
 unsigned mem_free_slots(const struct emu *e);
 /* Empties the page slots: later accesses translate their pages again (a REP

@@ -12,7 +12,9 @@
  * exit's GVA and GPA are where the operand is (found by a probe run without
  * them) or, now and then, elsewhere or of another access type; TF, RF, AC
  * with CR0.AM at CPL 3, interrupt shadows and a failing callback now and
- * then; IN and OUT exits with matching and mismatching bytes.
+ * then; IN and OUT exits with matching and mismatching bytes; REP MOVS from
+ * guest RAM to a device page with direct guest RAM, every count, direction,
+ * element size and REP limit.
  *
  *   test_fast_path [CASES [SEED]]
  */
@@ -112,7 +114,14 @@ struct exitcase {
     WHV_MEMORY_ACCESS_CONTEXT mc;
     WHV_X64_IO_PORT_ACCESS_CONTEXT ioc;
     int fail_kind; /* -1: none */
+    int ram;       /* the machine's RAM registered as direct guest RAM */
+    uint64_t src_page, dst_page; /* REP MOVS: the source (RAM) and device pages */
+    uint32_t rep_limit;
 };
+
+#define MOVS_SRC 0x200000ull
+#define MOVS_DST 0x400000ull
+#define MOVS_MMIO 0xFED00000ull
 
 static void make_case(struct exitcase *c)
 {
@@ -208,10 +217,65 @@ static void make_case(struct exitcase *c)
     memcpy(c->mc.InstructionBytes, b, 16);
 }
 
+/* REP MOVS in 64-bit mode from guest RAM to a device page, with direct
+ * guest RAM: counts within one page and beyond, both directions, every
+ * element size, segment overrides, 32-bit addressing now and then. */
+static void make_movs_case(struct exitcase *c)
+{
+    make_case(c);
+    c->io = 0;
+    c->mode = M_LONG;
+    c->ram = 1;
+    c->vp.ExecutionState.Cr0Pe = 1;
+    c->vp.ExecutionState.EferLma = 1;
+    c->sregs[1] = seg(0, 0xFFFFFFFFu, c->cpl == 3 ? 0x33 : 0x10, c->cpl == 3 ? 0x20FB : 0x209B);
+    c->vp.Cs = c->sregs[1];
+    c->src_page = MOVS_SRC + ((rnd() & 7) << 12);
+    c->dst_page = MOVS_DST + ((rnd() & 7) << 12);
+    c->gpr[6] = c->src_page + (rnd() & 0xFFF);
+    c->gpr[7] = c->dst_page + (rnd() & 0xFFF);
+    c->gpr[1] = rnd() % 4 ? rnd() % 64 : rnd() % 5000;
+    uint8_t b[16];
+    for (unsigned i = 0; i < 16; i++)
+        b[i] = (uint8_t)rnd();
+    unsigned n = 0;
+    if (rnd() % 4 == 0)
+        b[n++] = 0x66;
+    if (rnd() % 16 == 0)
+        b[n++] = 0x67;
+    if (rnd() % 8 == 0)
+        b[n++] = rnd() % 2 ? 0x64 : 0x65;
+    b[n++] = rnd() % 8 ? 0xF3 : 0xF2;
+    if (rnd() % 4 == 0)
+        b[n++] = 0x48;
+    b[n++] = rnd() % 2 ? 0xA4 : 0xA5;
+    c->mc.InstructionByteCount = 16;
+    memcpy(c->mc.InstructionBytes, b, 16);
+    c->mc.AccessInfo.AccessType = WHvMemoryAccessWrite;
+    c->mc.AccessInfo.GvaValid = 1;
+    c->mc.AccessInfo.GpaUnmapped = 1;
+    c->mc.Gva = c->gpr[7];
+    c->mc.Gpa = MOVS_MMIO | (c->gpr[7] & 0xFFF);
+    static const uint32_t limits[] = {0, 4096, 16, 1};
+    c->rep_limit = limits[rnd() % 4];
+}
+
 static fake_vmm *machine(const struct exitcase *c)
 {
     fake_vmm *vm = fvmm_create();
     setup(vm, c->mode, c->cpl, c->gpr, c->sregs, c->rflags, c->rip);
+    if (c->ram) {
+        fvmm_set_guest_ram_mode(vm, 1);
+        for (unsigned i = 0; i < 8; i++) {
+            uint8_t data[FVMM_PAGE_SIZE];
+            for (unsigned k = 0; k < sizeof(data); k++)
+                data[k] = (uint8_t)(k * 7 + i);
+            fvmm_gpa_write(vm, MOVS_SRC + i * FVMM_PAGE_SIZE, data, sizeof(data));
+            fvmm_map_gva(vm, MOVS_SRC + i * FVMM_PAGE_SIZE, MOVS_SRC + i * FVMM_PAGE_SIZE);
+            fvmm_map_gva(vm, MOVS_DST + i * FVMM_PAGE_SIZE, MOVS_MMIO + i * FVMM_PAGE_SIZE);
+            fvmm_set_mmio(vm, MOVS_MMIO + i * FVMM_PAGE_SIZE, 1);
+        }
+    }
     if (c->fail_kind >= 0)
         fvmm_fail_nth(vm, (fvmm_cb_kind)c->fail_kind, 1, E_FAIL);
     return vm;
@@ -332,10 +396,25 @@ int main(int argc, char **argv)
     unsigned done = 0, with_exit = 0;
     for (unsigned i = 0; i < cases; i++) {
         struct exitcase c;
-        make_case(&c);
-        if (!c.io)
-            locate(slow, &c);
+        if (i % 8 == 7) {
+            make_movs_case(&c);
+        } else {
+            make_case(&c);
+            c.rep_limit = 4096;
+            if (!c.io)
+                locate(slow, &c);
+        }
         fake_vmm *a = machine(&c), *b = machine(&c);
+        whvemu_set_rep_limit(fast, c.rep_limit);
+        whvemu_set_rep_limit(slow, c.rep_limit);
+        /* Direct guest RAM on or off for both, as the case says. */
+        if (c.ram) {
+            fvmm_sync_guest_ram(a, fast);
+            fvmm_sync_guest_ram(b, slow);
+        } else {
+            whvemu_set_guest_ram(fast, NULL, 0);
+            whvemu_set_guest_ram(slow, NULL, 0);
+        }
         WHV_EMULATOR_STATUS sa, sb;
         HRESULT ha, hb;
         if (c.io) {
@@ -355,8 +434,8 @@ int main(int argc, char **argv)
         if (what) {
             failures++;
             if (failures <= 10) {
-                printf("FAIL case %u (%s exit, mode %d): %s differs; bytes", i,
-                       c.io ? "port" : "memory", c.mode, what);
+                printf("FAIL case %u (%s exit, mode %d%s): %s differs; bytes", i,
+                       c.io ? "port" : "memory", c.mode, c.ram ? ", guest RAM" : "", what);
                 const UINT8 *by = c.io ? c.ioc.InstructionBytes : c.mc.InstructionBytes;
                 for (unsigned k = 0; k < 16; k++)
                     printf(" %02x", by[k]);
