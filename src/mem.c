@@ -809,7 +809,7 @@ HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t 
     /* The callback can change no more than the structure it is given,
      * whose every field is set again for every call. Bytes, the commonest
      * run, have their own loop. */
-    if (size == 1) {
+    if (size == 1 && step == 1) {
         for (; k; k--) {
             uint64_t v = __atomic_load_n(sp, __ATOMIC_RELAXED);
             wr.GpaAddress = gpa;
@@ -819,8 +819,8 @@ HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t 
             HRESULT hr = cb(ctx, &wr);
             if (hr != S_OK)
                 return hr;
-            sp += step;
-            gpa += (uint64_t)step;
+            sp++;
+            gpa++;
         }
         return S_OK;
     }

@@ -211,6 +211,16 @@ static enum ad_result set_ad(struct walk *w, bool write)
 {
     uint64_t want[WALK_MAX_LEVELS];
     void *host[WALK_MAX_LEVELS];
+    /* Commonly every bit is set already. */
+    uint64_t all = PTE_A | (write ? PTE_D : 0);
+    bool any = false;
+    for (unsigned i = 0; i < w->n; i++) {
+        const struct entry *e = &w->e[i];
+        uint64_t need = e->has_a ? (i == w->n - 1 ? all : PTE_A) : 0;
+        any |= (need & ~e->val) != 0;
+    }
+    if (!any)
+        return AD_DONE;
     for (unsigned i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         want[i] = e->has_a ? PTE_A : 0;
@@ -285,6 +295,11 @@ static enum walk_status walk_once(struct walk *w, uint64_t la, enum walk_access 
     }
 }
 
+/* One function with its steps inlined: it runs for every page an
+ * emulation touches in guest RAM. */
+#if defined(__GNUC__)
+__attribute__((flatten))
+#endif
 enum walk_status walk_translate(const struct ram_map *m, const struct walk_regs *regs,
                                 uint64_t la, enum walk_access acc, bool implicit,
                                 struct walk_result *out)
