@@ -24,7 +24,7 @@ struct fast_call {
     enum cpu_mode mode;
     uint8_t nregs;        /* registers fetched: slot[i] holds vals[i] */
     const uint8_t *slot;
-    WHV_REGISTER_VALUE vals[FAST_MAX_REGS];
+    _Alignas(16) WHV_REGISTER_VALUE vals[FAST_MAX_REGS];
     uint32_t status;      /* FAST_FAILED: the WHV_EMULATOR_STATUS bit */
     HRESULT cb_hr;
     const char *why;

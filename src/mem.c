@@ -810,17 +810,18 @@ HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t 
      * whose every field is set again for every call. Bytes, the commonest
      * run, have their own loop. */
     if (size == 1 && step == 1) {
-        for (; k; k--) {
+        /* One pointer moves; the GPA is its distance from the first byte. */
+        const uint8_t *end = sp + k;
+        uint64_t base = gpa - (uintptr_t)sp;
+        for (; sp != end; sp++) {
             uint64_t v = __atomic_load_n(sp, __ATOMIC_RELAXED);
-            wr.GpaAddress = gpa;
+            wr.GpaAddress = base + (uintptr_t)sp;
             wr.Direction = 1;
             wr.AccessSize = 1;
             memcpy(wr.Data, &v, 8);
             HRESULT hr = cb(ctx, &wr);
             if (hr != S_OK)
                 return hr;
-            sp++;
-            gpa++;
         }
         return S_OK;
     }
