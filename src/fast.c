@@ -5,23 +5,27 @@
  * Which exits: a plain IN or OUT; a memory exit whose instruction is a MOV
  * load or store, MOVZX/MOVSX/MOVSXD, or a two-operand ALU instruction
  * (ADD OR ADC SBB AND SUB XOR CMP TEST) with its one memory operand of 1, 2,
- * 4 or 8 bytes on the page the exit names; no LOCK, no single-stepping, no
- * RF, no interrupt shadow or pending event, no recorder, the exit's page
- * not guest RAM. The decoded form comes from the decode cache, with a plan
- * made once when it entered the cache (fast_plan): its register batch by
- * name, where each operand's register is in it.
+ * 4 or 8 bytes on the page the exit names; REP MOVS in 64-bit mode from
+ * guest RAM to the exit's device page. No LOCK, no single-stepping, no RF,
+ * no interrupt shadow or pending event, no recorder, the exit's page not
+ * guest RAM. The decoded form comes from the decode cache, with a plan made
+ * once when it entered the cache (fast_plan): its register batch by name,
+ * where each operand's register is in it.
  *
  * The semantics are the general path's own: alu_compute, gpr_part and
- * gpr_merge, rflags_merge, emu_next_rip, mem_seg_ok, io_exit_matches. The
- * callbacks are the ones the general path makes for the same exit, in the
- * same order, with the same arguments (the differential suites run with and
- * without the shortcut: WHVEMU_NO_FAST_PATH).
+ * gpr_merge, rflags_merge, emu_next_rip, mem_seg_ok, mem_walk_page,
+ * mem_run_to_device, io_exit_matches; the callbacks go through their
+ * owners' one-call primitives. The callbacks are the ones the general path
+ * makes for the same exit, in the same order, with the same arguments
+ * (tests/unit/test_fast_path.c; the differential suites also run without
+ * the shortcut: WHVEMU_NO_FAST_PATH).
  *
  * What the shortcut cannot finish without a decision of the general path
- * (a segment or canonical violation, #AC, an operand off the exit's page)
- * it hands over after the register batch, with the registers it fetched:
- * the general path then makes no second get call and raises what is to be
- * raised. Before the batch it makes no callback, so it may simply decline.
+ * (a segment or canonical violation, #AC, an operand off the exit's page, a
+ * REP count beyond a page or the REP limit, a walk that faults) it hands
+ * over after the register batch, with the registers it fetched: the general
+ * path then makes no second get call and raises what is to be raised.
+ * Before the batch it makes no callback, so it may simply decline.
  */
 #include <string.h>
 
