@@ -273,15 +273,13 @@ static enum fast_result fast_movs(struct emu_handle *eh, void *ctx, struct fast_
     if (k == 0 || (limit && k > limit) ||
         (size > 1 && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am && (rflags & FL_AC)))
         return FAST_GENERAL;
-    /* Both runs within one page: the first and the last element. */
+    /* Both runs within one page: the bytes from the lowest element up, and
+     * (k at most a page) no address arithmetic that wraps. */
     uint64_t src = rsi + (p->seg != FAST_NOREG ? v[p->seg].Segment.Base : 0);
-    uint64_t span = (k - 1) * (uint64_t)step;
-    uint64_t src_end = src + span, dst_end = rdi + span;
-    uint64_t lo_s = step > 0 ? src : src_end, lo_d = step > 0 ? rdi : dst_end;
-    if (!emu_canonical(src, 48) || !emu_canonical(rdi, 48) || (k - 1) > EMU_PAGE_SIZE ||
-        ((src ^ src_end) & EMU_PAGE_MASK) || ((rdi ^ dst_end) & EMU_PAGE_MASK) ||
-        (lo_s & (EMU_PAGE_SIZE - 1)) + (k * size) > EMU_PAGE_SIZE ||
-        (lo_d & (EMU_PAGE_SIZE - 1)) + (k * size) > EMU_PAGE_SIZE ||
+    uint64_t bytes = k * size, back = step > 0 ? 0 : bytes - size;
+    if (k > EMU_PAGE_SIZE || !emu_canonical(src, 48) || !emu_canonical(rdi, 48) ||
+        ((src - back) & (EMU_PAGE_SIZE - 1)) + bytes > EMU_PAGE_SIZE ||
+        ((rdi - back) & (EMU_PAGE_SIZE - 1)) + bytes > EMU_PAGE_SIZE ||
         ((rdi ^ fc->mc.Gva) & EMU_PAGE_MASK) || !((src ^ fc->mc.Gva) & EMU_PAGE_MASK))
         return FAST_GENERAL;
     /* The source page's walk, with the batch's registers. */

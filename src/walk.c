@@ -53,6 +53,8 @@ struct walk {
     struct entry e[WALK_MAX_LEVELS];
     unsigned n;
     uint64_t gpa, page_size;
+    uint64_t rights;  /* the AND of the levels' entries (R/W, U/S) */
+    uint64_t a_and;   /* the AND of the entries that have an Accessed bit */
     bool writable, user, nx;
     uint32_t ec;     /* the access's error-code bits (W, U, I/D) */
     const char *why; /* why the walk is refused */
@@ -73,6 +75,8 @@ static bool entry_read(struct walk *w, uint64_t gpa, bool wide, bool has_a, uint
     e->wide = wide;
     e->has_a = has_a;
     e->val = wide ? ram_load64(p) : ram_load32(p);
+    if (has_a)
+        w->a_and &= e->val;
     *val = e->val;
     return true;
 }
@@ -80,8 +84,7 @@ static bool entry_read(struct walk *w, uint64_t gpa, bool wide, bool has_a, uint
 /* The effective rights of one more level. */
 static void rights(struct walk *w, uint64_t v)
 {
-    w->writable = w->writable && (v & PTE_RW);
-    w->user = w->user && (v & PTE_US);
+    w->rights &= v;
 }
 
 /* Outcome of reading one present-or-not entry: WALK_OK to go on. */
@@ -211,15 +214,8 @@ static enum ad_result set_ad(struct walk *w, bool write)
 {
     uint64_t want[WALK_MAX_LEVELS];
     void *host[WALK_MAX_LEVELS];
-    /* Commonly every bit is set already. */
-    uint64_t all = PTE_A | (write ? PTE_D : 0);
-    bool any = false;
-    for (unsigned i = 0; i < w->n; i++) {
-        const struct entry *e = &w->e[i];
-        uint64_t need = e->has_a ? (i == w->n - 1 ? all : PTE_A) : 0;
-        any |= (need & ~e->val) != 0;
-    }
-    if (!any)
+    /* Commonly every bit is set already (the leaf is the last entry). */
+    if ((w->a_and & PTE_A) && (!write || (w->e[w->n - 1].val & PTE_D)))
         return AD_DONE;
     for (unsigned i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
@@ -264,8 +260,8 @@ static enum walk_status walk_once(struct walk *w, uint64_t la, enum walk_access 
     bool user_acc = r->cpl == 3 && !implicit;
     bool pae = (r->cr4 & CR4_PAE) != 0;
     w->n = 0;
-    w->writable = true;
-    w->user = true;
+    w->rights = ~0ull;
+    w->a_and = ~0ull;
     w->nx = false;
     w->ec = (acc == WALK_WRITE ? PF_W : 0) | (user_acc ? PF_U : 0);
     if (acc == WALK_EXEC && ((r->cr4 & CR4_SMEP) || (pae && (r->efer & EFER_NXE))))
@@ -279,6 +275,8 @@ static enum walk_status walk_once(struct walk *w, uint64_t la, enum walk_access 
         s = walk64(w, la, false, (r->cr4 & CR4_LA57) ? 5 : 4, ec);
     if (s != WALK_OK)
         return s;
+    w->writable = (w->rights & PTE_RW) != 0;
+    w->user = (w->rights & PTE_US) != 0;
     if (!allowed(w, acc, user_acc, implicit)) {
         *ec = w->ec | PF_P;
         return WALK_FAULT;
