@@ -135,11 +135,10 @@ static enum rc fetch(struct emu *e, uint64_t missing)
         unsigned r = lowest_bit(m);
         names[n] = vr_names[r];
         slot[n] = (uint8_t)r;
-        vals[n].Reg128.Low64 = 0;
-        vals[n].Reg128.High64 = 0;
         n++;
         m &= m - 1;
     } while (m);
+    memset(vals, 0, n * sizeof(vals[0]));
     e->regs.fetched = true;
     HRESULT hr = vcpu_get_batch(e->h, e->ctx, names, n, vals);
     if (hr != S_OK) {
