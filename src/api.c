@@ -519,8 +519,8 @@ API_COLD static void fast_failed(struct emu_handle *eh, void *ctx, const struct 
     memset(&none, 0, sizeof(none));
     emu_init(&e, eh, ctx, &none);
     e.mode = fc->mode;
-    take_bytes(&e, fc->bytes, fc->in->len);
-    e.in = fc->in;
+    take_bytes(&e, (const uint8_t *)fc->d->key, fc->d->in.len);
+    e.in = &fc->d->in;
     e.status = fc->status;
     e.cb_hr = fc->cb_hr;
     e.why = fc->why;
@@ -546,9 +546,12 @@ static HRESULT fast_finish(struct emu_handle *eh, void *ctx, const struct fast_c
 /* After FAST_GENERAL: the shortcut's batch, as if vcpu_fetch had made it. */
 static void fast_seed(struct emu *e, const struct fast_call *fc)
 {
-    for (unsigned i = 0; i < fc->nregs; i++) {
-        e->regs.v[fc->slot[i]] = fc->vals[i];
-        e->regs.valid |= VR_BIT(fc->slot[i]);
+    const struct fast_plan *p = &fc->d->plan;
+    if (!p->nregs)
+        return; /* no get call was made */
+    for (unsigned i = 0; i < p->nregs; i++) {
+        e->regs.v[p->slot[i]] = fc->vals[i];
+        e->regs.valid |= VR_BIT(p->slot[i]);
     }
     e->regs.fetched = true;
 }

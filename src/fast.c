@@ -99,11 +99,11 @@ static bool plan_batch(struct fast_plan *p, uint64_t want)
 }
 
 /* REP MOVS in 64-bit mode with 64-bit addresses, from guest RAM to the
- * exit's device page (the exit's mode is checked per exit): the batch
- * exec_insn makes with direct guest RAM (the page walk's registers). */
-static void plan_movs(const struct insn *in, struct fast_plan *p)
+ * exit's device page: the batch exec_insn makes with direct guest RAM (the
+ * page walk's registers). */
+static void plan_movs(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
 {
-    if (!in->rep || in->addrsize != 8)
+    if (!in->rep || in->addrsize != 8 || mode != MODE_LONG64)
         return;
     uint64_t want = (in->needs | VR_BIT(VR_CR0) | VR_BIT(VR_CR3) | VR_BIT(VR_CR4) |
                      VR_BIT(VR_EFER)) & ~FAST_SEEDED;
@@ -155,7 +155,7 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
         return;
     }
     if (kind == FAST_MOVS) {
-        plan_movs(in, p);
+        plan_movs(in, mode, p);
         return;
     }
     if (!in->one_mem || (r->traits & (T_SSE | T_MMX | T_X87 | T_SEG | T_IO | T_XCHG | T_ALIGNED)))
@@ -271,7 +271,7 @@ static enum fast_result fast_movs(struct emu_handle *eh, void *ctx, struct fast_
     int64_t step = (rflags & FL_DF) ? -(int64_t)size : (int64_t)size;
     uint32_t limit = eh->rep_limit;
     if (k == 0 || (limit && k > limit) ||
-        (size > 1 && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am && (rflags & FL_AC)))
+        ((rflags & FL_AC) && size > 1 && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am))
         return FAST_GENERAL;
     /* Both runs within one page: the bytes from the lowest element up, and
      * (k at most a page) no address arithmetic that wraps. */
@@ -351,27 +351,22 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
             return FAST_NO;
         eh->ram_miss = mc->Gpa & EMU_PAGE_MASK;
     }
-    if (p->kind == FAST_MOVS && (!eh->ram.n || mode != MODE_LONG64))
+    if (p->kind == FAST_MOVS && !eh->ram.n)
         return FAST_NO;
     const struct insn *in = &d->in;
-    fc->in = in;
-    fc->bytes = (const uint8_t *)d->key;
+    fc->d = d;
     fc->mode = mode;
 
     /* The batch. What the callback leaves unwritten reads as zero. */
     WHV_REGISTER_VALUE *v = fc->vals;
-    fc->nregs = p->nregs;
-    fc->slot = p->slot;
     if (p->nregs) {
-        for (unsigned i = 0; i < p->nregs; i++) {
+        for (unsigned i = 0; i < FAST_MAX_REGS; i++) { /* a fixed count: straight stores */
             v[i].Reg128.Low64 = 0;
             v[i].Reg128.High64 = 0;
         }
         HRESULT hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
-        if (hr != S_OK) {
-            fc->nregs = 0;
+        if (hr != S_OK)
             return failed(fc, 1u << 6, hr, "the get-registers callback failed");
-        }
     }
     if (p->kind == FAST_MOVS)
         return fast_movs(eh, ctx, fc, d, mode);
@@ -496,10 +491,8 @@ FAST_FLAT enum fast_result fast_io(struct emu_handle *eh, void *ctx, const WHV_V
     if ((p->kind != FAST_IN && p->kind != FAST_OUT) || ai.IsWrite != p->io_out ||
         ai.AccessSize != size || (p->io_imm && port != p->io_port))
         return FAST_NO;
-    fc->in = &d->in;
-    fc->bytes = (const uint8_t *)d->key;
+    fc->d = d;
     fc->mode = mode;
-    fc->nregs = 0;
     rip = emu_next_rip(mode, rip, d->in.len);
     uint32_t data = (uint32_t)rax;
     HRESULT hr = io_port_call(eh, ctx, port, size, p->io_out, &data);

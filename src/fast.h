@@ -19,12 +19,10 @@ enum fast_result {
 struct fast_call {
     WHV_VP_EXIT_CONTEXT vp;        /* fast_mmio: the contexts as read */
     WHV_MEMORY_ACCESS_CONTEXT mc;
-    const struct insn *in;
-    const uint8_t *bytes;  /* its bytes (16, in->len of them count) */
+    const struct dcache_entry *d; /* the form: its insn, its bytes (key), its plan */
     enum cpu_mode mode;
-    uint8_t nregs;        /* registers fetched: slot[i] holds vals[i] */
-    const uint8_t *slot;
-    _Alignas(16) WHV_REGISTER_VALUE vals[FAST_MAX_REGS];
+    _Alignas(16) WHV_REGISTER_VALUE vals[FAST_MAX_REGS]; /* FAST_GENERAL: the batch, in
+                                                            the plan's slot order */
     uint32_t status;      /* FAST_FAILED: the WHV_EMULATOR_STATUS bit */
     HRESULT cb_hr;
     const char *why;

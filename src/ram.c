@@ -105,6 +105,16 @@ static uint32_t range_find(const struct ram_map *m, uint64_t gpa)
     return lo == 0 ? m->n : lo - 1;
 }
 
+const struct ram_range *ram_range_at(const struct ram_map *m, uint64_t gpa)
+{
+    if (m->n == 0)
+        return NULL;
+    uint32_t i = m->n == 1 ? 0 : range_find(m, gpa);
+    if (i >= m->n || gpa < m->r[i].gpa || gpa > m->r[i].last)
+        return NULL;
+    return &m->r[i];
+}
+
 void *ram_host(const struct ram_map *m, uint64_t gpa, uint32_t len, unsigned need)
 {
     if (len == 0 || m->n == 0)

@@ -46,6 +46,8 @@ void ram_map_free(struct ram_map *m);
  * lies inside ONE range whose flags include all of `need` (WHVEMU_RAM_READ
  * and/or WHVEMU_RAM_WRITE), else NULL. len 0 gives NULL. O(log n). */
 void *ram_host(const struct ram_map *m, uint64_t gpa, uint32_t len, unsigned need);
+/* The range that holds guest-physical gpa, or NULL. */
+const struct ram_range *ram_range_at(const struct ram_map *m, uint64_t gpa);
 /* The same, trying range *hint first and leaving there the index of the
  * range that matched: a per-call last-hit cache (*hint starts at 0). */
 void *ram_host_hint(const struct ram_map *m, uint32_t *hint, uint64_t gpa, uint32_t len,
