@@ -40,12 +40,13 @@ static uint64_t bits(unsigned hi, unsigned lo)
 }
 
 struct entry {
-    uint64_t gpa; /* where it lives */
-    void *host;
-    uint64_t val; /* as read */
-    bool wide;    /* 64-bit entry (all modes but 32-bit paging) */
-    bool has_a;   /* the CPU keeps an Accessed bit in it (not in PAE PDPTEs) */
+    void *host;                 /* where it lives */
+    const struct ram_range *r;  /* in this range */
+    uint64_t val;               /* as read */
+    uint8_t kind;               /* ENTRY_* */
 };
+#define ENTRY_WIDE 1u  /* 64-bit entry (all modes but 32-bit paging) */
+#define ENTRY_HAS_A 2u /* the CPU keeps an Accessed bit in it (not in PAE PDPTEs) */
 
 struct walk {
     const struct ram_map *m;
@@ -53,7 +54,9 @@ struct walk {
     struct entry e[WALK_MAX_LEVELS];
     unsigned n;
     uint64_t gpa, page_size;
+    const struct ram_range *rr; /* the range the last entry was in */
     uint64_t rights;  /* the AND of the levels' entries (R/W, U/S) */
+    uint64_t xd;      /* their OR (XD) */
     uint64_t a_and;   /* the AND of the entries that have an Accessed bit */
     bool writable, user, nx;
     uint32_t ec;     /* the access's error-code bits (W, U, I/D) */
@@ -64,16 +67,23 @@ struct walk {
  * table is not in readable RAM. */
 static bool entry_read(struct walk *w, uint64_t gpa, bool wide, bool has_a, uint64_t *val)
 {
-    void *p = ram_host(w->m, gpa, wide ? 8 : 4, WHVEMU_RAM_READ);
-    if (!p) {
-        w->why = "a paging-structure entry lies outside the guest RAM ranges";
-        return false;
+    /* The tables are commonly in one range: the last one found is tried
+     * first. An entry is aligned to its size and ranges are whole pages,
+     * so an entry is in one range or in none. */
+    const struct ram_range *r = w->rr;
+    if (!r || gpa < r->gpa || gpa > r->last) {
+        r = ram_range_at(w->m, gpa);
+        if (!r || !(r->flags & WHVEMU_RAM_READ)) {
+            w->why = "a paging-structure entry lies outside the guest RAM ranges";
+            return false;
+        }
+        w->rr = r;
     }
+    void *p = r->host + (gpa - r->gpa);
     struct entry *e = &w->e[w->n++];
-    e->gpa = gpa;
     e->host = p;
-    e->wide = wide;
-    e->has_a = has_a;
+    e->r = r;
+    e->kind = (uint8_t)((wide ? ENTRY_WIDE : 0) | (has_a ? ENTRY_HAS_A : 0));
     e->val = wide ? ram_load64(p) : ram_load32(p);
     if (has_a)
         w->a_and &= e->val;
@@ -85,6 +95,7 @@ static bool entry_read(struct walk *w, uint64_t gpa, bool wide, bool has_a, uint
 static void rights(struct walk *w, uint64_t v)
 {
     w->rights &= v;
+    w->xd |= v;
 }
 
 /* Outcome of reading one present-or-not entry: WALK_OK to go on. */
@@ -172,8 +183,6 @@ static enum walk_status walk64(struct walk *w, uint64_t la, bool pae, unsigned l
         if ((s = check_entry(w, v, lr, ec)) != WALK_OK)
             return s;
         rights(w, v);
-        if (nxe && (v & PTE_XD))
-            w->nx = true;
         if (level == 1 || large) {
             uint64_t size = 1ull << shift;
             w->gpa = (v & addr & ~(size - 1)) | (la & (size - 1));
@@ -219,13 +228,13 @@ static enum ad_result set_ad(struct walk *w, bool write)
         return AD_DONE;
     for (unsigned i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
-        want[i] = e->has_a ? PTE_A : 0;
+        want[i] = (e->kind & ENTRY_HAS_A) ? PTE_A : 0;
         if (write && i == w->n - 1)
             want[i] |= PTE_D;
         want[i] &= ~e->val;
         host[i] = NULL;
         if (want[i]) {
-            host[i] = ram_host(w->m, e->gpa, e->wide ? 8 : 4, WHVEMU_RAM_READ | WHVEMU_RAM_WRITE);
+            host[i] = (e->r->flags & WHVEMU_RAM_WRITE) ? e->host : NULL;
             if (!host[i]) {
                 w->why = "an Accessed or Dirty bit to set lies outside the writable guest RAM";
                 return AD_NOT_WRITABLE;
@@ -237,7 +246,7 @@ static enum ad_result set_ad(struct walk *w, bool write)
             continue;
         struct entry *e = &w->e[i];
         bool done;
-        if (e->wide) {
+        if (e->kind & ENTRY_WIDE) {
             uint64_t old = e->val;
             done = ram_cas64(host[i], &old, old | want[i]);
         } else {
@@ -261,8 +270,8 @@ static enum walk_status walk_once(struct walk *w, uint64_t la, enum walk_access 
     bool pae = (r->cr4 & CR4_PAE) != 0;
     w->n = 0;
     w->rights = ~0ull;
+    w->xd = 0;
     w->a_and = ~0ull;
-    w->nx = false;
     w->ec = (acc == WALK_WRITE ? PF_W : 0) | (user_acc ? PF_U : 0);
     if (acc == WALK_EXEC && ((r->cr4 & CR4_SMEP) || (pae && (r->efer & EFER_NXE))))
         w->ec |= PF_I;
@@ -277,6 +286,8 @@ static enum walk_status walk_once(struct walk *w, uint64_t la, enum walk_access 
         return s;
     w->writable = (w->rights & PTE_RW) != 0;
     w->user = (w->rights & PTE_US) != 0;
+    /* XD counts with EFER.NXE (without it the bit is reserved: a fault). */
+    w->nx = (r->efer & EFER_NXE) && (w->xd & PTE_XD);
     if (!allowed(w, acc, user_acc, implicit)) {
         *ec = w->ec | PF_P;
         return WALK_FAULT;
@@ -305,6 +316,7 @@ enum walk_status walk_translate(const struct ram_map *m, const struct walk_regs 
     struct walk w;
     w.m = m;
     w.r = regs;
+    w.rr = NULL;
     w.why = NULL;
     out->why = NULL;
     out->error_code = 0;
