@@ -67,7 +67,8 @@ WHVEMU_API HRESULT WINAPI WHvEmulatorCreateEmulator(const WHV_EMULATOR_CALLBACKS
     /* The exit shortcut (fast.c) can be turned off for a process, so that
      * the test suites check the general path on the same exits. */
     const char *nofast = getenv("WHVEMU_NO_FAST_PATH");
-    eh->fast = !nofast || !*nofast || strcmp(nofast, "0") == 0;
+    eh->fast_cfg = !nofast || !*nofast || strcmp(nofast, "0") == 0;
+    eh->fast = eh->fast_cfg;
     hostfp_detect(&eh->fp);
     HRESULT hr = handle_register(eh, Emulator);
     if (hr != S_OK) {
@@ -621,7 +622,7 @@ WHVEMU_API API_FLAT HRESULT WINAPI WHvEmulatorTryMmioEmulation(
         return hr;
     struct fast_call fc;
     enum fast_result fr = FAST_NO;
-    if (eh->fast && !eh->trace) {
+    if (eh->fast) {
         fr = fast_mmio(eh, Context, VpContext, MmioInstructionContext, &fc);
         if (fr == FAST_DONE || fr == FAST_FAILED)
             return fast_finish(eh, Context, &fc, fr, EmulatorReturnStatus);
@@ -674,7 +675,7 @@ WHVEMU_API API_FLAT HRESULT WINAPI WHvEmulatorTryIoEmulation(
     HRESULT hr = try_enter(Emulator, VpContext, IoInstructionContext, EmulatorReturnStatus, &eh);
     if (hr != S_OK)
         return hr;
-    if (eh->fast && !eh->trace) {
+    if (eh->fast) {
         struct fast_call fc;
         enum fast_result fr = fast_io(eh, Context, VpContext, IoInstructionContext, &fc);
         if (fr != FAST_NO) /* it fetches nothing: done or failed */

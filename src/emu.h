@@ -227,12 +227,14 @@ struct emu_diag {
 struct emu_handle {
     WHV_EMULATOR_CALLBACKS cb;
     void *slot;       /* its registry slot (handle.c) */
+    uint64_t idle;    /* the slot's state while no call holds it (handle.c) */
     const char *last_failure;
     struct emu_diag diag;
     /* extensions (whvemu.h) */
     HRESULT(CALLBACK *xstate)(VOID *ctx, UINT32 component, BOOL write, VOID *buf, UINT32 size);
     uint32_t rep_limit; /* REP iterations per call; 0: run to completion */
-    bool fast;          /* the exit shortcut (fast.c) is on */
+    bool fast_cfg;      /* the exit shortcut (fast.c) is allowed (WHVEMU_NO_FAST_PATH) */
+    bool fast;          /* it is on: allowed and no recorder (trace.c) */
     struct dcache dc;
     uint64_t ram_miss;  /* a guest-physical page in no RAM range (the last device
                            page seen), RAM_MISS_NONE; reset with the ranges */

@@ -296,12 +296,14 @@ static enum fast_result fast_movs(struct emu_handle *eh, void *ctx, struct fast_
     if (mem_walk_page(&eh->ram, &hint, &wr, mode, src & EMU_PAGE_MASK, ACC_R, &src_gpa, &ec) !=
         WALK_OK)
         return FAST_GENERAL;
-    const uint8_t *host = ram_host_hint(&eh->ram, &hint, src_gpa, EMU_PAGE_SIZE, WHVEMU_RAM_READ);
-    if (!host)
+    /* The source page in readable RAM (ranges are whole pages). */
+    const struct ram_range *rr = ram_range_at(&eh->ram, src_gpa);
+    if (!rr || !(rr->flags & WHVEMU_RAM_READ))
         return FAST_GENERAL;
-    HRESULT hr = mem_run_to_device(eh, ctx, host, (unsigned)(src & (EMU_PAGE_SIZE - 1)),
-                                   fc->mc.Gpa & EMU_PAGE_MASK, (unsigned)(rdi & (EMU_PAGE_SIZE - 1)),
-                                   step, size, k);
+    const uint8_t *host = rr->host + (src_gpa - rr->gpa);
+    HRESULT hr = mem_run_to_device(eh, ctx, host + (src & (EMU_PAGE_SIZE - 1)),
+                                   (fc->mc.Gpa & EMU_PAGE_MASK) | (rdi & (EMU_PAGE_SIZE - 1)),
+                                   step, k);
     if (hr != S_OK)
         return failed(fc, 1u << 3, hr, "the memory callback failed");
     WHV_REGISTER_NAME names[4];

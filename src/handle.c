@@ -102,6 +102,7 @@ HRESULT handle_register(struct emu_handle *eh, WHV_EMULATOR_HANDLE *out)
                 continue;
             uint64_t gen = next_gen(STATE_GEN(st));
             eh->slot = s;
+            eh->idle = STATE(gen, SLOT_IDLE);
             atomic_store_explicit(&s->ptr, eh, memory_order_relaxed);
             atomic_store_explicit(&s->state, STATE(gen, SLOT_IDLE), memory_order_release);
             *out = (WHV_EMULATOR_HANDLE)encode(c * CHUNK_SLOTS + i, gen);
@@ -131,8 +132,7 @@ struct emu_handle *handle_acquire(WHV_EMULATOR_HANDLE h)
 void handle_release(struct emu_handle *eh)
 {
     struct slot *s = eh->slot;
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
-    atomic_store_explicit(&s->state, STATE(STATE_GEN(st), SLOT_IDLE), memory_order_release);
+    atomic_store_explicit(&s->state, eh->idle, memory_order_release);
 }
 
 struct emu_handle *handle_unregister(WHV_EMULATOR_HANDLE h)

@@ -797,15 +797,15 @@ enum rc mem_run_page(struct emu *e, uint8_t seg, uint64_t off, uint8_t intent, s
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t *from,
-                          unsigned s_at, uint64_t to, unsigned d_at, int64_t step, unsigned size,
-                          uint64_t k)
+HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t *from, uint64_t to,
+                          int64_t step, uint64_t k)
 {
     HRESULT(CALLBACK *cb)(VOID *, WHV_EMULATOR_MEMORY_ACCESS_INFO *) =
         eh->cb.WHvEmulatorMemoryCallback;
     WHV_EMULATOR_MEMORY_ACCESS_INFO wr;
-    const uint8_t *sp = from + s_at;
-    uint64_t gpa = to | d_at;
+    unsigned size = (unsigned)(step < 0 ? -step : step);
+    const uint8_t *sp = from;
+    uint64_t gpa = to;
     /* The callback can change no more than the structure it is given,
      * whose every field is set again for every call. Bytes, the commonest
      * run, have their own loop. */
@@ -849,8 +849,8 @@ enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_
     uint64_t mask = size_mask(size);
     /* The commonest run, guest RAM to a device. */
     if (src && src->host && !dst->host) {
-        HRESULT hr = mem_run_to_device(e->h, e->ctx, src->host, s_at, dst->gpa_page, d_at, step,
-                                       size, k);
+        HRESULT hr = mem_run_to_device(e->h, e->ctx, src->host + s_at, dst->gpa_page | d_at,
+                                       step, k);
         return hr == S_OK ? RC_OK : mem_callback_failed(e, hr);
     }
     for (uint64_t i = 0; i < k; i++) {

@@ -61,12 +61,12 @@ enum rc mem_run_page(struct emu *e, uint8_t seg, uint64_t off, uint8_t intent, s
  * its write, as the string loop does them. */
 enum rc mem_run_copy(struct emu *e, const struct mem_run *src, const struct mem_run *dst,
                      int64_t step, unsigned size, uint64_t k, uint64_t value);
-/* The run of mem_run_copy from guest RAM (host memory at `from`, offset
- * s_at) to a device page (GPA `to`, offset d_at): k memory callbacks of
- * `size` bytes, in order; the first failing callback's HRESULT ends it. */
-HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t *from,
-                          unsigned s_at, uint64_t to, unsigned d_at, int64_t step, unsigned size,
-                          uint64_t k);
+/* The run of mem_run_copy from guest RAM (host memory at `from`) to a
+ * device (guest-physical `to`): k memory callbacks of |step| bytes (1, 2,
+ * 4 or 8), `step` apart, in order; the first failing callback's HRESULT
+ * ends it. The elements stay within one page on both sides. */
+HRESULT mem_run_to_device(const struct emu_handle *eh, void *ctx, const uint8_t *from, uint64_t to,
+                          int64_t step, uint64_t k);
 /* The page walk on guest RAM for an access with `intent` (ACC_*) to linear
  * page `page`: WALK_OK with its GPA (paging off: the linear address),
  * WALK_FAULT with the #PF error code, WALK_UNWALKABLE when the translate

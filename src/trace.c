@@ -388,6 +388,7 @@ WHVEMU_API HRESULT WINAPI whvemu_set_trace(WHV_EMULATOR_HANDLE Emulator, WHVEMU_
     }
     trace_free(eh->trace);
     eh->trace = t;
+    eh->fast = eh->fast_cfg && !t; /* a recording takes the general path */
     if (t) {
         puts_(t, TRACE_HEADER);
         end_line(t);
