@@ -13,7 +13,7 @@
  * where each operand's register is in it.
  *
  * The semantics are the general path's own: alu_compute, gpr_part and
- * gpr_merge, rflags_merge, emu_next_rip, mem_seg_ok, mem_walk_page,
+ * gpr_merge, rflags_merge, emu_next_rip, mem_exit_gpa, mem_seg_ok, mem_walk_page,
  * mem_run_to_device, io_exit_matches; the callbacks go through their
  * owners' one-call primitives. The callbacks are the ones the general path
  * makes for the same exit, in the same order, with the same arguments
@@ -384,26 +384,11 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
     if (in->riprel)
         off += vp->Rip + in->len;
     off &= addr_mask(in->addrsize);
-    uint64_t lin;
-    if (mode == MODE_LONG64) {
-        lin = off;
-        if (p->seg != FAST_NOREG)
-            lin += v[p->seg].Segment.Base;
-        if (!emu_canonical(lin, 48) || !emu_canonical(lin + size - 1, 48))
-            return FAST_GENERAL;
-    } else {
-        const WHV_X64_SEGMENT_REGISTER *sg = &v[p->seg].Segment;
-        if (!mem_seg_ok(sg, mode == MODE_REAL || mode == MODE_V86, off, size, in->mem_access))
-            return FAST_GENERAL;
-        lin = (sg->Base + off) & 0xFFFFFFFFu;
-    }
-    /* #AC, and an operand that is not all on the exit's page. */
-    if ((lin & (size - 1)) && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am &&
-        (rflags & FL_AC))
+    /* The memory layer's checks and the exit's page (mem.c). */
+    const WHV_X64_SEGMENT_REGISTER *sg = p->seg != FAST_NOREG ? &v[p->seg].Segment : NULL;
+    uint64_t gpa;
+    if (!mem_exit_gpa(mode, sg, off, size, in->mem_access, vp, mc->Gva, mc->Gpa, &gpa))
         return FAST_GENERAL;
-    if (((lin ^ mc->Gva) & EMU_PAGE_MASK) || (lin & (EMU_PAGE_SIZE - 1)) + size > EMU_PAGE_SIZE)
-        return FAST_GENERAL;
-    uint64_t gpa = (mc->Gpa & EMU_PAGE_MASK) | (lin & (EMU_PAGE_SIZE - 1));
 
     /* The instruction; then its registers in one set call, in the order
      * of the general commit (slot order: the register, RIP, RFLAGS). */

@@ -34,7 +34,6 @@ static enum rc fx_check(struct emu *e, const struct insn *in, uint8_t intent, ui
      * fewer than 4 bytes below the limit, raises #SS(0); one that runs
      * past the limit 6 or more bytes in raises #GP(0) for the alignment
      * (5 bytes in has not been seen). */
-    uint64_t last = (*off + X87_FXSAVE_SIZE - EMU_MAX_ACCESS) & addr_mask(in->addrsize);
     TRY(mem_seg_check(e, *seg, *off, 4, intent));
     uint64_t base = (e->mode != MODE_LONG64 || *seg == SEG_FS || *seg == SEG_GS)
                         ? vcpu_seg(e, *seg)->Base
@@ -46,23 +45,8 @@ static enum rc fx_check(struct emu *e, const struct insn *in, uint8_t intent, ui
     }
     /* The operand is all 512 bytes: its first and last pieces cover its
      * limit and both pages it may touch. */
-    TRY(mem_check(e, *seg, *off, EMU_MAX_ACCESS, intent));
-    TRY(mem_check(e, *seg, last, EMU_MAX_ACCESS, intent));
+    TRY(mem_check_area(e, *seg, *off, addr_mask(in->addrsize), X87_FXSAVE_SIZE, intent));
     *nxmm = e->mode == MODE_LONG64 ? 16 : 8;
-    return RC_OK;
-}
-
-static enum rc fx_move(struct emu *e, const struct insn *in, uint8_t seg, uint64_t off,
-                       uint8_t *img, unsigned size, bool write)
-{
-    for (unsigned i = 0; i < size; i += EMU_MAX_ACCESS) {
-        unsigned n = size - i < EMU_MAX_ACCESS ? size - i : EMU_MAX_ACCESS;
-        uint64_t a = (off + i) & addr_mask(in->addrsize);
-        if (write)
-            TRY(mem_write(e, seg, a, n, ACC_W, img + i));
-        else
-            TRY(mem_read(e, seg, a, n, ACC_R, img + i));
-    }
     return RC_OK;
 }
 
@@ -102,7 +86,7 @@ enum rc fx_save(struct emu *e, const struct insn *in)
     }
     /* Outside 64-bit mode XMM8-15 do not exist: bytes 288-415 are not
      * written, like bytes 416-463. */
-    return fx_move(e, in, seg, off, img, nxmm == 16 ? 416 : 288, true);
+    return mem_move_area(e, seg, off, addr_mask(in->addrsize), img, nxmm == 16 ? 416 : 288, true);
 }
 
 enum rc fx_rstor(struct emu *e, const struct insn *in)
@@ -111,7 +95,8 @@ enum rc fx_rstor(struct emu *e, const struct insn *in)
     uint64_t off;
     unsigned nxmm;
     TRY(fx_check(e, in, ACC_R, &seg, &off, &nxmm));
-    TRY(fx_move(e, in, seg, off, img, nxmm == 16 ? 416 : 288, false));
+    TRY(mem_move_area(e, seg, off, addr_mask(in->addrsize), img, nxmm == 16 ? 416 : 288,
+                      false));
     WHV_REGISTER_VALUE c = e->regs.v[VR_FPCS], x = e->regs.v[VR_MXCSR];
     uint32_t mask = (uint32_t)(x.Reg128.High64 >> 32);
     uint32_t mxcsr = (uint32_t)le_load(img + 24, 4);

@@ -128,6 +128,29 @@ static enum rc check_align_first(struct emu *e, uint8_t seg, uint64_t off, unsig
     return (lin & (size - 1)) ? fault_gp(e, 0) : RC_OK;
 }
 
+bool mem_exit_gpa(enum cpu_mode mode, const WHV_X64_SEGMENT_REGISTER *sg, uint64_t off,
+                  unsigned size, uint8_t intent, const WHV_VP_EXIT_CONTEXT *vp, uint64_t exit_gva,
+                  uint64_t exit_gpa, uint64_t *gpa)
+{
+    uint64_t lin;
+    if (mode == MODE_LONG64) {
+        lin = off + (sg ? sg->Base : 0);
+        if (!canonical(lin, 48) || !canonical(lin + size - 1, 48))
+            return false;
+    } else {
+        if (!mem_seg_ok(sg, mode == MODE_REAL || mode == MODE_V86, off, size, intent))
+            return false;
+        lin = (sg->Base + off) & 0xFFFFFFFFu;
+    }
+    if ((lin & (size - 1)) && vp->ExecutionState.Cpl == 3 && vp->ExecutionState.Cr0Am &&
+        (vp->Rflags & FL_AC))
+        return false; /* #AC (check_alignment) */
+    if (((lin ^ exit_gva) & EMU_PAGE_MASK) || (lin & (EMU_PAGE_SIZE - 1)) + size > EMU_PAGE_SIZE)
+        return false; /* not all on the exit's page (mem_page) */
+    *gpa = (exit_gpa & EMU_PAGE_MASK) | (lin & (EMU_PAGE_SIZE - 1));
+    return true;
+}
+
 unsigned mem_free_slots(const struct emu *e)
 {
     return EMU_PAGE_SLOTS - e->npages;
@@ -685,6 +708,28 @@ enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8
     TRY(mem_page(e, first, lin, intent, &gpa));
     if (last != first)
         TRY(mem_page(e, last, last, intent, &gpa));
+    return RC_OK;
+}
+
+enum rc mem_check_area(struct emu *e, uint8_t seg, uint64_t off, uint64_t amask, unsigned size,
+                       uint8_t intent)
+{
+    unsigned n = size < EMU_MAX_ACCESS ? size : EMU_MAX_ACCESS;
+    TRY(mem_check(e, seg, off, n, intent));
+    return mem_check(e, seg, (off + size - n) & amask, n, intent);
+}
+
+enum rc mem_move_area(struct emu *e, uint8_t seg, uint64_t off, uint64_t amask, uint8_t *buf,
+                      unsigned size, bool write)
+{
+    for (unsigned i = 0; i < size; i += EMU_MAX_ACCESS) {
+        unsigned n = size - i < EMU_MAX_ACCESS ? size - i : EMU_MAX_ACCESS;
+        uint64_t a = (off + i) & amask;
+        if (write)
+            TRY(mem_write(e, seg, a, n, ACC_W, buf + i));
+        else
+            TRY(mem_read(e, seg, a, n, ACC_R, buf + i));
+    }
     return RC_OK;
 }
 

@@ -24,9 +24,28 @@ enum rc mem_write_val(struct emu *e, uint8_t seg, uint64_t off, unsigned size, u
 /* Every check and translation of an access, without moving a byte (INS
  * validates its destination before it reads the port). */
 enum rc mem_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
+/* An operand larger than one access (an x87 environment or save area, an
+ * FXSAVE image): its first and last pieces of up to EMU_MAX_ACCESS bytes
+ * checked (its limit and both pages it may touch), and the whole of it
+ * moved in such pieces in ascending order, each piece's offset wrapping
+ * with amask (the address size). */
+enum rc mem_check_area(struct emu *e, uint8_t seg, uint64_t off, uint64_t amask, unsigned size,
+                       uint8_t intent);
+enum rc mem_move_area(struct emu *e, uint8_t seg, uint64_t off, uint64_t amask, uint8_t *buf,
+                      unsigned size, bool write);
 /* The segmentation (or canonical-form) checks of an access alone, before
  * its alignment and pages. */
 enum rc mem_seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, uint8_t intent);
+/* The exit shortcut's one access of `size` (1..8) bytes at offset `off`:
+ * its guest-physical address when the checks mem_read_val/mem_write_val
+ * make pass without a decision and the access is all on the exit's page
+ * (exit_gva/exit_gpa, already validated for it): canonical in 48 bits in
+ * 64-bit mode (sg: the FS/GS base to add, or NULL), the segment checks of
+ * sg with `intent` elsewhere, no #AC (CPL 3, CR0.AM and RFLAGS.AC of the exit
+ * context vp). false: the general path decides. */
+bool mem_exit_gpa(enum cpu_mode mode, const WHV_X64_SEGMENT_REGISTER *sg, uint64_t off,
+                  unsigned size, uint8_t intent, const WHV_VP_EXIT_CONTEXT *vp, uint64_t exit_gva,
+                  uint64_t exit_gpa, uint64_t *gpa);
 /* The memory callback for one piece of n (1..8) bytes at gpa, the value
  * little-endian in *val (written, or read and masked to n bytes). The
  * callback's HRESULT. */

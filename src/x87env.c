@@ -49,23 +49,7 @@ static enum rc env_check(struct emu *e, const struct insn *in, bool waiting, uns
     if (e->cpl == 3 && e->vp->ExecutionState.Cr0Am && (vcpu_rflags(e) & FL_AC))
         return emu_unsupported(e, "x87 environment with alignment checking on");
     TRY(op_addr(e, in, 0, seg, off));
-    unsigned n = size < EMU_MAX_ACCESS ? size : EMU_MAX_ACCESS;
-    TRY(mem_check(e, *seg, *off, n, intent));
-    return mem_check(e, *seg, (*off + size - n) & addr_mask(in->addrsize), n, intent);
-}
-
-static enum rc env_move(struct emu *e, const struct insn *in, uint8_t seg, uint64_t off,
-                        uint8_t *buf, unsigned size, bool write)
-{
-    for (unsigned i = 0; i < size; i += EMU_MAX_ACCESS) {
-        unsigned n = size - i < EMU_MAX_ACCESS ? size - i : EMU_MAX_ACCESS;
-        uint64_t a = (off + i) & addr_mask(in->addrsize);
-        if (write)
-            TRY(mem_write(e, seg, a, n, ACC_W, buf + i));
-        else
-            TRY(mem_read(e, seg, a, n, ACC_R, buf + i));
-    }
-    return RC_OK;
+    return mem_check_area(e, *seg, *off, addr_mask(in->addrsize), size, intent);
 }
 
 /* The environment from the register set. In 64-bit mode it holds 64-bit
@@ -197,7 +181,7 @@ static enum rc env_restore(struct emu *e, const struct insn *in, bool regs)
     uint64_t off;
     unsigned n = env_size(in), size = n + (regs ? X87ENV_REGS : 0);
     TRY(env_check(e, in, true, size, ACC_R, &seg, &off));
-    TRY(env_move(e, in, seg, off, m, size, false));
+    TRY(mem_move_area(e, seg, off, addr_mask(in->addrsize), m, size, false));
     x87_get(e, &s);
     env_load(in, m, &v);
     env_apply(e, &s, &v);
@@ -227,7 +211,7 @@ static enum rc env_save(struct emu *e, const struct insn *in, bool regs)
     if (regs)
         for (unsigned i = 0; i < 8; i++)
             memcpy(m + n + 10 * i, s.st[i], 10);
-    TRY(env_move(e, in, seg, off, m, size, true));
+    TRY(mem_move_area(e, seg, off, addr_mask(in->addrsize), m, size, true));
     if (regs) {
         memset(&v, 0, sizeof(v));
         v.fcw = 0x037F;
