@@ -11,112 +11,72 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "WinHvEmulation.h"
-#include "check.h"
-#include "fake_vmm.h"
-#include "seg_desc.h"
+#include "seg_fixture.h"
 
 enum { ES, CS, SS, DS, FS, GS };
 
-#define GDT 0x5000u
+#define GDT SEG_FX_GDT
 #define DATA 0x9000u
 #define STK 0x8000u
 
-struct ffx {
-    fake_vmm *vm;
-    WHV_EMULATOR_HANDLE emu;
-    WHV_VP_EXIT_CONTEXT vp;
-    WHV_MEMORY_ACCESS_CONTEXT mc;
-    WHV_EMULATOR_STATUS st;
-};
-
-static void set_seg(struct ffx *f, int s, uint16_t sel, uint64_t base, uint32_t limit,
+static void set_seg(struct seg_fx *f, int s, uint16_t sel, uint64_t base, uint32_t limit,
                     uint16_t attr)
 {
     seg_desc_set(f->vm, s, sel, base, limit, attr);
 }
 
-static WHV_X64_SEGMENT_REGISTER seg(struct ffx *f, int s)
+static WHV_X64_SEGMENT_REGISTER seg(struct seg_fx *f, int s)
 {
     return seg_desc_get(f->vm, s);
 }
 
 #define desc seg_desc_make
 
-static void put_desc(struct ffx *f, uint16_t sel, uint64_t d)
+static void put_desc(struct seg_fx *f, uint16_t sel, uint64_t d)
 {
     fvmm_gpa_write(f->vm, GDT + (sel & 0xFFF8u), &d, 8);
 }
 
-static uint64_t get_desc(struct ffx *f, uint16_t sel)
+static uint64_t get_desc(struct seg_fx *f, uint16_t sel)
 {
     uint64_t d = 0;
     fvmm_gpa_read(f->vm, GDT + (sel & 0xFFF8u), &d, 8);
     return d;
 }
 
-/* pe = 0: real mode; else 32-bit protected mode at CPL 0 with a GDT of 16
- * entries: 0x08 code DPL 0, 0x10 data DPL 0, 0x18 code DPL 3, 0x20 data
- * DPL 3 (all flat, 32-bit, accessed). */
-static void fx_init(struct ffx *f, int pe)
+/* seg_fx_init, and the GDT's 0x08 code DPL 0, 0x10 data DPL 0, 0x18 code
+ * DPL 3, 0x20 data DPL 3 (all flat, 32-bit, accessed); rSP and rBX. */
+static void fx_init(struct seg_fx *f, int pe)
 {
-    memset(f, 0, sizeof(*f));
-    f->vm = fvmm_create();
-    set_seg(f, CS, 0x08, 0, pe ? 0xFFFFFFFF : 0xFFFF, pe ? 0xC09B : 0x009B);
-    for (int s = 0; s < 6; s++)
-        if (s != CS)
-            set_seg(f, s, 0x10, 0, pe ? 0xFFFFFFFF : 0xFFFF, pe ? 0xC093 : 0x0093);
+    seg_fx_init(f, pe);
     put_desc(f, 0x08, desc(0, 0xFFFFF, 0x9B, 0xC));
     put_desc(f, 0x10, desc(0, 0xFFFFF, 0x93, 0xC));
     put_desc(f, 0x18, desc(0, 0xFFFFF, 0xFB, 0xC));
     put_desc(f, 0x20, desc(0, 0xFFFFF, 0xF3, 0xC));
-    WHV_REGISTER_VALUE v;
-    memset(&v, 0, sizeof(v));
-    v.Table.Base = GDT;
-    v.Table.Limit = 16 * 8 - 1;
-    fvmm_reg_set(f->vm, WHvX64RegisterGdtr, &v);
-    fvmm_set_reg64(f->vm, WHvX64RegisterRflags, 2);
-    fvmm_set_reg64(f->vm, WHvX64RegisterRip, 0x100);
     fvmm_set_reg64(f->vm, WHvX64RegisterRsp, STK);
     fvmm_set_reg64(f->vm, WHvX64RegisterRbx, DATA);
-    if (WHvEmulatorCreateEmulator(fvmm_callbacks(), &f->emu) != S_OK)
-        abort();
 }
 
-static void fx_fini(struct ffx *f)
+#define fx_fini seg_fx_fini
+
+static void fx_run(struct seg_fx *f, const uint8_t *b, unsigned n, int pe, int cpl, int lma)
 {
-    WHvEmulatorDestroyEmulator(f->emu);
-    fvmm_destroy(f->vm);
+    seg_fx_run(f, b, n, pe, cpl, lma, 0);
 }
 
-static void fx_run(struct ffx *f, const uint8_t *b, unsigned n, int pe, int cpl, int lma)
-{
-    seg_desc_exit(f->vm, &f->vp, pe, cpl, lma, 0);
-    memset(&f->mc, 0, sizeof(f->mc));
-    f->mc.InstructionByteCount = (UINT8)n;
-    memcpy(f->mc.InstructionBytes, b, n);
-    fvmm_reset_log(f->vm);
-    fvmm_sync_guest_ram(f->vm, f->emu);
-    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why)
-        printf("  round trip: %s\n", why);
-    CHECK(why == NULL);
-}
-
-static void put(struct ffx *f, uint32_t gpa, uint64_t v, unsigned n)
+static void put(struct seg_fx *f, uint32_t gpa, uint64_t v, unsigned n)
 {
     fvmm_gpa_write(f->vm, gpa, &v, n);
 }
 
-static uint64_t get(struct ffx *f, uint32_t gpa, unsigned n)
+static uint64_t get(struct seg_fx *f, uint32_t gpa, unsigned n)
 {
     uint64_t v = 0;
     fvmm_gpa_read(f->vm, gpa, &v, n);
     return v;
 }
 
-static void check_fault(struct ffx *f, unsigned vec, int has_ec, unsigned ec)
+static void check_fault(struct seg_fx *f, unsigned vec, int has_ec, unsigned ec)
 {
     WHV_X64_PENDING_INTERRUPTION_REGISTER p = fvmm_injected(f->vm);
     CHECK_EQ(p.InterruptionPending, 1);
@@ -135,7 +95,7 @@ static const uint8_t iret[] = {0xcf};
 
 static void test_real_mode_far_jmp_and_call(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 0);
     set_seg(&f, CS, 0x1000, 0x10000, 0xFFFF, 0x009B);
     put(&f, DATA, 0x20001234, 4); /* 2000:1234 */
@@ -173,7 +133,7 @@ static void test_real_mode_far_jmp_and_call(void)
 
 static void test_protected_far_jmp_loads_cs_and_checks_the_target(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     put_desc(&f, 0x28, desc(0x10000, 0xFFFF, 0x9A, 0x0));  /* 16-bit code, not accessed */
     put_desc(&f, 0x30, desc(0, 0xFFFF, 0x9E, 0x0));        /* conforming DPL 0 */
@@ -244,7 +204,7 @@ static void test_protected_far_jmp_loads_cs_and_checks_the_target(void)
 
 static void test_protected_far_call_pushes_cs_zero_extended_and_eip(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     put(&f, STK - 8, 0xAAAAAAAAAAAAAAAAull, 8);
     put(&f, DATA, 0x12345678, 4);
@@ -274,7 +234,7 @@ static void test_protected_far_call_pushes_cs_zero_extended_and_eip(void)
 
 static void test_far_ret_same_level_and_to_an_outer_level(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     /* same level: EIP, CS, then imm16 released */
     put(&f, STK, 0x4444, 4);
@@ -333,7 +293,7 @@ static void test_far_ret_same_level_and_to_an_outer_level(void)
 
 static void test_iret_flags_by_cpl_and_iopl_and_the_nmi_mask(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     /* CPL 0 same level: IF, IOPL, AC, RF, VIF load; VM does not */
     WHV_REGISTER_VALUE is;
@@ -378,7 +338,7 @@ static void test_iret_flags_by_cpl_and_iopl_and_the_nmi_mask(void)
 
 static void test_iret_to_an_outer_level_switches_the_stack(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     fvmm_set_reg64(f.vm, WHvX64RegisterRflags, 0x202);
     put(&f, STK, 0x2222, 4);
@@ -398,7 +358,7 @@ static void test_iret_to_an_outer_level_switches_the_stack(void)
 
 static void test_iretq_in_64_bit_mode_pops_ss_and_can_enter_compatibility_mode(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     set_seg(&f, CS, 0x38, 0, 0xFFFFFFFF, 0xA09B); /* 64-bit code */
     put_desc(&f, 0x38, desc(0, 0xFFFFF, 0x9B, 0xA));
@@ -455,7 +415,7 @@ static void test_iretq_in_64_bit_mode_pops_ss_and_can_enter_compatibility_mode(v
 
 static void test_v86_iret_needs_iopl_3_and_keeps_iopl(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 0);
     set_seg(&f, CS, 0x1000, 0x10000, 0xFFFF, 0x00F3);
     set_seg(&f, SS, 0x0000, 0, 0xFFFF, 0x00F3);
@@ -478,7 +438,7 @@ static void test_v86_iret_needs_iopl_3_and_keeps_iopl(void)
 
 static void test_bound_raises_br_and_arpl_adjusts_the_rpl(void)
 {
-    struct ffx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     static const uint8_t bound[] = {0x62, 0x03}; /* bound eax, [ebx] */
     put(&f, DATA, (uint64_t)(uint32_t)-5 | (uint64_t)10 << 32, 8);

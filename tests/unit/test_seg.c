@@ -11,44 +11,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "WinHvEmulation.h"
-#include "check.h"
-#include "fake_vmm.h"
-#include "seg_desc.h"
+#include "seg_fixture.h"
 
 enum { ES, CS, SS, DS, FS, GS };
 
-#define GDT 0x5000u
+#define GDT SEG_FX_GDT
 #define LDT 0x6000u
 #define DATA 0x9000u
 
-struct sfx {
-    fake_vmm *vm;
-    WHV_EMULATOR_HANDLE emu;
-    WHV_VP_EXIT_CONTEXT vp;
-    WHV_MEMORY_ACCESS_CONTEXT mc;
-    WHV_EMULATOR_STATUS st;
-};
-
-static void set_seg(struct sfx *f, int s, uint16_t sel, uint64_t base, uint32_t limit,
+static void set_seg(struct seg_fx *f, int s, uint16_t sel, uint64_t base, uint32_t limit,
                     uint16_t attr)
 {
     seg_desc_set(f->vm, s, sel, base, limit, attr);
 }
 
-static WHV_X64_SEGMENT_REGISTER seg(struct sfx *f, int s)
+static WHV_X64_SEGMENT_REGISTER seg(struct seg_fx *f, int s)
 {
     return seg_desc_get(f->vm, s);
 }
 
 #define desc seg_desc_make
 
-static void put_desc(struct sfx *f, uint32_t table, uint16_t sel, uint64_t d)
+static void put_desc(struct seg_fx *f, uint32_t table, uint16_t sel, uint64_t d)
 {
     fvmm_gpa_write(f->vm, table + (sel & 0xFFF8u), &d, 8);
 }
 
-static uint64_t get_desc(struct sfx *f, uint32_t table, uint16_t sel)
+static uint64_t get_desc(struct seg_fx *f, uint32_t table, uint16_t sel)
 {
     uint64_t d = 0;
     fvmm_gpa_read(f->vm, table + (sel & 0xFFF8u), &d, 8);
@@ -56,27 +45,11 @@ static uint64_t get_desc(struct sfx *f, uint32_t table, uint16_t sel)
 }
 
 /* pe = 0: real mode; else 32-bit protected mode with a GDT of 16 entries
- * and, with ldt, an LDT of 4 entries. */
-static void fx_init(struct sfx *f, int pe)
-{
-    memset(f, 0, sizeof(*f));
-    f->vm = fvmm_create();
-    set_seg(f, CS, 0x08, 0, pe ? 0xFFFFFFFF : 0xFFFF, pe ? 0xC09B : 0x009B);
-    for (int s = 0; s < 6; s++)
-        if (s != CS)
-            set_seg(f, s, 0x10, 0, pe ? 0xFFFFFFFF : 0xFFFF, pe ? 0xC093 : 0x0093);
-    WHV_REGISTER_VALUE v;
-    memset(&v, 0, sizeof(v));
-    v.Table.Base = GDT;
-    v.Table.Limit = 16 * 8 - 1;
-    fvmm_reg_set(f->vm, WHvX64RegisterGdtr, &v);
-    fvmm_set_reg64(f->vm, WHvX64RegisterRflags, 2);
-    fvmm_set_reg64(f->vm, WHvX64RegisterRip, 0x100);
-    if (WHvEmulatorCreateEmulator(fvmm_callbacks(), &f->emu) != S_OK)
-        abort();
-}
+ * and, with set_ldt, an LDT of 4 entries. */
+#define fx_init seg_fx_init
+#define fx_fini seg_fx_fini
 
-static void set_ldt(struct sfx *f, uint16_t sel, int usable)
+static void set_ldt(struct seg_fx *f, uint16_t sel, int usable)
 {
     WHV_REGISTER_VALUE v;
     memset(&v, 0, sizeof(v));
@@ -87,33 +60,17 @@ static void set_ldt(struct sfx *f, uint16_t sel, int usable)
     fvmm_reg_set(f->vm, WHvX64RegisterLdtr, &v);
 }
 
-static void fx_fini(struct sfx *f)
+static void fx_run(struct seg_fx *f, const uint8_t *b, unsigned n, int pe, int cpl, int shadow)
 {
-    WHvEmulatorDestroyEmulator(f->emu);
-    fvmm_destroy(f->vm);
+    seg_fx_run(f, b, n, pe, cpl, 0, shadow);
 }
 
-static void fx_run(struct sfx *f, const uint8_t *b, unsigned n, int pe, int cpl, int shadow)
-{
-    seg_desc_exit(f->vm, &f->vp, pe, cpl, 0, shadow);
-    memset(&f->mc, 0, sizeof(f->mc));
-    f->mc.InstructionByteCount = (UINT8)n;
-    memcpy(f->mc.InstructionBytes, b, n);
-    fvmm_reset_log(f->vm);
-    fvmm_sync_guest_ram(f->vm, f->emu);
-    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why)
-        printf("  round trip: %s\n", why);
-    CHECK(why == NULL);
-}
-
-static void put16(struct sfx *f, uint32_t gpa, uint16_t v)
+static void put16(struct seg_fx *f, uint32_t gpa, uint16_t v)
 {
     fvmm_gpa_write(f->vm, gpa, &v, 2);
 }
 
-static void check_fault(struct sfx *f, unsigned vec, unsigned ec)
+static void check_fault(struct seg_fx *f, unsigned vec, unsigned ec)
 {
     WHV_X64_PENDING_INTERRUPTION_REGISTER p = fvmm_injected(f->vm);
     CHECK_EQ(p.InterruptionPending, 1);
@@ -128,7 +85,7 @@ static const uint8_t mov_ss[] = {0x8e, 0x13};  /* mov ss, [ebx] */
 
 static void test_mov_ds_loads_the_descriptor_and_sets_its_accessed_bit(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     put_desc(&f, GDT, 0x28, desc(0x12345678, 0xABCDE, 0xF2, 0xC)); /* DPL 3 RW data, G, D */
     put16(&f, DATA, 0x2B);
@@ -147,7 +104,7 @@ static void test_mov_ds_loads_the_descriptor_and_sets_its_accessed_bit(void)
 
 static void test_data_segment_checks_raise_selector_faults(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, DATA);
     put_desc(&f, GDT, 0x20, desc(0, 0xFFFF, 0x92, 0));  /* DPL 0 data */
@@ -192,7 +149,7 @@ static void test_data_segment_checks_raise_selector_faults(void)
 
 static void test_ldt_selector_reads_the_ldt(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     set_ldt(&f, 0x50, 1);
     put_desc(&f, LDT, 0x08, desc(0x1000, 0xFF, 0x93, 0)); /* accessed already */
@@ -213,7 +170,7 @@ static void test_ldt_selector_reads_the_ldt(void)
 
 static void test_ss_checks_and_the_interrupt_shadow(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, DATA);
     put_desc(&f, GDT, 0x18, desc(0, 0xFFFFF, 0x92, 0xC));  /* DPL 0 stack */
@@ -247,7 +204,7 @@ static void test_ss_checks_and_the_interrupt_shadow(void)
 
 static void test_lss_loads_ss_and_esp_without_a_shadow(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     put_desc(&f, GDT, 0x18, desc(0x40000, 0xFFFF, 0x92, 0x4));
     uint8_t fp[6] = {0x78, 0x56, 0x34, 0x12, 0x18, 0x00};
@@ -272,7 +229,7 @@ static void test_lss_loads_ss_and_esp_without_a_shadow(void)
 
 static void test_real_mode_lds_keeps_the_limit_and_sets_the_base(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 0);
     set_seg(&f, DS, 0, 0, 0xFFFFFFFF, 0x8093); /* "unreal" DS: the limit stays */
     uint8_t fp[4] = {0x34, 0x12, 0x00, 0x20};
@@ -292,7 +249,7 @@ static void test_real_mode_lds_keeps_the_limit_and_sets_the_base(void)
 
 static void test_v86_pop_es_and_16_bit_push(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 0);
     set_seg(&f, CS, 0x1000, 0x10000, 0xFFFF, 0x00F3);
     set_seg(&f, SS, 0x0300, 0x3000, 0xFFFF, 0x00F3);
@@ -326,7 +283,7 @@ static void test_v86_pop_es_and_16_bit_push(void)
 
 static void test_mov_to_memory_stores_the_16_bit_selector(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     uint32_t fill = 0xAAAAAAAA;
     fvmm_gpa_write(f.vm, DATA, &fill, 4);
@@ -341,7 +298,7 @@ static void test_mov_to_memory_stores_the_16_bit_selector(void)
 
 static void test_descriptor_page_fault_is_a_supervisor_access(void)
 {
-    struct sfx f;
+    struct seg_fx f;
     fx_init(&f, 1);
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, DATA);
     put16(&f, DATA, 0x2B);
