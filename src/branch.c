@@ -14,14 +14,12 @@
 static enum rc check_target(struct emu *e, const struct insn *in, uint64_t *target)
 {
     if (e->mode == MODE_LONG64) {
-        /* Canonical in 48 bits, or 57 with CR4.LA57 (fetched with the
-         * registers the branch needs). */
-        bool la57 = (e->regs.valid & VR_BIT(VR_CR4)) && (e->regs.v[VR_CR4].Reg64 & (1u << 12));
-        unsigned bits = la57 ? 57 : 48;
-        uint64_t top = *target >> (bits - 1), ones = ~(uint64_t)0 >> (bits - 1);
-        if (top != 0 && top != ones)
-            return fault_gp(e, 0);
-        return RC_OK;
+        /* Canonical in 48 bits, or 57 with CR4.LA57. */
+        if (emu_canonical(*target, 48))
+            return RC_OK;
+        bool la57;
+        TRY(vcpu_la57(e, &la57));
+        return la57 && emu_canonical(*target, 57) ? RC_OK : fault_gp(e, 0);
     }
     *target &= size_mask(in->opsize);
     if (*target > vcpu_seg(e, SEG_CS)->Limit)

@@ -442,8 +442,12 @@ enum rc exec_insn(struct emu *e)
     if (may_walk(e, in))
         want |= VR_BIT(VR_CR0) | VR_BIT(VR_CR3) | VR_BIT(VR_CR4) | VR_BIT(VR_EFER);
     /* Whether 48-bit or 57-bit addresses are canonical depends on CR4.LA57;
-     * when a get call is made anyway, CR4 rides along at no extra cost. */
-    if (e->mode == MODE_LONG64 && (want & ~e->regs.valid))
+     * when a get call is made anyway, CR4 rides along, except for one
+     * operand on the page the exit names when that page is canonical in 48
+     * bits: so is the operand then (mem.c check_canonical; should the
+     * instruction reach elsewhere, vcpu_la57 fetches CR4 then). */
+    if (e->mode == MODE_LONG64 && (want & ~e->regs.valid) &&
+        !(in->one_mem && e->exit_gva_valid && emu_canonical(e->exit_gva, 48)))
         want |= VR_BIT(VR_CR4);
     TRY(vcpu_fetch(e, want));
     if (in->vex && (e->mode == MODE_REAL || e->mode == MODE_V86))

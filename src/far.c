@@ -49,12 +49,11 @@ static enum rc far_check_rip(struct emu *e, const WHV_X64_SEGMENT_REGISTER *cs, 
         *rip &= 0xFFFFFFFFu;
         return *rip > cs->Limit ? fault_gp(e, 0) : RC_OK;
     }
-    bool la57 = (e->regs.valid & VR_BIT(VR_CR4)) && (e->regs.v[VR_CR4].Reg64 & CR4_LA57);
-    unsigned bits = la57 ? 57 : 48;
-    uint64_t top = *rip >> (bits - 1);
-    if (top != 0 && top != ~(uint64_t)0 >> (bits - 1))
-        return fault_gp(e, 0);
-    return RC_OK;
+    if (emu_canonical(*rip, 48))
+        return RC_OK;
+    bool la57;
+    TRY(vcpu_la57(e, &la57));
+    return la57 && emu_canonical(*rip, 57) ? RC_OK : fault_gp(e, 0);
 }
 
 /* Two checks whose faults processors order differently (an AMD processor

@@ -171,11 +171,9 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
         return;
     if (kind == FAST_STORE && midx != 0)
         return;
-    /* The batch exec_insn makes on a memory exit: the instruction's slots
-     * not seeded from the context, CR4 riding along in 64-bit mode. */
+    /* The batch exec_insn makes on a memory exit with one operand on the
+     * exit's page: the instruction's slots not seeded from the context. */
     uint64_t want = in->needs & ~FAST_SEEDED;
-    if (want && mode == MODE_LONG64)
-        want |= VR_BIT(VR_CR4);
     if (!plan_batch(p, want))
         return;
     p->base = in->base == NO_REG ? FAST_NOREG : plan_index(p, in->base & 15);
@@ -354,6 +352,10 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
         eh->ram_miss = mc->Gpa & EMU_PAGE_MASK;
     }
     if (p->kind == FAST_MOVS && !eh->ram.n)
+        return FAST_NO;
+    /* An exit's page beyond 48-bit addresses: CR4 joins the general path's
+     * batch (exec.c), not the plan's. */
+    if (mode == MODE_LONG64 && !emu_canonical(mc->Gva, 48))
         return FAST_NO;
     const struct insn *in = &d->in;
     fc->d = d;

@@ -23,21 +23,21 @@ static inline bool canonical(uint64_t a, unsigned bits)
 /* 64-bit mode canonical check of the first and last byte. Addresses
  * canonical in 57 but not 48 bits are legal only with 5-level paging
  * (CR4.LA57), which the exit proves when its own linear address is of that
- * kind; otherwise they are refused rather than guessed. */
+ * kind; otherwise CR4 decides (vcpu_la57). */
 static enum rc check_canonical(struct emu *e, uint8_t seg, uint64_t first, uint64_t last)
 {
     if (canonical(first, 48) && canonical(last, 48))
         return RC_OK;
     if (!canonical(first, 57) || !canonical(last, 57))
         return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
-    if (e->regs.valid & VR_BIT(VR_CR4)) {
-        if (e->regs.v[VR_CR4].Reg64 & CR4_LA57)
-            return RC_OK;
-        return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
-    }
-    if (e->exit_gva_valid && !canonical(e->exit_gva, 48) && canonical(e->exit_gva, 57))
+    if (!(e->regs.valid & VR_BIT(VR_CR4)) && e->exit_gva_valid && !canonical(e->exit_gva, 48) &&
+        canonical(e->exit_gva, 57))
         return RC_OK;
-    return emu_unsupported(e, "address needs CR4.LA57, which the exit does not show");
+    bool la57;
+    TRY(vcpu_la57(e, &la57));
+    if (la57)
+        return RC_OK;
+    return seg == SEG_SS ? fault_ss(e, 0) : fault_gp(e, 0);
 }
 
 /* The #GP(0) or #SS(0) a segment violation raises (SDM Vol. 3 6.15). */

@@ -122,6 +122,14 @@ enum rc vcpu_fetch(struct emu *e, uint64_t want)
     return fetch(e, missing);
 }
 
+enum rc vcpu_la57(struct emu *e, bool *la57)
+{
+    if (!(e->regs.valid & VR_BIT(VR_CR4)))
+        TRY(fetch(e, VR_BIT(VR_CR4)));
+    *la57 = (e->regs.v[VR_CR4].Reg64 & CR4_LA57) != 0;
+    return RC_OK;
+}
+
 static enum rc fetch(struct emu *e, uint64_t missing)
 {
     WHV_REGISTER_NAME names[VR_COUNT];

@@ -68,6 +68,13 @@ enum rc vcpu_fetch(struct emu *e, uint64_t want);
  * direct guest RAM): `want` and every general register in one get call,
  * which leaves the instruction's own batch open for what is still missing. */
 enum rc vcpu_prefetch(struct emu *e, uint64_t want);
+/* CR4.LA57, for an address canonical in 57 bits but not in 48. CR4 rides
+ * along with the batch in 64-bit mode unless the exit's own linear address
+ * settles canonicality (exec.c); when an instruction reaches such an
+ * address anyway (an exit whose bytes or registers are not the ones that
+ * made it, a far transfer into 64-bit code), CR4 comes in a get call of its
+ * own. */
+enum rc vcpu_la57(struct emu *e, bool *la57);
 /* Read the XC_* components of `want` not yet valid through the xstate
  * callback, one call per component (RC_UNSUPPORTED without a callback). */
 enum rc vcpu_xfetch(struct emu *e, uint8_t want);

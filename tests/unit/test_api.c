@@ -261,13 +261,13 @@ static void test_mov_load_uses_exit_gpa_and_one_get_one_set(void)
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_MEMORY), 1);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 1);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_SET_REGS), 1);
-    /* Only RBX was asked for, and CR4 for the canonical-address width: RAX
-     * is written in full, RIP/RFLAGS/CS come from the exit. */
+    /* Only RBX was asked for: RAX is written in full, RIP/RFLAGS/CS come
+     * from the exit, and the exit's page (canonical in 48 bits) settles the
+     * operand's canonical width without CR4. */
     const fvmm_call *get = fvmm_call_at(f.vm, 0);
     CHECK_EQ(get->kind, FVMM_CB_GET_REGS);
-    CHECK_EQ(get->u.regs.count, 2);
+    CHECK_EQ(get->u.regs.count, 1);
     CHECK_EQ(fvmm_call_reg_names(f.vm, get)[0], WHvX64RegisterRbx);
-    CHECK_EQ(fvmm_call_reg_names(f.vm, get)[1], WHvX64RegisterCr4);
     fx_fini(&f);
 }
 
@@ -604,6 +604,45 @@ static void test_non_canonical_address_injects_gp_or_ss(void)
     fx_fini(&f);
 }
 
+/* CR4 (for CR4.LA57) joins the 64-bit batch only when the exit's page does
+ * not settle the operand's canonical width; an operand that is elsewhere
+ * anyway gets CR4 in a get call of its own. */
+static void test_cr4_is_fetched_only_when_the_exit_page_leaves_la57_open(void)
+{
+    struct fixture f;
+    fx_init(&f, 0);
+    static const uint8_t mov[] = {0x8b, 0x03}; /* mov eax, [rbx] */
+    const uint64_t high = 0x0000800000000000ull; /* canonical in 57 bits, not 48 */
+    fvmm_set_reg64(f.vm, WHvX64RegisterCr4, fvmm_reg64(f.vm, WHvX64RegisterCr4) | (1u << 12));
+    fvmm_map_gva(f.vm, high, MMIO_GPA);
+    /* The exit's page is beyond 48 bits: CR4 rides along in the one call. */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, high);
+    fx_run(&f, mov, 2, high, 1, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 1);
+    const fvmm_call *get = fvmm_call_at(f.vm, 0);
+    CHECK_EQ(get->u.regs.count, 2);
+    CHECK_EQ(fvmm_call_reg_names(f.vm, get)[1], WHvX64RegisterCr4);
+    /* The exit names another page, canonical in 48 bits: the operand's
+     * address needs CR4.LA57, fetched alone after the batch. */
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, RIP0);
+    fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0 + 2);
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 2);
+    const fvmm_call *second = NULL;
+    for (size_t i = 0, n = 0; (second = fvmm_call_at(f.vm, i)) != NULL; i++)
+        if (second->kind == FVMM_CB_GET_REGS && ++n == 2)
+            break;
+    CHECK(second != NULL);
+    if (second) {
+        CHECK_EQ(second->u.regs.count, 1);
+        CHECK_EQ(fvmm_call_reg_names(f.vm, second)[0], WHvX64RegisterCr4);
+    }
+    fx_fini(&f);
+}
+
 static void test_rep_movsb_yields_after_the_budget_with_progress(void)
 {
     struct fixture f;
@@ -729,6 +768,7 @@ int main(void)
     RUN(test_div_by_zero_injects_de_and_changes_no_register);
     RUN(test_alignment_check_injects_ac_at_cpl3);
     RUN(test_non_canonical_address_injects_gp_or_ss);
+    RUN(test_cr4_is_fetched_only_when_the_exit_page_leaves_la57_open);
     RUN(test_rep_movsb_yields_after_the_budget_with_progress);
     RUN(test_rep_with_zero_count_only_advances_rip);
     RUN(test_trap_flag_queues_single_step_and_rf_is_cleared);

@@ -8,7 +8,8 @@
  * The exits are what the shortcut takes and what lies just beside it: MOV,
  * MOVZX/MOVSX/MOVSXD and ALU instructions with random prefixes (LOCK,
  * segment overrides, operand and address size, REX), ModRM, SIB and
- * displacement, in every CPU mode, with random registers and segments; the
+ * displacement, in every CPU mode, with random registers (some canonical in
+ * 57 bits but not 48, with and without CR4.LA57) and segments; the
  * exit's GVA and GPA are where the operand is (found by a probe run without
  * them) or, now and then, elsewhere or of another access type; TF, RF, AC
  * with CR0.AM at CPL 3, interrupt shadows and a failing callback now and
@@ -54,11 +55,14 @@ static WHV_X64_SEGMENT_REGISTER seg(uint64_t base, uint32_t limit, uint16_t sel,
 
 static uint64_t rnd_reg(void)
 {
-    switch (rnd() % 5) {
+    switch (rnd() % 6) {
     case 0: return rnd() & 0xFFFF;
     case 1: return rnd() & 0xFFFFFFFFu;
     case 2: return 0x10000 + (rnd() & 0xFFF) - 8; /* near a page end */
     case 3: return rnd() & 0x7FFFFFFFFFFFull;
+    case 4: /* canonical in 57 bits, not in 48 (CR4.LA57 decides) */
+        return (rnd() % 2 ? 0xFF00000000000000ull : 0) | 0x0000800000000000ull |
+               (rnd() & 0x007FFFFFFFFFFFFFull);
     default: return rnd();
     }
 }
@@ -78,7 +82,8 @@ static WHV_X64_SEGMENT_REGISTER rnd_data_seg(int real)
 }
 
 static void setup(fake_vmm *vm, int mode, unsigned cpl, const uint64_t gpr[16],
-                  const WHV_X64_SEGMENT_REGISTER sregs[6], uint64_t rflags, uint64_t rip)
+                  const WHV_X64_SEGMENT_REGISTER sregs[6], uint64_t rflags, uint64_t rip,
+                  int la57)
 {
     fvmm_setup_long_mode(vm, cpl);
     static const WHV_REGISTER_NAME sn[6] = {WHvX64RegisterEs, WHvX64RegisterCs,
@@ -99,6 +104,8 @@ static void setup(fake_vmm *vm, int mode, unsigned cpl, const uint64_t gpr[16],
         fvmm_set_reg64(vm, WHvX64RegisterCr4, 0x600);
         fvmm_set_reg64(vm, WHvX64RegisterCr0, mode == M_REAL ? 0x60000010 : 0x40050033);
     }
+    if (la57)
+        fvmm_set_reg64(vm, WHvX64RegisterCr4, fvmm_reg64(vm, WHvX64RegisterCr4) | (1u << 12));
     fvmm_set_cpl(vm, cpl);
 }
 
@@ -115,6 +122,7 @@ struct exitcase {
     WHV_X64_IO_PORT_ACCESS_CONTEXT ioc;
     int fail_kind; /* -1: none */
     int ram;       /* the machine's RAM registered as direct guest RAM */
+    int la57;      /* CR4.LA57 (64-bit modes) */
     uint64_t src_page, dst_page; /* REP MOVS: the source (RAM) and device pages */
     uint32_t rep_limit;
 };
@@ -128,6 +136,7 @@ static void make_case(struct exitcase *c)
     memset(c, 0, sizeof(*c));
     c->mode = (int)(rnd() % M_COUNT);
     c->io = rnd() % 4 == 0;
+    c->la57 = (c->mode == M_LONG || c->mode == M_COMPAT) && rnd() % 4 == 0;
     c->cpl = c->mode == M_REAL ? 0 : (rnd() % 3 == 0 ? 3 : 0);
     for (unsigned i = 0; i < 16; i++)
         c->gpr[i] = rnd_reg();
@@ -263,7 +272,7 @@ static void make_movs_case(struct exitcase *c)
 static fake_vmm *machine(const struct exitcase *c)
 {
     fake_vmm *vm = fvmm_create();
-    setup(vm, c->mode, c->cpl, c->gpr, c->sregs, c->rflags, c->rip);
+    setup(vm, c->mode, c->cpl, c->gpr, c->sregs, c->rflags, c->rip, c->la57);
     if (c->ram) {
         fvmm_set_guest_ram_mode(vm, 1);
         for (unsigned i = 0; i < 8; i++) {
@@ -287,7 +296,7 @@ static fake_vmm *machine(const struct exitcase *c)
 static void locate(WHV_EMULATOR_HANDLE slow, struct exitcase *c)
 {
     fake_vmm *vm = fvmm_create();
-    setup(vm, c->mode, c->cpl, c->gpr, c->sregs, c->rflags, c->rip);
+    setup(vm, c->mode, c->cpl, c->gpr, c->sregs, c->rflags, c->rip, c->la57);
     WHV_EMULATOR_STATUS st;
     WHvEmulatorTryMmioEmulation(slow, vm, &c->vp, &c->mc, &st);
     uint64_t page = 0, off = 0;
