@@ -141,6 +141,7 @@ enum {
  * on a memory exit, in the batch's order; base, index, reg and seg index
  * them (FAST_NOREG: not used). */
 #define FAST_MAX_REGS 8
+#define FAST_MEM_REGS 4 /* the batch of the memory kinds but FAST_MOVS: at most this */
 #define FAST_NOREG 0xFF
 enum { FAST_NONE, FAST_STORE, FAST_LOAD, FAST_ALU, FAST_MOVS, FAST_IN, FAST_OUT };
 struct fast_plan {
@@ -148,7 +149,21 @@ struct fast_plan {
     uint8_t op;    /* FAST_ALU: enum alu_op; FAST_LOAD: sign-extend the value */
     uint8_t midx;  /* the memory operand */
     uint8_t intent; /* ACC_R / ACC_W the exit's access must cover */
+    uint8_t accept; /* memory kinds: bit t set when an exit of WHV_MEMORY_ACCESS_TYPE t
+                       covers intent */
     uint8_t nregs;
+    /* Memory kinds but FAST_MOVS: the decoded form's operands as the
+     * shortcut computes with them. */
+    uint8_t size;      /* the memory operand: 1, 2, 4 or 8 bytes */
+    uint8_t len;       /* the instruction's length */
+    uint8_t scale;     /* the index's scale */
+    uint8_t src_shift; /* the register source: 8 for AH..BH, else 0 */
+    bool src_imm;      /* the source is the immediate src */
+    bool riprel;
+    bool alu_write;    /* FAST_ALU: the result is written */
+    uint64_t disp;     /* the displacement */
+    uint64_t amask;    /* the address size's mask */
+    uint64_t src;      /* the immediate, or the register source's mask */
     uint8_t base, index, reg, seg; /* FAST_MOVS: rSI, rDI, rCX, the source segment */
     uint8_t walk[4];       /* FAST_MOVS: CR0, CR3, CR4, EFER */
     WHV_REGISTER_NAME dst; /* the register a load or ALU instruction writes */

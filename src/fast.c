@@ -81,14 +81,26 @@ static bool plain_operand(const struct opnd *o)
     return o->type == OPND_IMM || (o->type == OPND_REG && o->size <= 8);
 }
 
+/* Which exits' access types cover `intent` (a write exit's page is
+ * writable, so readable too), as bits by WHV_MEMORY_ACCESS_TYPE. */
+static uint8_t plan_accept(uint8_t intent)
+{
+    uint8_t a = 0;
+    if (!(intent & ~ACC_R))
+        a |= 1u << WHvMemoryAccessRead;
+    if (!(intent & ~(ACC_R | ACC_W)))
+        a |= 1u << WHvMemoryAccessWrite;
+    return a;
+}
+
 /* The slots of `want` in slot order, as vcpu_fetch names them. */
-static bool plan_batch(struct fast_plan *p, uint64_t want)
+static bool plan_batch(struct fast_plan *p, uint64_t want, unsigned max)
 {
     unsigned n = 0;
     for (unsigned s = 0; s < VR_COUNT; s++) {
         if (!(want & VR_BIT(s)))
             continue;
-        if (n == FAST_MAX_REGS)
+        if (n == max)
             return false;
         p->slot[n] = (uint8_t)s;
         p->name[n] = vcpu_name(s);
@@ -107,7 +119,7 @@ static void plan_movs(const struct insn *in, enum cpu_mode mode, struct fast_pla
         return;
     uint64_t want = (in->needs | VR_BIT(VR_CR0) | VR_BIT(VR_CR3) | VR_BIT(VR_CR4) |
                      VR_BIT(VR_EFER)) & ~FAST_SEEDED;
-    if (!plan_batch(p, want))
+    if (!plan_batch(p, want, FAST_MAX_REGS))
         return;
     p->base = plan_index(p, GPR_RSI);
     p->index = plan_index(p, GPR_RDI);
@@ -123,6 +135,7 @@ static void plan_movs(const struct insn *in, enum cpu_mode mode, struct fast_pla
         return;
     p->midx = 1;
     p->intent = ACC_W; /* the destination is the exit's page */
+    p->accept = plan_accept(p->intent);
     p->kind = FAST_MOVS;
 }
 
@@ -174,7 +187,7 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
     /* The batch exec_insn makes on a memory exit with one operand on the
      * exit's page: the instruction's slots not seeded from the context. */
     uint64_t want = in->needs & ~FAST_SEEDED;
-    if (!plan_batch(p, want))
+    if (!plan_batch(p, want, FAST_MEM_REGS))
         return;
     p->base = in->base == NO_REG ? FAST_NOREG : plan_index(p, in->base & 15);
     p->index = in->index == NO_REG ? FAST_NOREG : plan_index(p, in->index & 15);
@@ -194,6 +207,17 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
     /* The intent the general path validates the page with (exec.c
      * op_intent, mem.c mem_val). */
     p->intent = (uint8_t)(in->mem_access | (kind == FAST_STORE ? ACC_W : ACC_R));
+    p->accept = plan_accept(p->intent);
+    p->size = m->size;
+    p->len = in->len;
+    p->scale = in->scale;
+    p->riprel = in->riprel;
+    p->disp = in->disp;
+    p->amask = addr_mask(in->addrsize);
+    p->src_imm = o->type == OPND_IMM;
+    p->src = p->src_imm ? o->imm : o->high8 ? 0xFF : size_mask(o->size);
+    p->src_shift = o->high8 ? 8 : 0;
+    p->alu_write = kind == FAST_ALU && !(r->traits & T_NOWRITE) && op != ALU_CMP && op != ALU_TEST;
     p->kind = (uint8_t)kind;
 }
 
@@ -326,21 +350,14 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
     if (!mc->AccessInfo.GvaValid || !exit_plain(vp->ExecutionState, rflags) ||
         mc->InstructionByteCount - 1u > 15u)
         return FAST_NO;
-    /* A write exit's page is writable, so readable too. */
-    uint8_t exit_access;
-    if (mc->AccessInfo.AccessType == WHvMemoryAccessWrite)
-        exit_access = ACC_R | ACC_W;
-    else if (mc->AccessInfo.AccessType == WHvMemoryAccessRead)
-        exit_access = ACC_R;
-    else
-        return FAST_NO;
     enum cpu_mode mode = emu_mode_of(vp);
     const struct dcache_entry *d =
         dcache_lookup(&eh->dc, (uint8_t)mode, mc->InstructionBytes, mc->InstructionByteCount);
     if (!d && !(d = fast_decode(eh, mode, mc->InstructionBytes, mc->InstructionByteCount)))
         return FAST_NO;
+    /* A memory kind whose intent the exit's access covers. */
     const struct fast_plan *p = &d->plan;
-    if (p->kind < FAST_STORE || p->kind > FAST_MOVS || (p->intent & ~exit_access))
+    if (!((p->accept >> mc->AccessInfo.AccessType) & 1))
         return FAST_NO;
     /* The exit's page must be a device's: in no guest RAM range (what mem.c
      * found last is kept in ram_miss). REP MOVS only from guest RAM, in
@@ -351,10 +368,9 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
             return FAST_NO;
         eh->ram_miss = mc->Gpa & EMU_PAGE_MASK;
     }
-    if (p->kind == FAST_MOVS && !eh->ram.n)
-        return FAST_NO;
     /* An exit's page beyond 48-bit addresses: CR4 joins the general path's
-     * batch (exec.c), not the plan's. */
+     * batch (exec.c), not the plan's. Within 48 bits, so is every address
+     * on the page (mem_exit_gpa). */
     if (mode == MODE_LONG64 && !emu_canonical(mc->Gva, 48))
         return FAST_NO;
     const struct insn *in = &d->in;
@@ -363,29 +379,39 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
 
     /* The batch. What the callback leaves unwritten reads as zero. */
     WHV_REGISTER_VALUE *v = fc->vals;
-    if (p->nregs) {
+    HRESULT hr;
+    if (p->kind == FAST_MOVS) {
+        if (!eh->ram.n)
+            return FAST_NO;
         for (unsigned i = 0; i < FAST_MAX_REGS; i++) { /* a fixed count: straight stores */
             v[i].Reg128.Low64 = 0;
             v[i].Reg128.High64 = 0;
         }
-        HRESULT hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
+        hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
+        if (hr != S_OK)
+            return failed(fc, 1u << 6, hr, "the get-registers callback failed");
+        return fast_movs(eh, ctx, fc, d, mode);
+    }
+    if (p->nregs) {
+        for (unsigned i = 0; i < FAST_MEM_REGS; i++) {
+            v[i].Reg128.Low64 = 0;
+            v[i].Reg128.High64 = 0;
+        }
+        hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
         if (hr != S_OK)
             return failed(fc, 1u << 6, hr, "the get-registers callback failed");
     }
-    if (p->kind == FAST_MOVS)
-        return fast_movs(eh, ctx, fc, d, mode);
 
     /* The operand's address (exec.c op_addr) and its linear address. */
-    const struct opnd *m = &in->op[p->midx];
-    unsigned size = m->size;
-    uint64_t off = in->disp;
+    unsigned size = p->size;
+    uint64_t off = p->disp;
     if (p->base != FAST_NOREG)
         off += v[p->base].Reg64;
     if (p->index != FAST_NOREG)
-        off += v[p->index].Reg64 * in->scale;
-    if (in->riprel)
-        off += vp->Rip + in->len;
-    off &= addr_mask(in->addrsize);
+        off += v[p->index].Reg64 * p->scale;
+    if (p->riprel)
+        off += vp->Rip + p->len;
+    off &= p->amask;
     /* The memory layer's checks and the exit's page (mem.c). */
     const WHV_X64_SEGMENT_REGISTER *sg = p->seg != FAST_NOREG ? &v[p->seg].Segment : NULL;
     uint64_t gpa;
@@ -393,39 +419,32 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
         return FAST_GENERAL;
 
     /* The instruction; then its registers in one set call, in the order
-     * of the general commit (slot order: the register, RIP, RFLAGS). */
-    const struct opnd *o = &in->op[1 - p->midx];
-    /* The other operand: an immediate, or a register the batch holds
-     * (a load's destination of 4 or 8 bytes is not fetched). */
-    uint64_t src = o->type == OPND_IMM ? o->imm
-                   : p->reg != FAST_NOREG ? gpr_part(v[p->reg].Reg64, o->size, o->high8)
+     * of the general commit (slot order: the register, RIP, RFLAGS). The
+     * other operand: an immediate, or a register the batch holds (a
+     * load's destination of 4 or 8 bytes is not fetched). */
+    uint64_t src = p->src_imm                ? p->src
+                   : p->reg != FAST_NOREG ? (v[p->reg].Reg64 >> p->src_shift) & p->src
                                           : 0;
     WHV_REGISTER_NAME names[3];
     WHV_REGISTER_VALUE out[3];
     unsigned n = 0;
-    uint64_t val = 0, rip = emu_next_rip(mode, vp->Rip, in->len);
-    HRESULT hr;
-    switch (p->kind) {
-    case FAST_STORE:
+    uint64_t val = 0, rip = emu_next_rip(mode, vp->Rip, p->len);
+    const struct opnd *dst = &in->op[0];
+    if (p->kind == FAST_STORE) {
         hr = mem_device(eh, ctx, gpa, size, true, &src);
         if (hr != S_OK)
             return failed(fc, 1u << 3, hr, "the memory callback failed");
         put_reg(names, out, &n, WHvX64RegisterRip, rip);
-        break;
-    case FAST_LOAD: {
+    } else if (p->kind == FAST_LOAD) {
         hr = mem_device(eh, ctx, gpa, size, false, &val);
         if (hr != S_OK)
             return failed(fc, 1u << 3, hr, "the memory callback failed");
         if (p->op)
             val = sign_extend(val, size);
-        const struct opnd *dst = &in->op[0];
         uint64_t old = p->reg != FAST_NOREG ? v[p->reg].Reg64 : 0;
         put_reg(names, out, &n, p->dst, gpr_merge(old, dst->size, dst->high8, val));
         put_reg(names, out, &n, WHvX64RegisterRip, rip);
-        break;
-    }
-    default: { /* FAST_ALU */
-        const struct opnd *dst = &in->op[0];
+    } else { /* FAST_ALU */
         uint64_t a, b;
         hr = mem_device(eh, ctx, gpa, size, false, &val);
         if (hr != S_OK)
@@ -440,20 +459,17 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
         uint32_t fl;
         uint64_t r = alu_compute((enum alu_op)p->op, a, b, rflags & FL_CF, dst->size, &fl) &
                      size_mask(dst->size);
-        bool write = !(in->row->traits & T_NOWRITE) && p->op != ALU_CMP && p->op != ALU_TEST;
-        if (write && p->midx == 0) {
+        if (p->alu_write && p->midx == 0) {
             hr = mem_device(eh, ctx, gpa, size, true, &r);
             if (hr != S_OK)
                 return failed(fc, 1u << 3, hr, "the memory callback failed");
-        } else if (write) {
+        } else if (p->alu_write) {
             put_reg(names, out, &n, p->dst, gpr_merge(v[p->reg].Reg64, dst->size, dst->high8, r));
         }
         put_reg(names, out, &n, WHvX64RegisterRip, rip);
         uint64_t rf = rflags_merge(rflags, in->row, fl);
         if (rf != rflags)
             put_reg(names, out, &n, WHvX64RegisterRflags, rf);
-        break;
-    }
     }
     return fast_set(eh, ctx, fc, names, n, out);
 }

@@ -134,9 +134,9 @@ bool mem_exit_gpa(enum cpu_mode mode, const WHV_X64_SEGMENT_REGISTER *sg, uint64
 {
     uint64_t lin;
     if (mode == MODE_LONG64) {
+        /* The exit's page is canonical in 48 bits: so is all of the
+         * access once the page test below finds it there. */
         lin = off + (sg ? sg->Base : 0);
-        if (!canonical(lin, 48) || !canonical(lin + size - 1, 48))
-            return false;
     } else {
         if (!mem_seg_ok(sg, mode == MODE_REAL || mode == MODE_V86, off, size, intent))
             return false;
@@ -531,12 +531,13 @@ HRESULT mem_device(const struct emu_handle *eh, void *ctx, uint64_t gpa, unsigne
     a.GpaAddress = gpa;
     a.Direction = write ? 1 : 0;
     a.AccessSize = (UINT8)n;
-    uint64_t v = write ? *val & size_mask(n) : 0;
+    uint64_t mask = ~(uint64_t)0 >> (64 - 8 * n); /* n is 1..8 */
+    uint64_t v = write ? *val & mask : 0;
     memcpy(a.Data, &v, 8);
     HRESULT hr = eh->cb.WHvEmulatorMemoryCallback(ctx, &a);
     if (!write) {
         memcpy(&v, a.Data, 8);
-        *val = v & size_mask(n);
+        *val = v & mask;
     }
     return hr;
 }

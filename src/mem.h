@@ -39,8 +39,9 @@ enum rc mem_seg_check(struct emu *e, uint8_t seg, uint64_t off, unsigned size, u
 /* The exit shortcut's one access of `size` (1..8) bytes at offset `off`:
  * its guest-physical address when the checks mem_read_val/mem_write_val
  * make pass without a decision and the access is all on the exit's page
- * (exit_gva/exit_gpa, already validated for it): canonical in 48 bits in
- * 64-bit mode (sg: the FS/GS base to add, or NULL), the segment checks of
+ * (exit_gva/exit_gpa, already validated for it; in 64-bit mode exit_gva is
+ * canonical in 48 bits, and so then is all of an access on its page; sg:
+ * the FS/GS base to add, or NULL), outside 64-bit mode the segment checks of
  * sg with `intent` elsewhere, no #AC (CPL 3, CR0.AM and RFLAGS.AC of the exit
  * context vp). false: the general path decides. */
 bool mem_exit_gpa(enum cpu_mode mode, const WHV_X64_SEGMENT_REGISTER *sg, uint64_t off,
