@@ -3,10 +3,14 @@
  * possible callbacks, so that an instruction counter (callgrind, see
  * bench/callgrind.sh) or a clock measures the emulator itself.
  *
- *   bench_emulate [--ram] SCENARIO [ITERATIONS]
+ *   bench_emulate [--ram] [--harness] SCENARIO [ITERATIONS]
  *   bench_emulate --list
  *   SCENARIO: one of --list, or all
  *   --ram: register the guest's RAM with whvemu_set_guest_ram
+ *   --harness: the loop and the callbacks alone: one emulation's callbacks
+ *              are recorded, then every iteration makes the same calls with
+ *              the same arguments without the library (what an emulation's
+ *              instruction count owes to the bench itself)
  *
  * The guest is a small 64-bit (or 32-bit protected) machine with real
  * 4-level page tables in its RAM, one device page (MMIO) and one RAM page
@@ -36,13 +40,39 @@
 #define SRC_GVA 0x11000ull
 #define MMIO_GVA 0x1F0000ull
 
+/* One callback as the library made it (--harness). */
+#define REC_MAX 512
+#define REC_REGS 32
+enum rec_kind { R_GET, R_SET, R_MEM, R_TRANSLATE, R_IO };
+struct rec {
+    enum rec_kind kind;
+    UINT32 n;
+    WHV_REGISTER_NAME names[REC_REGS];
+    WHV_REGISTER_VALUE vals[REC_REGS];
+    WHV_EMULATOR_MEMORY_ACCESS_INFO mem;
+    WHV_EMULATOR_IO_ACCESS_INFO io;
+    WHV_GUEST_VIRTUAL_ADDRESS gva;
+    WHV_TRANSLATE_GVA_FLAGS flags;
+};
+
 struct vm {
     uint64_t gpr[16];
     uint64_t rip, rflags;
     uint8_t *ram;     /* RAM_SIZE bytes, 4 KiB aligned */
     uint8_t mmio[4096];
     unsigned get, set, mem, translate, io, regs;
+    struct rec *log; /* recording (--harness): REC_MAX entries, or NULL */
+    unsigned nlog;
 };
+
+static struct rec *record(struct vm *vm, enum rec_kind k)
+{
+    if (!vm->log || vm->nlog == REC_MAX)
+        return NULL;
+    struct rec *r = &vm->log[vm->nlog++];
+    r->kind = k;
+    return r;
+}
 
 static HRESULT CALLBACK cb_io(VOID *c, WHV_EMULATOR_IO_ACCESS_INFO *a)
 {
@@ -171,6 +201,59 @@ static HRESULT CALLBACK cb_translate(VOID *c, WHV_GUEST_VIRTUAL_ADDRESS gva,
     return S_OK;
 }
 
+/* --harness: the callbacks of a second handle, which record each call and
+ * then make it (the measured callbacks above carry no recording). */
+static HRESULT CALLBACK rec_io(VOID *c, WHV_EMULATOR_IO_ACCESS_INFO *a)
+{
+    struct rec *r = record(c, R_IO);
+    if (r)
+        r->io = *a;
+    return cb_io(c, a);
+}
+
+static HRESULT CALLBACK rec_mem(VOID *c, WHV_EMULATOR_MEMORY_ACCESS_INFO *a)
+{
+    struct rec *r = record(c, R_MEM);
+    if (r)
+        r->mem = *a;
+    return cb_mem(c, a);
+}
+
+static HRESULT CALLBACK rec_get(VOID *c, const WHV_REGISTER_NAME *n, UINT32 cnt,
+                                WHV_REGISTER_VALUE *v)
+{
+    struct rec *r = record(c, R_GET);
+    if (r) {
+        r->n = cnt < REC_REGS ? cnt : REC_REGS;
+        memcpy(r->names, n, r->n * sizeof(*n));
+    }
+    return cb_get(c, n, cnt, v);
+}
+
+static HRESULT CALLBACK rec_set(VOID *c, const WHV_REGISTER_NAME *n, UINT32 cnt,
+                                const WHV_REGISTER_VALUE *v)
+{
+    struct rec *r = record(c, R_SET);
+    if (r) {
+        r->n = cnt < REC_REGS ? cnt : REC_REGS;
+        memcpy(r->names, n, r->n * sizeof(*n));
+        memcpy(r->vals, v, r->n * sizeof(*v));
+    }
+    return cb_set(c, n, cnt, v);
+}
+
+static HRESULT CALLBACK rec_translate(VOID *c, WHV_GUEST_VIRTUAL_ADDRESS gva,
+                                      WHV_TRANSLATE_GVA_FLAGS f, WHV_TRANSLATE_GVA_RESULT_CODE *rc,
+                                      WHV_GUEST_PHYSICAL_ADDRESS *gpa)
+{
+    struct rec *r = record(c, R_TRANSLATE);
+    if (r) {
+        r->gva = gva;
+        r->flags = f;
+    }
+    return cb_translate(c, gva, f, rc, gpa);
+}
+
 /* 4-level tables mapping the first 2 MiB 1:1 except the device page. */
 static void build_tables(struct vm *vm)
 {
@@ -224,7 +307,69 @@ static void reset_regs(struct vm *vm, const struct scenario *s)
     vm->gpr[7] = MMIO_GVA;  /* rdi */
 }
 
-static int run(const struct scenario *s, long iters, int ram)
+/* The recorded callbacks, made again with the same arguments, through the
+ * callback table as the library makes them. */
+static void replay(const WHV_EMULATOR_CALLBACKS *volatile cbp, struct vm *vm,
+                   const struct rec *log, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const struct rec *r = &log[i];
+        switch (r->kind) {
+        case R_GET: {
+            WHV_REGISTER_VALUE v[REC_REGS];
+            cbp->WHvEmulatorGetVirtualProcessorRegisters(vm, r->names, r->n, v);
+            break;
+        }
+        case R_SET:
+            cbp->WHvEmulatorSetVirtualProcessorRegisters(vm, r->names, r->n, r->vals);
+            break;
+        case R_MEM: {
+            WHV_EMULATOR_MEMORY_ACCESS_INFO a = r->mem;
+            cbp->WHvEmulatorMemoryCallback(vm, &a);
+            break;
+        }
+        case R_IO: {
+            WHV_EMULATOR_IO_ACCESS_INFO a = r->io;
+            cbp->WHvEmulatorIoPortCallback(vm, &a);
+            break;
+        }
+        default: {
+            WHV_TRANSLATE_GVA_RESULT_CODE rc;
+            WHV_GUEST_PHYSICAL_ADDRESS gpa;
+            cbp->WHvEmulatorTranslateGvaPage(vm, r->gva, r->flags, &rc, &gpa);
+            break;
+        }
+        }
+    }
+}
+
+#if defined(__GNUC__)
+#define BENCH_NOINLINE __attribute__((noinline))
+#else
+#define BENCH_NOINLINE
+#endif
+
+/* The measured loop, a function of its own so that what the compiler does
+ * with the rest of run() does not move its instruction count. */
+static BENCH_NOINLINE long emulate_loop(WHV_EMULATOR_HANDLE h, struct vm *vm,
+                                        const struct scenario *s, const WHV_VP_EXIT_CONTEXT *vp,
+                                        const WHV_MEMORY_ACCESS_CONTEXT *mc,
+                                        const WHV_X64_IO_PORT_ACCESS_CONTEXT *ioc, long iters)
+{
+    long ok = 0;
+    for (long i = 0; i < iters; i++) {
+        reset_regs(vm, s);
+        WHV_EMULATOR_STATUS st;
+        if (s->kind == X_IO)
+            WHvEmulatorTryIoEmulation(h, vm, vp, ioc, &st);
+        else
+            WHvEmulatorTryMmioEmulation(h, vm, vp, mc, &st);
+        ok += st.EmulationSuccessful;
+    }
+    return ok;
+}
+
+static int run(const struct scenario *s, long iters, int ram, int harness)
 {
     static const WHV_EMULATOR_CALLBACKS cb = {sizeof(cb), 0, cb_io, cb_mem, cb_get, cb_set,
                                               cb_translate};
@@ -277,27 +422,57 @@ static int run(const struct scenario *s, long iters, int ram)
     ioc.Ds.Attributes = 0x93;
     ioc.Es.Attributes = 0x93;
 
+    struct rec *log = NULL;
+    unsigned nlog = 0;
+    if (harness) { /* one emulation's callbacks, after one that fills the caches */
+        static const WHV_EMULATOR_CALLBACKS rcb = {sizeof(rcb), 0, rec_io, rec_mem, rec_get,
+                                                   rec_set, rec_translate};
+        WHV_EMULATOR_HANDLE rh;
+        if (WHvEmulatorCreateEmulator(&rcb, &rh) != S_OK)
+            return 1;
+#ifdef WHVEMU_RAM_READ
+        WHVEMU_GUEST_RAM_RANGE r = {0, RAM_SIZE, vm->ram, WHVEMU_RAM_READ | WHVEMU_RAM_WRITE, 0};
+        if (ram && whvemu_set_guest_ram(rh, &r, 1) != S_OK)
+            return 1;
+#endif
+        log = calloc(REC_MAX, sizeof(*log));
+        for (int k = 0; k < 2; k++) {
+            reset_regs(vm, s);
+            vm->log = k ? log : NULL;
+            WHV_EMULATOR_STATUS st;
+            if (s->kind == X_IO)
+                WHvEmulatorTryIoEmulation(rh, vm, &vp, &ioc, &st);
+            else
+                WHvEmulatorTryMmioEmulation(rh, vm, &vp, &mc, &st);
+        }
+        WHvEmulatorDestroyEmulator(rh);
+        nlog = vm->nlog;
+        vm->log = NULL;
+        vm->get = vm->set = vm->mem = vm->translate = vm->io = vm->regs = 0;
+    }
+
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long ok = 0;
-    for (long i = 0; i < iters; i++) {
-        reset_regs(vm, s);
-        WHV_EMULATOR_STATUS st;
-        if (s->kind == X_IO)
-            WHvEmulatorTryIoEmulation(h, vm, &vp, &ioc, &st);
-        else
-            WHvEmulatorTryMmioEmulation(h, vm, &vp, &mc, &st);
-        ok += st.EmulationSuccessful;
+    if (harness) {
+        for (long i = 0; i < iters; i++) {
+            reset_regs(vm, s);
+            replay(&cb, vm, log, nlog);
+            ok++;
+        }
+    } else {
+        ok = emulate_loop(h, vm, s, &vp, &mc, &ioc, iters);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
                 (double)iters;
     double n = (double)iters;
-    printf("%-18s %-4s %8.1f ns  get %.2f set %.2f translate %.2f memory %.2f io %.2f "
+    printf("%-18s %-4s%s %8.1f ns  get %.2f set %.2f translate %.2f memory %.2f io %.2f "
            "registers %.2f  (%ld/%ld succeeded)\n",
-           s->name, ram ? "ram" : "-", ns, vm->get / n, vm->set / n, vm->translate / n,
+           s->name, ram ? "ram" : "-", harness ? " harness" : "", ns, vm->get / n, vm->set / n, vm->translate / n,
            vm->mem / n, vm->io / n, vm->regs / n, ok, iters);
     int bad = ok != iters;
+    free(log);
     free(vm->ram);
     free(vm);
     WHvEmulatorDestroyEmulator(h);
@@ -312,8 +487,13 @@ int main(int argc, char **argv)
             printf("%s\t%s\n", scenarios[i].name, scenarios[i].what);
         return 0;
     }
+    int harness = 0;
     if (a < argc && !strcmp(argv[a], "--ram")) {
         ram = 1;
+        a++;
+    }
+    if (a < argc && !strcmp(argv[a], "--harness")) {
+        harness = 1;
         a++;
     }
     const char *which = a < argc ? argv[a] : "all";
@@ -324,7 +504,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < NSCEN; i++) {
         if (strcmp(which, "all") && strcmp(which, scenarios[i].name))
             continue;
-        bad |= run(&scenarios[i], iters, ram);
+        bad |= run(&scenarios[i], iters, ram, harness);
         found = 1;
     }
     if (!found) {

@@ -34,19 +34,23 @@ out=bench/RESULTS.md
   echo "emulations on the machine that ran the script; the callback columns count calls per"
   echo "emulation, *regs* the registers named in get calls. *RAM*: the guest's RAM registered with"
   echo "\`whvemu_set_guest_ram\` (page tables, code and the string source in it; the device page not)."
+  echo "*Harness*: the same loop making one emulation's recorded callbacks again, without the"
+  echo "library (\`bench_emulate --harness\`: the bench's own share, a little over it, as replaying"
+  echo "adds a dispatch per callback); *library*: instructions minus harness."
   echo
-  echo "| scenario | RAM | instructions | target | met | ns | get | set | translate | memory | I/O | regs |"
-  echo "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| scenario | RAM | instructions | target | met | harness | library | ns | get | set | translate | memory | I/O | regs |"
+  echo "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for ram in - ram; do
     flag=; [ "$ram" = ram ] && flag=--ram
     for s in $("$exe" --list | cut -f1); do
       instr=$(bash bench/callgrind.sh "$build" $flag "$s" | awk '{print $(NF-3)}')
+      bare=$(bash bench/callgrind.sh "$build" $flag --harness "$s" | awk '{print $(NF-3)}')
       ns=$(for i in 1 2 3 4 5; do "$exe" $flag "$s" 200000 | awk '{print $3}'; done | sort -n | sed -n 3p)
       cb=$("$exe" $flag "$s" 1000 | sed -E 's/.* get ([0-9.]+) set ([0-9.]+) translate ([0-9.]+) memory ([0-9.]+) io ([0-9.]+) registers ([0-9.]+).*/\1 \2 \3 \4 \5 \6/')
       t=$(target "$s" "$ram")
       met=-; [ "$t" != - ] && { [ "$instr" -le "$t" ] && met=yes || met=no; }
       set -- $cb
-      echo "| $s | $ram | $instr | $t | $met | $ns | $1 | $2 | $3 | $4 | $5 | $6 |"
+      echo "| $s | $ram | $instr | $t | $met | $bare | $((instr - bare)) | $ns | $1 | $2 | $3 | $4 | $5 | $6 |"
     done
   done
   echo

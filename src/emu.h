@@ -139,9 +139,11 @@ enum {
  * form enters the decode cache (fast_plan). kind FAST_NONE: the shortcut
  * does not apply. The registers are those the instruction's batch names
  * on a memory exit, in the batch's order; base, index, reg and seg index
- * them (FAST_NOREG: not used). */
+ * them (FAST_NOREG: not used; the memory kinds but FAST_MOVS give a base,
+ * index or register source they lack FAST_ZERO, a slot that reads 0). */
 #define FAST_MAX_REGS 8
 #define FAST_MEM_REGS 4 /* the batch of the memory kinds but FAST_MOVS: at most this */
+#define FAST_ZERO FAST_MEM_REGS /* their slot after the batch, zero: an operand not there */
 #define FAST_NOREG 0xFF
 enum { FAST_NONE, FAST_STORE, FAST_LOAD, FAST_ALU, FAST_MOVS, FAST_IN, FAST_OUT };
 struct fast_plan {

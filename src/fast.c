@@ -202,6 +202,14 @@ void fast_plan(const struct insn *in, enum cpu_mode mode, struct fast_plan *p)
         (reg_needed && p->reg == FAST_NOREG) || (seg_needed && p->seg == FAST_NOREG) ||
         in->mem_form != MEM_MODRM || !in->mem_access)
         return;
+    /* A base, index or register source the form does not have reads the
+     * zero slot. */
+    if (p->base == FAST_NOREG)
+        p->base = FAST_ZERO;
+    if (p->index == FAST_NOREG)
+        p->index = FAST_ZERO;
+    if (p->reg == FAST_NOREG)
+        p->reg = FAST_ZERO;
     p->midx = (uint8_t)midx;
     p->op = (uint8_t)op;
     /* The intent the general path validates the page with (exec.c
@@ -392,11 +400,11 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
             return failed(fc, 1u << 6, hr, "the get-registers callback failed");
         return fast_movs(eh, ctx, fc, d, mode);
     }
+    for (unsigned i = 0; i <= FAST_ZERO; i++) {
+        v[i].Reg128.Low64 = 0;
+        v[i].Reg128.High64 = 0;
+    }
     if (p->nregs) {
-        for (unsigned i = 0; i < FAST_MEM_REGS; i++) {
-            v[i].Reg128.Low64 = 0;
-            v[i].Reg128.High64 = 0;
-        }
         hr = vcpu_get_batch(eh, ctx, p->name, p->nregs, v);
         if (hr != S_OK)
             return failed(fc, 1u << 6, hr, "the get-registers callback failed");
@@ -404,11 +412,7 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
 
     /* The operand's address (exec.c op_addr) and its linear address. */
     unsigned size = p->size;
-    uint64_t off = p->disp;
-    if (p->base != FAST_NOREG)
-        off += v[p->base].Reg64;
-    if (p->index != FAST_NOREG)
-        off += v[p->index].Reg64 * p->scale;
+    uint64_t off = p->disp + v[p->base].Reg64 + v[p->index].Reg64 * p->scale;
     if (p->riprel)
         off += vp->Rip + p->len;
     off &= p->amask;
@@ -422,9 +426,7 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
      * of the general commit (slot order: the register, RIP, RFLAGS). The
      * other operand: an immediate, or a register the batch holds (a
      * load's destination of 4 or 8 bytes is not fetched). */
-    uint64_t src = p->src_imm                ? p->src
-                   : p->reg != FAST_NOREG ? (v[p->reg].Reg64 >> p->src_shift) & p->src
-                                          : 0;
+    uint64_t src = p->src_imm ? p->src : (v[p->reg].Reg64 >> p->src_shift) & p->src;
     WHV_REGISTER_NAME names[3];
     WHV_REGISTER_VALUE out[3];
     unsigned n = 0;
@@ -441,8 +443,7 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
             return failed(fc, 1u << 3, hr, "the memory callback failed");
         if (p->op)
             val = sign_extend(val, size);
-        uint64_t old = p->reg != FAST_NOREG ? v[p->reg].Reg64 : 0;
-        put_reg(names, out, &n, p->dst, gpr_merge(old, dst->size, dst->high8, val));
+        put_reg(names, out, &n, p->dst, gpr_merge(v[p->reg].Reg64, dst->size, dst->high8, val));
         put_reg(names, out, &n, WHvX64RegisterRip, rip);
     } else { /* FAST_ALU */
         uint64_t a, b;
