@@ -779,9 +779,12 @@ enum rc mem_fetch_insn(struct emu *e)
     unsigned avail = EMU_MAX_INSN_LEN - e->nbytes;
     if (e->mode == MODE_LONG64) {
         lin = e->vp->Rip + e->nbytes;
-        if (!canonical(lin, 48) && !(canonical(lin, 57) && e->exit_gva_valid &&
-                                     !canonical(e->exit_gva, 48)))
-            return fault_gp(e, 0);
+        if (!canonical(lin, 48)) { /* CR4.LA57 decides, as for data */
+            /* With guest RAM the fetch's walk brings CR4 (mem_walk). */
+            if (e->ram->n && !e->regs.fetched && (e->regs.valid & WALK_REGS) != WALK_REGS)
+                TRY(vcpu_prefetch(e, WALK_REGS));
+            TRY(check_canonical(e, SEG_CS, lin, lin));
+        }
     } else {
         /* CS limit check on the bytes still to fetch (SDM Vol. 3 5.3). */
         const WHV_X64_SEGMENT_REGISTER *cs = &e->vp->Cs;

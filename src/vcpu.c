@@ -124,8 +124,11 @@ enum rc vcpu_fetch(struct emu *e, uint64_t want)
 
 enum rc vcpu_la57(struct emu *e, bool *la57)
 {
-    if (!(e->regs.valid & VR_BIT(VR_CR4)))
+    if (!(e->regs.valid & VR_BIT(VR_CR4))) {
+        bool batch_made = e->regs.fetched; /* before it (an instruction fetch), it may follow */
         TRY(fetch(e, VR_BIT(VR_CR4)));
+        e->regs.fetched = batch_made;
+    }
     *la57 = (e->regs.v[VR_CR4].Reg64 & CR4_LA57) != 0;
     return RC_OK;
 }

@@ -72,8 +72,9 @@ enum rc vcpu_prefetch(struct emu *e, uint64_t want);
  * along with the batch in 64-bit mode unless the exit's own linear address
  * settles canonicality (exec.c); when an instruction reaches such an
  * address anyway (an exit whose bytes or registers are not the ones that
- * made it, a far transfer into 64-bit code), CR4 comes in a get call of its
- * own. */
+ * made it, a far transfer into 64-bit code, an instruction fetched from
+ * there), CR4 comes in a get call of its own; made before the
+ * instruction's batch, that batch still follows. */
 enum rc vcpu_la57(struct emu *e, bool *la57);
 /* Read the XC_* components of `want` not yet valid through the xstate
  * callback, one call per component (RC_UNSUPPORTED without a callback). */

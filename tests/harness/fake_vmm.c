@@ -1646,26 +1646,26 @@ static int ram_prefetch_ok(const fake_vmm *vm, unsigned gets,
 
 /* In 64-bit mode CR4 (for CR4.LA57) stays out of the batch of an
  * instruction whose one operand is on the exit's page when that page is
- * canonical in 48 bits. An exit whose instruction reaches an address
- * canonical in 57 bits but not 48 anyway (its registers or bytes not the
- * ones that made the exit) gets CR4 in a last get call naming it alone. */
+ * canonical in 48 bits. An exit whose instruction (or its fetch) reaches an
+ * address canonical in 57 bits but not 48 anyway gets CR4 in a get call
+ * naming it alone: one such call, and no other get call names CR4. */
 static int la57_late_ok(const fake_vmm *vm)
 {
-    const fvmm_call *last = NULL;
-    for (size_t i = 0; i < vm->ncalls; i++)
-        if (vm->calls[i].kind == FVMM_CB_GET_REGS)
-            last = &vm->calls[i];
-    if (!last || last->u.regs.count != 1 || fvmm_call_reg_names(vm, last)[0] != WHvX64RegisterCr4)
-        return 0;
-    for (const fvmm_call *c = vm->calls; c < last; c++) {
+    unsigned alone = 0, with = 0;
+    for (size_t i = 0; i < vm->ncalls; i++) {
+        const fvmm_call *c = &vm->calls[i];
         if (c->kind != FVMM_CB_GET_REGS)
             continue;
         const WHV_REGISTER_NAME *names = fvmm_call_reg_names(vm, c);
         for (UINT32 k = 0; k < c->u.regs.count; k++)
-            if (names[k] == WHvX64RegisterCr4)
-                return 0;
+            if (names[k] == WHvX64RegisterCr4) {
+                if (c->u.regs.count == 1)
+                    alone++;
+                else
+                    with++;
+            }
     }
-    return 1;
+    return alone == 1 && with == 0;
 }
 
 const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,

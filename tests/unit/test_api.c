@@ -643,6 +643,42 @@ static void test_cr4_is_fetched_only_when_the_exit_page_leaves_la57_open(void)
     fx_fini(&f);
 }
 
+/* An exit without instruction bytes whose code is at an address canonical
+ * in 57 bits but not 48: CR4 comes alone before the fetch, and the
+ * instruction's own batch still follows. */
+static void test_fetch_from_a_57_bit_address_gets_cr4_then_the_batch(void)
+{
+    struct fixture f;
+    fx_init(&f, 0);
+    static const uint8_t insn[] = {0xc7, 0x03, 0x44, 0x33, 0x22, 0x11}; /* mov dword [rbx], imm */
+    const uint64_t rip = 0x0000800000401000ull;
+    fvmm_set_reg64(f.vm, WHvX64RegisterCr4, fvmm_reg64(f.vm, WHvX64RegisterCr4) | (1u << 12));
+    fvmm_map_gva(f.vm, rip, 0x300000);
+    fvmm_gva_write(f.vm, rip, insn, sizeof(insn));
+    fvmm_set_reg64(f.vm, WHvX64RegisterRip, rip);
+    fvmm_set_reg64(f.vm, WHvX64RegisterRbx, MMIO_GVA);
+    fx_run(&f, NULL, 0, MMIO_GVA, 1, WHvMemoryAccessWrite);
+    CHECK_EQ(f.st.AsUINT32, 1);
+    CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), rip + 6);
+    uint32_t got = 0;
+    fvmm_gpa_read(f.vm, MMIO_GPA, &got, 4);
+    CHECK_EQ(got, 0x11223344);
+    const fvmm_call *gets[2] = {NULL, NULL};
+    unsigned n = 0;
+    for (size_t i = 0; i < fvmm_call_count(f.vm); i++) {
+        const fvmm_call *c = fvmm_call_at(f.vm, i);
+        if (c->kind == FVMM_CB_GET_REGS && n < 2)
+            gets[n++] = c;
+    }
+    CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 2);
+    if (n == 2) {
+        CHECK_EQ(gets[0]->u.regs.count, 1);
+        CHECK_EQ(fvmm_call_reg_names(f.vm, gets[0])[0], WHvX64RegisterCr4);
+        CHECK_EQ(fvmm_call_reg_names(f.vm, gets[1])[0], WHvX64RegisterRbx);
+    }
+    fx_fini(&f);
+}
+
 static void test_rep_movsb_yields_after_the_budget_with_progress(void)
 {
     struct fixture f;
@@ -769,6 +805,7 @@ int main(void)
     RUN(test_alignment_check_injects_ac_at_cpl3);
     RUN(test_non_canonical_address_injects_gp_or_ss);
     RUN(test_cr4_is_fetched_only_when_the_exit_page_leaves_la57_open);
+    RUN(test_fetch_from_a_57_bit_address_gets_cr4_then_the_batch);
     RUN(test_rep_movsb_yields_after_the_budget_with_progress);
     RUN(test_rep_with_zero_count_only_advances_rip);
     RUN(test_trap_flag_queues_single_step_and_rf_is_cleared);
