@@ -604,6 +604,17 @@ static void test_non_canonical_address_injects_gp_or_ss(void)
     fx_fini(&f);
 }
 
+/* The k-th (from 0) get-registers call of the last emulation, or NULL. */
+static const fvmm_call *get_call(const fake_vmm *vm, unsigned k)
+{
+    for (size_t i = 0; i < fvmm_call_count(vm); i++) {
+        const fvmm_call *c = fvmm_call_at(vm, i);
+        if (c->kind == FVMM_CB_GET_REGS && k-- == 0)
+            return c;
+    }
+    return NULL;
+}
+
 /* CR4 (for CR4.LA57) joins the 64-bit batch only when the exit's page does
  * not settle the operand's canonical width; an operand that is elsewhere
  * anyway gets CR4 in a get call of its own. */
@@ -631,10 +642,7 @@ static void test_cr4_is_fetched_only_when_the_exit_page_leaves_la57_open(void)
     CHECK_EQ(fvmm_injected(f.vm).InterruptionPending, 0);
     CHECK_EQ(fvmm_reg64(f.vm, WHvX64RegisterRip), RIP0 + 2);
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 2);
-    const fvmm_call *second = NULL;
-    for (size_t i = 0, n = 0; (second = fvmm_call_at(f.vm, i)) != NULL; i++)
-        if (second->kind == FVMM_CB_GET_REGS && ++n == 2)
-            break;
+    const fvmm_call *second = get_call(f.vm, 1);
     CHECK(second != NULL);
     if (second) {
         CHECK_EQ(second->u.regs.count, 1);
@@ -663,15 +671,9 @@ static void test_fetch_from_a_57_bit_address_gets_cr4_then_the_batch(void)
     uint32_t got = 0;
     fvmm_gpa_read(f.vm, MMIO_GPA, &got, 4);
     CHECK_EQ(got, 0x11223344);
-    const fvmm_call *gets[2] = {NULL, NULL};
-    unsigned n = 0;
-    for (size_t i = 0; i < fvmm_call_count(f.vm); i++) {
-        const fvmm_call *c = fvmm_call_at(f.vm, i);
-        if (c->kind == FVMM_CB_GET_REGS && n < 2)
-            gets[n++] = c;
-    }
+    const fvmm_call *gets[2] = {get_call(f.vm, 0), get_call(f.vm, 1)};
     CHECK_EQ(fvmm_count(f.vm, FVMM_CB_GET_REGS), 2);
-    if (n == 2) {
+    if (gets[0] && gets[1]) {
         CHECK_EQ(gets[0]->u.regs.count, 1);
         CHECK_EQ(fvmm_call_reg_names(f.vm, gets[0])[0], WHvX64RegisterCr4);
         CHECK_EQ(fvmm_call_reg_names(f.vm, gets[1])[0], WHvX64RegisterRbx);
