@@ -780,9 +780,14 @@ enum rc mem_fetch_insn(struct emu *e)
     if (e->mode == MODE_LONG64) {
         lin = e->vp->Rip + e->nbytes;
         if (!canonical(lin, 48)) { /* CR4.LA57 decides, as for data */
-            /* With guest RAM the fetch's walk brings CR4 (mem_walk). */
-            if (e->ram->n && !e->regs.fetched && (e->regs.valid & WALK_REGS) != WALK_REGS)
-                TRY(vcpu_prefetch(e, WALK_REGS));
+            /* Before decoding: CR4 comes with the general registers (with
+             * guest RAM the walk's registers, else EFER, which a fetch #PF
+             * needs with CR4: pf_fault), as an exit without instruction
+             * bytes brings them (vcpu_prefetch); the instruction's own
+             * batch then asks only for what is missing. */
+            if (!e->regs.fetched && !(e->regs.valid & VR_BIT(VR_CR4)))
+                TRY(vcpu_prefetch(e, e->ram->n ? WALK_REGS
+                                               : VR_BIT(VR_CR4) | VR_BIT(VR_EFER)));
             TRY(check_canonical(e, SEG_CS, lin, lin));
         }
     } else {

@@ -70,11 +70,13 @@ enum rc vcpu_fetch(struct emu *e, uint64_t want);
 enum rc vcpu_prefetch(struct emu *e, uint64_t want);
 /* CR4.LA57, for an address canonical in 57 bits but not in 48. CR4 rides
  * along with the batch in 64-bit mode unless the exit's own linear address
- * settles canonicality (exec.c); when an instruction reaches such an
- * address anyway (an exit whose bytes or registers are not the ones that
- * made it, a far transfer into 64-bit code, an instruction fetched from
- * there), CR4 comes in a get call of its own; made before the
- * instruction's batch, that batch still follows. */
+ * settles canonicality (exec.c): branches and far transfers in 64-bit mode
+ * have it with their batch (outside 64-bit mode their targets have at most
+ * 32 bits), and an instruction fetched from such an address brings it with
+ * the prefetch (mem.c mem_fetch_insn). When an instruction reaches one anyway (an exit
+ * whose bytes or registers are not the ones that made it), CR4 comes in a
+ * get call of its own; made before the instruction's batch, that batch
+ * still follows. */
 enum rc vcpu_la57(struct emu *e, bool *la57);
 /* Read the XC_* components of `want` not yet valid through the xstate
  * callback, one call per component (RC_UNSUPPORTED without a callback). */

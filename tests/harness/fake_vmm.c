@@ -1616,32 +1616,33 @@ static const char *check_xstate(fake_vmm *vm, UINT32 st)
     return NULL;
 }
 
-/* Guest RAM mode: an exit without all its instruction bytes has its fetch
- * walked before the instruction is decoded, so the walk's registers come
- * in a first get call (with the general registers), and what the
+/* An exit without all its instruction bytes may need registers before its
+ * instruction is decoded: in guest RAM mode for the fetch's walk, and CR4
+ * when it fetches from an address canonical in 57 bits but not 48. They
+ * come in a first get call with the general registers, and what the
  * instruction needs beyond those in a second one: two get calls, the first
- * with CR3, neither naming a register the other does. */
-static int ram_prefetch_ok(const fake_vmm *vm, unsigned gets,
-                           const WHV_MEMORY_ACCESS_CONTEXT *mmio)
+ * with CR3 (guest RAM mode) or CR4, neither naming a register the other
+ * does. */
+static int prefetch_ok(const fake_vmm *vm, unsigned gets, const WHV_MEMORY_ACCESS_CONTEXT *mmio)
 {
     const fvmm_call *g[2];
     unsigned n = 0;
-    if (!vm->ram_mode || gets != 2 || !mmio ||
-        mmio->InstructionByteCount >= 15)
+    if (gets != 2 || !mmio || mmio->InstructionByteCount >= 15)
         return 0;
     for (size_t i = 0; i < vm->ncalls && n < 2; i++)
         if (vm->calls[i].kind == FVMM_CB_GET_REGS)
             g[n++] = &vm->calls[i];
     const WHV_REGISTER_NAME *a = fvmm_call_reg_names(vm, g[0]);
     const WHV_REGISTER_NAME *b = fvmm_call_reg_names(vm, g[1]);
-    int cr3 = 0;
+    int cr3 = 0, cr4 = 0;
     for (UINT32 i = 0; i < g[0]->u.regs.count; i++) {
         cr3 |= a[i] == WHvX64RegisterCr3;
+        cr4 |= a[i] == WHvX64RegisterCr4;
         for (UINT32 k = 0; k < g[1]->u.regs.count; k++)
             if (a[i] == b[k])
                 return 0;
     }
-    return cr3;
+    return (vm->ram_mode && cr3) || cr4;
 }
 
 /* In 64-bit mode CR4 (for CR4.LA57) stays out of the batch of an
@@ -1680,7 +1681,7 @@ const char *fvmm_check_round_trip(fake_vmm *vm, const WHV_VP_EXIT_CONTEXT *vp,
     unsigned gets = vm->counts[FVMM_CB_GET_REGS];
     if (gets > 1 && la57_late_ok(vm))
         gets--;
-    if (gets > 1 && !ram_prefetch_ok(vm, gets, mmio))
+    if (gets > 1 && !prefetch_ok(vm, gets, mmio))
         return fail(vm, "%u get-registers calls (at most 1 allowed)", vm->counts[FVMM_CB_GET_REGS]);
     if (ok && vm->counts[FVMM_CB_SET_REGS] != 1)
         return fail(vm, "EmulationSuccessful with %u set-registers calls (exactly 1 expected)",
