@@ -254,6 +254,21 @@ static inline bool exit_plain(WHV_X64_VP_EXECUTION_STATE es, uint64_t rflags)
     return !es.InterruptionPending && !es.InterruptShadow && !(rflags & (FL_TF | FL_RF));
 }
 
+/* The decoded form of an exit the shortcut may take: no event, trap, RF or
+ * shadow (exit_plain), 1 to 16 instruction bytes, found in the decode cache
+ * or decoded into it; NULL: the general path decides. */
+static inline const struct dcache_entry *fast_form(struct emu_handle *eh,
+                                                   const WHV_VP_EXIT_CONTEXT *vp, uint64_t rflags,
+                                                   const UINT8 bytes[16], unsigned count,
+                                                   enum cpu_mode *mode)
+{
+    if (!exit_plain(vp->ExecutionState, rflags) || count - 1u > 15u)
+        return NULL;
+    *mode = emu_mode_of(vp);
+    const struct dcache_entry *d = dcache_lookup(&eh->dc, (uint8_t)*mode, bytes, count);
+    return d ? d : fast_decode(eh, *mode, bytes, count);
+}
+
 static enum fast_result failed(struct fast_call *fc, uint32_t status, HRESULT hr, const char *why)
 {
     fc->status = status;
@@ -355,13 +370,10 @@ FAST_FLAT enum fast_result fast_mmio(struct emu_handle *eh, void *ctx, const WHV
     const WHV_VP_EXIT_CONTEXT *vp = &fc->vp;
     const WHV_MEMORY_ACCESS_CONTEXT *mc = &fc->mc;
     uint64_t rflags = vp->Rflags;
-    if (!mc->AccessInfo.GvaValid || !exit_plain(vp->ExecutionState, rflags) ||
-        mc->InstructionByteCount - 1u > 15u)
-        return FAST_NO;
-    enum cpu_mode mode = emu_mode_of(vp);
-    const struct dcache_entry *d =
-        dcache_lookup(&eh->dc, (uint8_t)mode, mc->InstructionBytes, mc->InstructionByteCount);
-    if (!d && !(d = fast_decode(eh, mode, mc->InstructionBytes, mc->InstructionByteCount)))
+    enum cpu_mode mode;
+    const struct dcache_entry *d;
+    if (!mc->AccessInfo.GvaValid ||
+        !(d = fast_form(eh, vp, rflags, mc->InstructionBytes, mc->InstructionByteCount, &mode)))
         return FAST_NO;
     /* A memory kind whose intent the exit's access covers. */
     const struct fast_plan *p = &d->plan;
@@ -483,13 +495,10 @@ FAST_FLAT enum fast_result fast_io(struct emu_handle *eh, void *ctx, const WHV_V
     WHV_X64_IO_PORT_ACCESS_INFO ai = ioc->AccessInfo;
     uint64_t rip = vp->Rip, rax = ioc->Rax;
     uint16_t port = ioc->PortNumber;
-    if (ai.StringOp || !exit_plain(vp->ExecutionState, vp->Rflags) ||
-        ioc->InstructionByteCount - 1u > 15u)
-        return FAST_NO;
-    enum cpu_mode mode = emu_mode_of(vp);
-    const struct dcache_entry *d =
-        dcache_lookup(&eh->dc, (uint8_t)mode, ioc->InstructionBytes, ioc->InstructionByteCount);
-    if (!d && !(d = fast_decode(eh, mode, ioc->InstructionBytes, ioc->InstructionByteCount)))
+    enum cpu_mode mode;
+    const struct dcache_entry *d;
+    if (ai.StringOp || !(d = fast_form(eh, vp, vp->Rflags, ioc->InstructionBytes,
+                                       ioc->InstructionByteCount, &mode)))
         return FAST_NO;
     /* The exit must be the one this instruction makes (io_exit_matches). */
     const struct fast_plan *p = &d->plan;

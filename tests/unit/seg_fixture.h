@@ -14,6 +14,7 @@
 #include "WinHvEmulation.h"
 #include "check.h"
 #include "fake_vmm.h"
+#include "mmio_run.h"
 #include "seg_desc.h"
 
 #define SEG_FX_GDT 0x5000u
@@ -63,13 +64,7 @@ static inline void seg_fx_run(struct seg_fx *f, const uint8_t *b, unsigned n, in
     memset(&f->mc, 0, sizeof(f->mc));
     f->mc.InstructionByteCount = (UINT8)n;
     memcpy(f->mc.InstructionBytes, b, n);
-    fvmm_reset_log(f->vm);
-    fvmm_sync_guest_ram(f->vm, f->emu);
-    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why)
-        printf("  round trip: %s\n", why);
-    CHECK(why == NULL);
+    mmio_run_checked(f->vm, f->emu, &f->vp, &f->mc, &f->st);
 }
 
 #endif /* WHVEMU_TESTS_SEG_FIXTURE_H */

@@ -10,6 +10,7 @@
 #include "WinHvEmulation.h"
 #include "check.h"
 #include "fake_vmm.h"
+#include "mmio_run.h"
 #include "whvemu.h"
 
 #define RIP0 0x401000ull
@@ -22,7 +23,6 @@ struct fixture {
     WHV_VP_EXIT_CONTEXT vp;
     WHV_MEMORY_ACCESS_CONTEXT mc;
     WHV_EMULATOR_STATUS st;
-    HRESULT hr;
 };
 
 static void fx_init(struct fixture *f, unsigned cpl)
@@ -52,14 +52,7 @@ static void fx_run(struct fixture *f, const uint8_t *bytes, unsigned n, uint64_t
     fvmm_translate(f->vm, gva, 0, &gpa);
     fvmm_mmio_exit d = {bytes, n, gpa, gva, gva_valid, 1, type};
     fvmm_build_mmio_exit64(f->vm, &f->vp, &f->mc, &d);
-    fvmm_reset_log(f->vm);
-    f->hr = WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why) {
-        printf("  round trip: %s\n", why);
-        fvmm_dump_log(f->vm, stdout);
-    }
-    CHECK(why == NULL);
+    mmio_run_checked(f->vm, f->emu, &f->vp, &f->mc, &f->st); /* S_OK checked */
 }
 
 static HRESULT CALLBACK nop_io(VOID *c, WHV_EMULATOR_IO_ACCESS_INFO *a)
@@ -175,8 +168,7 @@ static void test_reentry_and_destroy_during_a_call_are_refused(void)
     reenter_handle = f.emu;
     fvmm_set_reg64(f.vm, WHvX64RegisterRbx, MMIO_GVA);
     static const uint8_t mov[] = {0x8b, 0x03};
-    fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead);
-    CHECK_EQ(f.hr, S_OK);
+    fx_run(&f, mov, 2, MMIO_GVA, 1, WHvMemoryAccessRead); /* S_OK checked there */
     CHECK_EQ(f.st.AsUINT32, 1);
     CHECK_EQ(reenter_try_hr, E_INVALIDARG);
     CHECK_EQ(reenter_destroy_hr, E_INVALIDARG);

@@ -10,6 +10,7 @@
 #include "WinHvEmulation.h"
 #include "check.h"
 #include "fake_vmm.h"
+#include "mmio_run.h"
 #include "whvemu.h"
 
 #define RIP0 0x401000ull
@@ -48,13 +49,7 @@ static void run(struct fx *f, const uint8_t *b, unsigned n, uint64_t gva, WHV_ME
     fvmm_translate(f->vm, gva, 0, &gpa);
     fvmm_mmio_exit d = {b, n, gpa, gva, 1, 1, t};
     fvmm_build_mmio_exit64(f->vm, &f->vp, &f->mc, &d);
-    fvmm_reset_log(f->vm);
-    fvmm_sync_guest_ram(f->vm, f->emu);
-    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why)
-        printf("  round trip: %s\n", why);
-    CHECK(why == NULL);
+    mmio_run_checked(f->vm, f->emu, &f->vp, &f->mc, &f->st);
 }
 
 static uint64_t q(struct fx *f, uint64_t gpa)

@@ -336,38 +336,36 @@ static int same_calls(const fake_vmm *a, const fake_vmm *b, const char **what)
             *what = "callback kind or result";
             return 0;
         }
+        int same = 1;
+        const char *w = NULL;
         switch (x->kind) {
         case FVMM_CB_GET_REGS:
         case FVMM_CB_SET_REGS:
-            if (x->u.regs.count != y->u.regs.count ||
-                memcmp(fvmm_call_reg_names(a, x), fvmm_call_reg_names(b, y),
-                       x->u.regs.count * sizeof(WHV_REGISTER_NAME)) ||
-                memcmp(fvmm_call_reg_values(a, x), fvmm_call_reg_values(b, y),
-                       x->u.regs.count * sizeof(WHV_REGISTER_VALUE))) {
-                *what = "register names or values";
-                return 0;
-            }
+            w = "register names or values";
+            same = x->u.regs.count == y->u.regs.count &&
+                   !memcmp(fvmm_call_reg_names(a, x), fvmm_call_reg_names(b, y),
+                           x->u.regs.count * sizeof(WHV_REGISTER_NAME)) &&
+                   !memcmp(fvmm_call_reg_values(a, x), fvmm_call_reg_values(b, y),
+                           x->u.regs.count * sizeof(WHV_REGISTER_VALUE));
             break;
         case FVMM_CB_MEMORY:
-            if (memcmp(&x->u.mem, &y->u.mem, sizeof(x->u.mem))) {
-                *what = "memory access";
-                return 0;
-            }
+            w = "memory access";
+            same = !memcmp(&x->u.mem, &y->u.mem, sizeof(x->u.mem));
             break;
         case FVMM_CB_TRANSLATE:
-            if (memcmp(&x->u.translate, &y->u.translate, sizeof(x->u.translate))) {
-                *what = "translation";
-                return 0;
-            }
+            w = "translation";
+            same = !memcmp(&x->u.translate, &y->u.translate, sizeof(x->u.translate));
             break;
         case FVMM_CB_IO:
-            if (memcmp(&x->u.io, &y->u.io, sizeof(x->u.io))) {
-                *what = "port access";
-                return 0;
-            }
+            w = "port access";
+            same = !memcmp(&x->u.io, &y->u.io, sizeof(x->u.io));
             break;
         default:
             break;
+        }
+        if (!same) {
+            *what = w;
+            return 0;
         }
     }
     return 1;

@@ -10,6 +10,7 @@
 #include "WinHvEmulation.h"
 #include "check.h"
 #include "fake_vmm.h"
+#include "mmio_run.h"
 
 enum { ES, CS, SS, DS, FS, GS };
 
@@ -71,13 +72,7 @@ static void fx_run(struct mfx *f, const uint8_t *b, unsigned n, int pe, int cpl)
     f->mc.InstructionByteCount = (UINT8)n;
     if (n)
         memcpy(f->mc.InstructionBytes, b, n);
-    fvmm_reset_log(f->vm);
-    fvmm_sync_guest_ram(f->vm, f->emu);
-    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why)
-        printf("  round trip: %s\n", why);
-    CHECK(why == NULL);
+    mmio_run_checked(f->vm, f->emu, &f->vp, &f->mc, &f->st);
 }
 
 static void test_real_mode_bx_si_uses_ds_base_and_wraps_at_64k(void)

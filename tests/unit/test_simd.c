@@ -11,6 +11,7 @@
 #include "WinHvEmulation.h"
 #include "check.h"
 #include "fake_vmm.h"
+#include "mmio_run.h"
 #include "whvemu.h"
 
 #define RIP0 0x401000ull
@@ -120,15 +121,7 @@ static void run(struct fx *f, const uint8_t *bytes, unsigned n, uint64_t gva,
     fvmm_mmio_exit d = {bytes, n, gpa, gva, 1, 1, type};
     fvmm_build_mmio_exit64(f->vm, &f->vp, &f->mc, &d);
     f->vp.ExecutionState.Cr0Am = f->am & 1;
-    fvmm_reset_log(f->vm);
-    fvmm_sync_guest_ram(f->vm, f->emu);
-    CHECK_EQ(WHvEmulatorTryMmioEmulation(f->emu, f->vm, &f->vp, &f->mc, &f->st), S_OK);
-    const char *why = fvmm_check_round_trip(f->vm, &f->vp, &f->mc, &f->st);
-    if (why) {
-        printf("  round trip: %s\n", why);
-        fvmm_dump_log(f->vm, stdout);
-    }
-    CHECK(why == NULL);
+    mmio_run_checked(f->vm, f->emu, &f->vp, &f->mc, &f->st);
 }
 
 static void fill(struct fx *f, uint64_t gpa, unsigned n, uint8_t first)
